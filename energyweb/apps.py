@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EnergywebConfig(AppConfig):
+    name = "energyweb"
+    verbose_name = "energyweb"

@@ -1,0 +1,39 @@
+"""Regression terms of the token counts, shared by the fitter and the planner.
+
+A fitted model is stored as ``{term name: coefficient}``; predicting is the sum
+of coefficient x term. Keeping the term definitions in one place means a model
+fitted by the profiling app is evaluated identically by the scheduler.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# name -> function of (tin, tout) arrays (float64)
+TERMS = {
+    "intercept": lambda tin, tout: np.ones_like(tin),
+    "tin": lambda tin, tout: tin,
+    "tout": lambda tin, tout: tout,
+    "tin_tout": lambda tin, tout: tin * tout,
+    "tin2": lambda tin, tout: tin * tin,
+    "tout2": lambda tin, tout: tout * tout,
+}
+
+# The paper's three terms (Wilkins et al. 2024, eq. 3.2), in table order a0, a1, a2.
+PAPER_TERMS = ("tin", "tout", "tin_tout")
+
+
+def design_matrix(terms, tin, tout) -> np.ndarray:
+    tin = np.asarray(tin, dtype=np.float64)
+    tout = np.asarray(tout, dtype=np.float64)
+    unknown = [t for t in terms if t not in TERMS]
+    if unknown:
+        raise KeyError(f"unknown model terms: {', '.join(unknown)}")
+    return np.column_stack([TERMS[t](tin, tout) for t in terms])
+
+
+def predict(coefficients: dict[str, float], tin, tout) -> np.ndarray:
+    """Evaluate ``sum(coef * term)`` for arrays of token counts."""
+    names = list(coefficients)
+    x = design_matrix(names, tin, tout)
+    return x @ np.array([coefficients[n] for n in names], dtype=np.float64)

@@ -1,0 +1,26 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+
+from profiling.models import LLM, Hardware
+
+
+@login_required
+def hardware_list(request):
+    return render(request, "profiling/hardware_list.html", {"hardware": Hardware.objects.all()})
+
+
+@login_required
+def hardware_detail(request, slug):
+    hw = get_object_or_404(Hardware, slug=slug)
+    return render(request, "profiling/hardware_detail.html", {"hw": hw})
+
+
+@login_required
+def llm_list(request):
+    return render(request, "profiling/llm_list.html", {"llms": LLM.objects.all()})
+
+
+@login_required
+def llm_detail(request, slug):
+    llm = get_object_or_404(LLM, slug=slug)
+    return render(request, "profiling/llm_detail.html", {"llm": llm})

