@@ -108,7 +108,7 @@ def redis_url(name: str, url: str) -> str:
         )
     if parsed.scheme != "redis+socket":
         try:
-            parsed.port
+            _ = parsed.port
         except ValueError:
             raise ImproperlyConfigured(f"{name}={url!r}: the port is not a number.") from None
     return url

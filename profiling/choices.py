@@ -35,3 +35,11 @@ class EnergySource(models.TextChoices):
     @classmethod
     def estimated(cls) -> set[str]:
         return {cls.ESTIMATE_TDP}
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"

@@ -128,28 +128,30 @@ class WorkerProcess:
         self.app.conf.broker_url = self.broker
         self.app.conf.result_backend = self.broker
         self.app.conf.task_always_eager = False
-        # Forget pools built for another broker URL.
-        self.app.pool.force_close_all()
-        if hasattr(self.app, "_local"):
-            self.app._local.__dict__.clear()
-        try:
-            del self.app.backend
-        except AttributeError:
-            pass
+        # Forget connections and the result backend built for another broker URL.
+        if self.app._pool is not None:
+            self.app._pool.force_close_all()
+            self.app._pool = None
+        self.app.amqp._producer_pool = None
+        self.app.__dict__.pop("backend", None)
+        self.app._local.__dict__.pop("backend", None)
 
     def wait_ready(self, timeout: float = 60.0):
         from energyweb.tasks import ping
 
         deadline = time.monotonic() + timeout
+        last = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"celery worker exited early:\n{self.log.read_text()[-4000:]}")
             try:
                 ping.delay("ready").get(timeout=5)
                 return
-            except Exception:  # not consuming yet
+            except Exception as exc:  # not consuming yet
+                last = exc
+                time.sleep(0.5)
                 continue
-        raise RuntimeError(f"celery worker not ready in {timeout}s:\n{self.log.read_text()[-4000:]}")
+        raise RuntimeError(f"celery worker not ready in {timeout}s ({last!r}):\n{self.log.read_text()[-4000:]}")
 
     def stop(self):
         self.proc.terminate()

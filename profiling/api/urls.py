@@ -1,5 +1,10 @@
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter(trailing_slash="/?")
+from profiling.api import inventory, measurements, predict
 
-urlpatterns = router.urls
+router = SimpleRouter()
+for module in (inventory, measurements, predict):
+    module.register(router)
+
+# Non-viewset endpoints (actions such as import and predict) come first.
+urlpatterns = inventory.urlpatterns + measurements.urlpatterns + predict.urlpatterns + router.urls

@@ -1,5 +1,5 @@
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter(trailing_slash="/?")
+router = SimpleRouter()
 
 urlpatterns = router.urls

@@ -1,4 +1,5 @@
 from django.contrib.auth.decorators import login_required
+from django.urls import path
 from django.shortcuts import get_object_or_404, render
 
 from profiling.models import LLM, Hardware
@@ -24,3 +25,11 @@ def llm_list(request):
 def llm_detail(request, slug):
     llm = get_object_or_404(LLM, slug=slug)
     return render(request, "profiling/llm_detail.html", {"llm": llm})
+
+
+urlpatterns = [
+    path("hardware/", hardware_list, name="hardware-list"),
+    path("hardware/<slug:slug>/", hardware_detail, name="hardware-detail"),
+    path("llms/", llm_list, name="llm-list"),
+    path("llms/<slug:slug>/", llm_detail, name="llm-detail"),
+]

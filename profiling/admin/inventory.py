@@ -1,0 +1,1 @@
+"""Admin for the hardware and LLM inventory and energy model fits."""

@@ -1,0 +1,1 @@
+"""Admin for measurements, import batches and profiling runs."""

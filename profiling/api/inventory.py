@@ -1,0 +1,8 @@
+"""API for inventory."""
+
+
+def register(router):
+    """Register this module's viewsets on the app router."""
+
+
+urlpatterns = []

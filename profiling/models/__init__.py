@@ -1,0 +1,13 @@
+from profiling.models.inventory import LLM, EnergyModelFit, Hardware, HardwareAlias, LLMAlias
+from profiling.models.measurements import ImportBatch, Measurement, ProfilingRun
+
+__all__ = [
+    "LLM",
+    "EnergyModelFit",
+    "Hardware",
+    "HardwareAlias",
+    "ImportBatch",
+    "LLMAlias",
+    "Measurement",
+    "ProfilingRun",
+]

@@ -1,0 +1,3 @@
+"""Pages for explorer (issue 3)."""
+
+urlpatterns = []

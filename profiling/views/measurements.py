@@ -1,0 +1,3 @@
+"""Pages for measurements (issue 3)."""
+
+urlpatterns = []
