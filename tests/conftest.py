@@ -165,7 +165,11 @@ class WorkerProcess:
 def start_worker(broker: str, tmp_path: Path, queues: str = "default") -> WorkerProcess:
     worker = WorkerProcess(broker, queues, tmp_path / "celery-worker.log")
     worker.configure_client()
-    worker.wait_ready()
+    try:
+        worker.wait_ready()
+    except BaseException:
+        worker.stop()  # never leave a stray worker consuming the shared broker
+        raise
     return worker
 
 
