@@ -163,6 +163,14 @@ class WorkerProcess:
 
 
 def start_worker(broker: str, tmp_path: Path, queues: str = "default") -> WorkerProcess:
+    from energyweb.celery import app
+
+    # Configure the client first and drop messages left on a shared broker by
+    # earlier tests whose database rows no longer exist.
+    app.conf.broker_url = broker
+    with app.connection_for_write() as conn:
+        for queue in queues.split(","):
+            conn.default_channel.queue_purge(queue)
     worker = WorkerProcess(broker, queues, tmp_path / "celery-worker.log")
     worker.configure_client()
     try:
