@@ -2,5 +2,9 @@ from django.apps import AppConfig
 
 
 class ProfilingConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'profiling'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "profiling"
+
+    def ready(self):
+        # Registers the heartbeat task and the worker_ready hook that starts it.
+        from profiling import worker  # noqa: F401
