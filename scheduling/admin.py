@@ -1,1 +1,36 @@
-from django.contrib import admin  # noqa: F401
+from django.contrib import admin
+
+from scheduling.models import Deployment, ScheduleJob, Workload
+
+
+@admin.register(Workload)
+class WorkloadAdmin(admin.ModelAdmin):
+    list_display = ("name", "n_queries", "total_tokens", "is_synthetic", "source_filename", "created")
+    list_filter = ("is_synthetic",)
+    search_fields = ("name", "description", "source_filename", "content_sha256")
+    # Queries live in the .npz file written by the importer; edit metadata only.
+    readonly_fields = ("n_queries", "total_tokens", "content_sha256", "data_file", "columns", "stats",
+                       "histograms", "generator", "has_ids", "has_timestamps", "created_by", "created")
+
+    def has_add_permission(self, request):
+        return False  # imports go through /workloads/upload/ so every row is validated
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "energy_fit_choice", "runtime_fit_choice", "min_share", "max_share",
+                    "instances", "gpus_per_instance", "horizon_s")
+    list_filter = ("energy_fit_choice", "hardware", "llm")
+    list_select_related = ("llm", "hardware")
+    search_fields = ("llm__name", "hardware__name", "notes")
+    raw_id_fields = ("energy_fit", "runtime_fit")
+
+
+@admin.register(ScheduleJob)
+class ScheduleJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "workload", "objective", "status", "steps_done", "steps_total", "created", "finished")
+    list_filter = ("status", "objective")
+    list_select_related = ("workload",)
+    search_fields = ("workload__name", "error")
+    readonly_fields = ("deployment_specs", "results", "solver_stats", "assignment_file", "created",
+                       "started", "finished")

@@ -1,0 +1,77 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from scheduling.choices import Objective
+from scheduling.models import Workload
+from scheduling.services.deployments import DeploymentResolutionError, specs_from_entries
+from scheduling.services.jobs import JobParameterError, execute, summary
+from scheduling.services.types import PlanningError
+from scheduling.services.workloads import WorkloadFileError, load_workload_arrays, parse_workload
+
+
+class Command(BaseCommand):
+    help = ("Plan a workload over deployments synchronously (no worker needed) and print the result; "
+            "--json prints one JSON object.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--workload", required=True, help="A stored workload's name or id, or a CSV path.")
+        parser.add_argument("--deployments", required=True,
+                            help='JSON file: [{"llm", "hardware", "min_share", "max_share", "fit"}, ...]')
+        parser.add_argument("--objective", default=Objective.PAPER_ENERGY_ACCURACY, choices=Objective.values)
+        parser.add_argument("--zeta", type=float, default=0.5)
+        parser.add_argument("--sweep", action="store_true", help="Also plan zeta = 0, 0.1, ..., 1.")
+        parser.add_argument("--accuracy-target", type=float)
+        parser.add_argument("--energy-budget", type=float, help="Joules.")
+        parser.add_argument("--deadline", type=float, help="Seconds.")
+        parser.add_argument("--time-limit", type=float, default=60.0)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--json", action="store_true")
+
+    def _workload(self, ref: str):
+        wl = Workload.objects.filter(name=ref).first()
+        if wl is None and ref.isdigit():
+            wl = Workload.objects.filter(pk=int(ref)).first()
+        if wl is not None:
+            arrays = load_workload_arrays(wl)
+            return arrays.tin, arrays.tout
+        if Path(ref).is_file():
+            parsed = parse_workload(ref)
+            return parsed.tin, parsed.tout
+        raise CommandError(f"No workload named {ref!r} and no such file.")
+
+    def handle(self, *args, **o):
+        try:
+            entries = json.loads(Path(o["deployments"]).read_text())
+        except OSError as exc:
+            raise CommandError(f"Cannot read {o['deployments']}: {exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"{o['deployments']} is not valid JSON: {exc}") from exc
+        params = {"zeta": o["zeta"], "sweep": o["sweep"], "accuracy_target": o["accuracy_target"],
+                  "energy_budget_j": o["energy_budget"], "deadline_s": o["deadline"],
+                  "time_limit_s": o["time_limit"], "seed": o["seed"]}
+        if o["sweep"]:
+            params["zetas"] = sorted({round(0.1 * i, 1) for i in range(11)} | {o["zeta"]})
+        try:
+            tin, tout = self._workload(o["workload"])
+            specs = specs_from_entries(entries)
+            execution = execute(tin, tout, specs, o["objective"], params)
+        except WorkloadFileError as exc:
+            raise CommandError("\n".join(exc.messages())) from exc
+        except (DeploymentResolutionError, JobParameterError, PlanningError) as exc:
+            raise CommandError(str(exc)) from exc
+        out = summary(execution.results)
+        if o["json"]:
+            self.stdout.write(json.dumps(out))
+            return
+        self.stdout.write(f"{out['status']} {out['objective']} zeta={out['zeta']}: "
+                          f"energy {out['total_energy_j']:.1f} J, mean runtime {out['mean_runtime_s']:.3f} s, "
+                          f"accuracy {out['accuracy']:.2f} %, solved in {out['solve_seconds']:.2f} s")
+        for key, n in out["counts"].items():
+            self.stdout.write(f"  {key}: {n:,} queries")
+        for name, b in out["baselines"].items():
+            self.stdout.write(f"  baseline {name}: energy {b['total_energy_j']:.1f} J, "
+                              f"accuracy {b['accuracy']:.2f} %")
+        for w in out["warnings"]:
+            self.stdout.write(self.style.WARNING(f"warning: {w}"))

@@ -1,0 +1,304 @@
+"""Planning jobs: validate parameters, run the planner and the baselines, keep the results.
+
+``execute`` is the one code path behind the Celery task (``run_job``) and the
+``schedule`` management command: it takes token arrays and DeploymentSpecs and
+returns JSON-ready results plus the per-query assignments. The solver itself is
+scheduling/services/solver.py; this module only orchestrates it.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from profiling.choices import JobStatus
+from scheduling.choices import Objective
+from scheduling.services import solver as solver_service
+from scheduling.services.deployments import spec_for_deployment, spec_from_json, spec_to_json
+from scheduling.services.types import DeploymentSpec, PlanningError
+from scheduling.services.workloads import histogram, log_bins
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ZETAS = tuple(round(0.1 * i, 1) for i in range(11))
+ZETA_OBJECTIVES = {Objective.PAPER_ENERGY_ACCURACY, Objective.PAPER_ENERGY_RUNTIME}
+METRIC_KEYS = ("status", "objective", "zeta", "objective_value", "bound", "gap", "total_energy_j",
+               "total_runtime_s", "mean_runtime_s", "accuracy", "counts", "solve_seconds", "method",
+               "warnings", "energy_estimated")
+
+
+class JobParameterError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def _number(params: dict, key: str, *, positive=True, minimum=None, maximum=None):
+    value = params.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError) as exc:
+        raise JobParameterError(f"{key} must be a number.", key) from exc
+    if not math.isfinite(value) or (positive and value <= 0):
+        raise JobParameterError(f"{key} must be a number above zero.", key)
+    if minimum is not None and value < minimum or maximum is not None and value > maximum:
+        raise JobParameterError(f"{key} must be between {minimum} and {maximum}.", key)
+    return value
+
+
+def normalise_parameters(objective: str, params: dict | None) -> dict:
+    """Checked, complete parameters for a job; raises JobParameterError naming the field."""
+    params = dict(params or {})
+    if objective not in Objective.values:
+        raise JobParameterError(f"Unknown objective {objective!r}: one of {', '.join(Objective.values)}.",
+                                "objective")
+    out: dict = {}
+    zetas = params.get("zetas")
+    if zetas in (None, "", []):
+        zeta = params.get("zeta", 0.5)
+        zetas = [zeta] if not params.get("sweep") else list(DEFAULT_ZETAS)
+    if isinstance(zetas, str):
+        zetas = [z for z in zetas.replace(";", ",").split(",") if z.strip()]
+    try:
+        zetas = sorted({round(float(z), 6) for z in zetas})
+    except (TypeError, ValueError) as exc:
+        raise JobParameterError("zeta values must be numbers between 0 and 1.", "zetas") from exc
+    if not zetas or any(not 0.0 <= z <= 1.0 for z in zetas):
+        raise JobParameterError("zeta values must be between 0 and 1.", "zetas")
+    if len(zetas) > 101:
+        raise JobParameterError("At most 101 zeta values.", "zetas")
+    if objective not in ZETA_OBJECTIVES:
+        zetas = [zetas[0]] if len(zetas) == 1 else [0.5]
+    out["zetas"] = zetas
+    primary = params.get("zeta")
+    primary = float(primary) if primary not in (None, "") else (0.5 if 0.5 in zetas else zetas[len(zetas) // 2])
+    out["zeta"] = min(zetas, key=lambda z: abs(z - primary))
+    out["accuracy_target"] = _number(params, "accuracy_target", minimum=0, maximum=100)
+    out["energy_budget_j"] = _number(params, "energy_budget_j")
+    out["deadline_s"] = _number(params, "deadline_s")
+    out["time_limit_s"] = _number(params, "time_limit_s") or 60.0
+    if out["time_limit_s"] > 3600:
+        raise JobParameterError("time_limit_s must be at most 3600 seconds.", "time_limit_s")
+    try:
+        out["seed"] = int(params.get("seed") or 0)
+    except (TypeError, ValueError) as exc:
+        raise JobParameterError("seed must be an integer.", "seed") from exc
+    out["paper_default_shares"] = bool(params.get("paper_default_shares", True))
+    if objective == Objective.MIN_ENERGY_ACCURACY_TARGET and out["accuracy_target"] is None:
+        raise JobParameterError("This objective needs an accuracy target (%).", "accuracy_target")
+    if objective == Objective.MAX_ACCURACY_ENERGY_BUDGET and out["energy_budget_j"] is None:
+        raise JobParameterError("This objective needs an energy budget (J).", "energy_budget_j")
+    return out
+
+
+@dataclass
+class Execution:
+    results: dict
+    assignments: np.ndarray  # (plans, queries) deployment index per query
+    solver_stats: dict = field(default_factory=dict)
+
+
+def _metrics(d: dict) -> dict:
+    return {k: d.get(k) for k in METRIC_KEYS}
+
+
+def _savings(plan: dict, baselines: dict) -> list[dict]:
+    rows = []
+    for name, b in baselines.items():
+        be, pe = b["total_energy_j"], plan["total_energy_j"]
+        rows.append({
+            "baseline": name,
+            "baseline_energy_j": be,
+            "plan_energy_j": pe,
+            "energy_saved_j": be - pe,
+            "energy_saved_pct": (100.0 * (be - pe) / be) if be else None,
+            "baseline_accuracy": b["accuracy"],
+            "accuracy_delta": plan["accuracy"] - b["accuracy"],
+            "baseline_mean_runtime_s": b["mean_runtime_s"],
+            "mean_runtime_delta_s": plan["mean_runtime_s"] - b["mean_runtime_s"],
+        })
+    return rows
+
+
+def _split_histograms(tin, tout, assignment, keys) -> dict:
+    edges_in, edges_out = log_bins(int(tin.max())), log_bins(int(tout.max()))
+    by = {}
+    for i, key in enumerate(keys):
+        mask = assignment == i
+        by[key] = {"tin": histogram(tin[mask], edges_in), "tout": histogram(tout[mask], edges_out)}
+    return {"tin_edges": edges_in.tolist(), "tout_edges": edges_out.tolist(), "by_deployment": by}
+
+
+def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict,
+            progress=None) -> Execution:
+    """Plan each zeta, then the baselines; ``progress(done, total)`` after each step."""
+    tin = np.asarray(tin, dtype=np.int64)
+    tout = np.asarray(tout, dtype=np.int64)
+    params = normalise_parameters(objective, params)
+    if not specs:
+        raise PlanningError("Choose at least one deployment.")
+    keys = [s.key for s in specs]
+    total = len(params["zetas"]) + 1
+    started = time.perf_counter()
+    plans, assignments = [], []
+    for done, zeta in enumerate(params["zetas"], start=1):
+        result = solver_service.plan(
+            tin, tout, specs, objective=objective, zeta=zeta,
+            accuracy_target=params["accuracy_target"], energy_budget_j=params["energy_budget_j"],
+            deadline_s=params["deadline_s"], paper_default_shares=params["paper_default_shares"],
+            time_limit_s=params["time_limit_s"], seed=params["seed"])
+        d = result.to_dict()
+        d["zeta"] = zeta
+        plans.append(d)
+        assignments.append(np.asarray(result.assignment, dtype=np.int16))
+        if progress:
+            progress(done, total)
+    base = solver_service.baselines(tin, tout, specs, seed=params["seed"])
+    baselines = {name: r.to_dict() for name, r in base.items()}
+    if progress:
+        progress(total, total)
+    primary_index = params["zetas"].index(params["zeta"])
+    primary = plans[primary_index]
+    warnings = list(dict.fromkeys(w for p in plans for w in p.get("warnings", [])))
+    estimated = [s.key for s in specs if s.energy_estimated]
+    if estimated:
+        warnings.append("Energy of " + ", ".join(estimated) + " is estimated (TDP x time), not measured.")
+    results = {
+        "objective": objective,
+        "parameters": params,
+        "deployments": keys,
+        "energy_estimated": estimated,
+        "n_queries": int(tin.shape[0]),
+        "plans": plans,
+        "primary_index": primary_index,
+        "baselines": baselines,
+        "savings": _savings(primary, baselines),
+        "histograms": _split_histograms(tin, tout, assignments[primary_index], keys),
+        "warnings": warnings,
+    }
+    stats = {
+        "wall_seconds": time.perf_counter() - started,
+        "solve_seconds": sum(p["solve_seconds"] for p in plans),
+        "methods": sorted({p["method"] for p in plans}),
+        "statuses": [p["status"] for p in plans],
+        "gaps": [p["gap"] for p in plans],
+        "plan_stats": [p.get("stats", {}) for p in plans],
+    }
+    return Execution(results=results, assignments=np.vstack(assignments), solver_stats=stats)
+
+
+def summary(results: dict) -> dict:
+    """The one JSON object of ``schedule --json`` and the summary download: the primary plan's
+    metrics, the sweep and every baseline with the same metric keys."""
+    primary = results["plans"][results["primary_index"]]
+    out = _metrics(primary)
+    out["per_deployment"] = primary.get("per_deployment", {})
+    out["warnings"] = results["warnings"]
+    out["n_queries"] = results["n_queries"]
+    out["deployments"] = results["deployments"]
+    out["energy_estimated_deployments"] = results["energy_estimated"]
+    out["baselines"] = {name: _metrics(b) for name, b in results["baselines"].items()}
+    out["savings"] = results["savings"]
+    if len(results["plans"]) > 1:
+        out["sweep"] = [_metrics(p) for p in results["plans"]]
+    return out
+
+
+# --- jobs ---------------------------------------------------------------------------
+
+
+def create_job(workload, deployments, objective: str, params: dict, user=None):
+    """Validate, snapshot the deployment specs and save a pending job; enqueue after commit."""
+    from energyweb.queue import enqueue_on_commit
+    from scheduling.models import ScheduleJob
+
+    deployments = list(deployments)
+    if not deployments:
+        raise JobParameterError("Choose at least one deployment.", "deployments")
+    params = normalise_parameters(objective, params)
+    specs = [spec_for_deployment(d) for d in deployments]
+    with transaction.atomic():
+        job = ScheduleJob.objects.create(
+            workload=workload, objective=objective, parameters=params,
+            deployment_specs=[spec_to_json(s) for s in specs], steps_total=len(params["zetas"]) + 1,
+            created_by=user if (user is not None and user.is_authenticated) else None,
+        )
+        job.deployments.set(deployments)
+        enqueue_on_commit("scheduling.run_schedule_job", args=[job.id])
+    return job
+
+
+def claim(job_id: int) -> bool:
+    """Move a pending job to running; False when another worker has it or it is finished."""
+    from scheduling.models import ScheduleJob
+
+    return ScheduleJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+        status=JobStatus.RUNNING, started=timezone.now(), steps_done=0, error="") == 1
+
+
+def run_job(job) -> None:
+    """Solve a claimed job and record results, or the error, on its row."""
+    from scheduling.models import ScheduleJob
+
+    def progress(done, total):
+        ScheduleJob.objects.filter(pk=job.pk).update(steps_done=done, steps_total=total)
+
+    try:
+        arrays = job.workload.load_arrays()
+        specs = [spec_from_json(s) for s in job.deployment_specs]
+        execution = execute(arrays.tin, arrays.tout, specs, job.objective, job.parameters, progress)
+    except (PlanningError, ValueError, OSError) as exc:
+        log.info("schedule job %s failed: %s", job.pk, exc)
+        ScheduleJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.FAILED, error=str(exc), finished=timezone.now())
+        return
+    buf = io.BytesIO()
+    np.savez_compressed(buf, assignment=execution.assignments,
+                        zetas=np.array(execution.results["parameters"]["zetas"]))
+    name = default_storage.save(f"assignments/job-{job.pk}.npz", ContentFile(buf.getvalue()))
+    ScheduleJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.SUCCEEDED, results=execution.results, solver_stats=execution.solver_stats,
+        assignment_file=name, finished=timezone.now(), steps_done=job.steps_total or 1)
+
+
+def load_assignment(job, plan_index: int | None = None) -> np.ndarray:
+    with default_storage.open(job.assignment_file.name, "rb") as fh, np.load(fh) as data:
+        a = data["assignment"]
+    index = job.results.get("primary_index", 0) if plan_index is None else plan_index
+    if not 0 <= index < a.shape[0]:
+        raise IndexError(f"No plan {index}; this job has {a.shape[0]}.")
+    return a[index]
+
+
+def assignment_csv_lines(job, plan_index: int | None = None, chunk: int = 20000):
+    """CSV lines (query, input_tokens, output_tokens, deployment) for streaming."""
+    from scheduling.services.workloads import load_workload_arrays
+
+    assignment = load_assignment(job, plan_index)
+    arrays = load_workload_arrays(job.workload, with_meta=True)
+    keys = np.array(job.results.get("deployments") or [s["key"] for s in job.deployment_specs], dtype=object)
+    ids = arrays.ids if arrays.ids is not None else np.arange(1, arrays.tin.shape[0] + 1).astype(str)
+    yield "query,input_tokens,output_tokens,deployment\n"
+    for start in range(0, assignment.shape[0], chunk):
+        sl = slice(start, start + chunk)
+        names = keys[assignment[sl]]
+        yield "".join(
+            f"{_csv(q)},{a},{b},{_csv(d)}\n"
+            for q, a, b, d in zip(ids[sl], arrays.tin[sl], arrays.tout[sl], names, strict=True)
+        )
+
+
+def _csv(value) -> str:
+    s = str(value)
+    return f'"{s.replace(chr(34), chr(34) * 2)}"' if any(c in s for c in ',"\n') else s
