@@ -1,0 +1,656 @@
+"""Fit energy and runtime models of one (LLM, hardware) pair, honestly.
+
+Three forms (profiling.choices.FitForm):
+
+``paper``
+    ``y = a0*tin + a1*tout + a2*tin*tout``, no intercept, ordinary least squares
+    through statsmodels, as Wilkins et al. (2024) did. Reported with standard
+    errors, t and p values, 95% confidence intervals and the F statistic. Its
+    coefficients are unconstrained, so it can be physically invalid (a0 < 0
+    predicts negative energy for short outputs on long inputs).
+``nnls``
+    ``y = c + a0*tin + a1*tout + a2*tin*tout`` with every coefficient >= 0: the
+    intercept is the fixed overhead of a query (tokenise, launch, sync) and no
+    token can give energy back, so a non-negative model never predicts
+    negative energy anywhere.
+``extended``
+    ``y = c + a0*tin + b0*tin^2 + a1*tout + a2*tin*tout + b1*tout^2`` with every
+    coefficient >= 0. Transformer cost motivates each term: prefill does work
+    linear in tin (MLP) plus tin^2 (self-attention over the prompt); each of
+    the tout decode steps costs a constant (weights streamed once per token)
+    plus attention over a KV cache of length tin + t, which summed over the
+    tout steps gives the tin*tout and tout^2 terms. Non-negativity keeps it
+    physically valid for the same reason as ``nnls``.
+
+The default form of a pair is chosen by cross-validated MAPE (leave one
+(tin, tout) grid cell out when the data is a grid with few cells, else
+k-fold), never by training R^2, and only among identifiable forms.
+
+Cross-validation and the non-negative fits work on Gram matrices (X'X, X'y)
+of column-scaled designs; the folds subtract one cell's or one fold's
+Gram from the total, so 100,000 rows cost one pass over the data per form.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import optimize, stats
+
+from profiling.services import terms as term_defs
+
+FORMS = {
+    "paper": ("tin", "tout", "tin_tout"),
+    "nnls": ("intercept", "tin", "tout", "tin_tout"),
+    "extended": ("intercept", "tin", "tin2", "tout", "tin_tout", "tout2"),
+}
+NONNEGATIVE = {"paper": False, "nnls": True, "extended": True}
+
+CI_METHOD = {
+    "paper": "OLS (statsmodels): t-based 95% confidence intervals.",
+    "nnls": (
+        "Active-set OLS: the coefficients that are not at zero are refitted by OLS and "
+        "their t-based 95% intervals reported (lower bounds clipped at 0); coefficients "
+        "held at 0 by the constraint have no interval. Conditional on the active set."
+    ),
+}
+CI_METHOD["extended"] = CI_METHOD["nnls"]
+INTERVAL_METHOD = {
+    "paper": "OLS prediction interval: yhat ± t(0.975, n-p)·sqrt(s² + x'Σx).",
+    "nnls": (
+        "Active-set OLS prediction interval: yhat ± t(0.975, n-k)·sqrt(s² + x'Σx) with Σ "
+        "the covariance of the k free coefficients (lower bound clipped at 0)."
+    ),
+}
+INTERVAL_METHOD["extended"] = INTERVAL_METHOD["nnls"]
+
+# Terms whose column only varies when an axis has enough distinct values.
+NEEDS = {
+    "intercept": {},
+    "tin": {"tin": 2},
+    "tout": {"tout": 2},
+    "tin_tout": {"tin": 2, "tout": 2},
+    "tin2": {"tin": 3},
+    "tout2": {"tout": 3},
+}
+
+# The column-scaled design's condition number above which the coefficients are
+# numerically meaningless (float64 leaves ~16 digits; this keeps 8).
+MAX_CONDITION = 1e8
+# A grid with at most this many distinct cells is cross-validated cell by cell.
+MAX_CV_CELLS = 400
+KFOLD = 10
+
+
+@dataclass
+class FitResult:
+    form: str
+    target: str
+    terms: tuple[str, ...]
+    coefficients: dict[str, float]
+    n: int
+    r2: float | None
+    r2_uncentered: float | None
+    rmse: float
+    mape: float | None
+    cv_mape: float | None
+    cv_scheme: str
+    identifiable: bool
+    coef_table: dict[str, dict] = field(default_factory=dict)
+    f_statistic: float | None = None
+    f_pvalue: float | None = None
+    sigma2: float | None = None
+    df_resid: int = 0
+    cov: list | None = None        # covariance over ``cov_terms`` (free terms)
+    cov_terms: list = field(default_factory=list)
+    diagnostics: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    uses_estimated_energy: bool = False
+    tin_range: tuple[int, int] | None = None
+    tout_range: tuple[int, int] | None = None
+
+    @property
+    def label(self) -> str:
+        base = self.form
+        return f"{base} (estimated energy)" if self.uses_estimated_energy else base
+
+    def metrics(self) -> dict:
+        return {
+            "n": self.n,
+            "r2": self.r2,
+            "r2_uncentered": self.r2_uncentered,
+            "rmse": self.rmse,
+            "mape": self.mape,
+            "cv_mape": self.cv_mape,
+            "cv_scheme": self.cv_scheme,
+            "coef_table": self.coef_table,
+            "f_statistic": self.f_statistic,
+            "f_pvalue": self.f_pvalue,
+            "sigma2": self.sigma2,
+            "df_resid": self.df_resid,
+            "cov": self.cov,
+            "cov_terms": self.cov_terms,
+            "ci_method": CI_METHOD[self.form],
+            "interval_method": INTERVAL_METHOD[self.form],
+            "label": self.label,
+            "tin_range": list(self.tin_range) if self.tin_range else None,
+            "tout_range": list(self.tout_range) if self.tout_range else None,
+        }
+
+    def as_dict(self) -> dict:
+        """The JSON shape printed by ``fit_models --json`` and served by the explorer."""
+        out = {"form": self.form, "target": self.target, "label": self.label,
+               "coefficients": self.coefficients, "identifiable": self.identifiable,
+               "uses_estimated_energy": self.uses_estimated_energy,
+               "warnings": self.warnings, "diagnostics": self.diagnostics}
+        out.update(self.metrics())
+        return out
+
+
+class FitError(ValueError):
+    """The data cannot be fitted at all (too few rows, non-finite values)."""
+
+
+# --- small numeric helpers ---------------------------------------------------------
+
+
+def _finite(x):
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def r2_scores(y, yhat) -> tuple[float | None, float | None]:
+    """(centered, uncentered) R^2.
+
+    Centered: 1 - SSR / sum((y - mean y)^2), the usual figure. Uncentered:
+    1 - SSR / sum(y^2), what a no-intercept OLS (the paper's) reports, which
+    flatters any model because sum(y^2) is far larger than the spread about
+    the mean.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    ssr = float(np.sum((y - yhat) ** 2))
+    sst_c = float(np.sum((y - y.mean()) ** 2))
+    sst_u = float(np.sum(y * y))
+    r2c = 1.0 - ssr / sst_c if sst_c > 0 else None
+    r2u = 1.0 - ssr / sst_u if sst_u > 0 else None
+    return r2c, r2u
+
+
+def mape(y, yhat) -> float | None:
+    y = np.asarray(y, dtype=np.float64)
+    ok = y != 0
+    if not ok.any():
+        return None
+    return float(np.mean(np.abs((y[ok] - yhat[ok]) / y[ok])) * 100.0)
+
+
+def design_diagnostics(form: str, tin, tout) -> dict:
+    """Rank, condition number and distinct values: can this design separate the terms?"""
+    names = FORMS[form]
+    x = term_defs.design_matrix(names, tin, tout)
+    distinct = {"tin": int(np.unique(tin).size), "tout": int(np.unique(tout).size)}
+    cells = int(np.unique(np.column_stack([tin, tout]), axis=0).shape[0]) if len(tin) else 0
+    norms = np.linalg.norm(x, axis=0)
+    xs = x / np.where(norms > 0, norms, 1.0)
+    sv = np.linalg.svd(xs, compute_uv=False) if len(tin) else np.zeros(len(names))
+    tol = sv.max(initial=0.0) * max(xs.shape) * np.finfo(float).eps
+    rank = int(np.sum(sv > tol))
+    cond = float(sv[0] / sv[-1]) if sv.size and sv[-1] > tol else math.inf
+    reasons = []
+    if rank < len(names):
+        reasons.append(f"design rank {rank} < {len(names)} terms: the terms are collinear")
+    if cond > MAX_CONDITION:
+        reasons.append(f"condition number {cond:.3g} of the column-scaled design exceeds {MAX_CONDITION:.0e}")
+    for term in names:
+        for axis, need in NEEDS[term].items():
+            if distinct[axis] < need:
+                reasons.append(
+                    f"term {term} needs at least {need} distinct {axis} values; the data has {distinct[axis]}"
+                )
+    if len(tin) <= len(names):
+        reasons.append(f"{len(tin)} rows cannot fit {len(names)} terms with any residual degrees of freedom")
+    return {
+        "terms": list(names),
+        "rank": rank,
+        "n_terms": len(names),
+        "condition_number": cond if math.isfinite(cond) else None,
+        "distinct": distinct,
+        "cells": cells,
+        "identifiable": not reasons,
+        "reasons": reasons,
+    }
+
+
+def _gram_solve(g, c, nonneg: bool) -> np.ndarray:
+    """Minimise ||Xb - y||^2 given G = X'X and c = X'y (columns already scaled).
+
+    Non-negative: rewrite as ||Rb - d||^2 with G = R'R (eigen square root, so a
+    singular G works too) and hand the small problem to scipy's NNLS.
+    """
+    w, v = np.linalg.eigh(g)
+    keep = w > w.max(initial=0.0) * 1e-13
+    if not nonneg:
+        inv = (v[:, keep] / w[keep]) @ v[:, keep].T
+        return inv @ c
+    r = np.sqrt(np.where(keep, w, 0.0))[:, None] * v.T
+    proj = v.T @ c
+    d = np.where(keep, proj / np.sqrt(np.where(keep, w, 1.0)), 0.0)
+    b, _ = optimize.nnls(r, d, maxiter=50 * len(c))
+    return b
+
+
+def _cv_groups(tin, tout, seed: int = 0) -> tuple[np.ndarray, str]:
+    cells, inverse = np.unique(np.column_stack([tin, tout]), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    if 3 <= len(cells) <= MAX_CV_CELLS and len(cells) < len(tin):
+        return inverse, f"leave-one-cell-out ({len(cells)} (tin, tout) cells)"
+    k = min(KFOLD, len(tin))
+    rng = np.random.default_rng(seed)
+    return rng.permutation(len(tin)) % k, f"{k}-fold (shuffled, seed {seed})"
+
+
+def cross_validated_mape(form: str, tin, tout, y, groups=None, scheme=None) -> tuple[float | None, str]:
+    """Mean absolute percentage error of predictions for rows held out of the fit."""
+    names = FORMS[form]
+    x = term_defs.design_matrix(names, tin, tout)
+    scale = np.linalg.norm(x, axis=0)
+    scale[scale == 0] = 1.0
+    xs = x / scale
+    if groups is None:
+        groups, scheme = _cv_groups(tin, tout)
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    if n_groups < 2:
+        return None, scheme
+    # Per-group Gram matrices in one pass: G_k = sum over rows of group k of x x'.
+    p = xs.shape[1]
+    outer = (xs[:, :, None] * xs[:, None, :]).reshape(len(xs), p * p)
+    g_groups = np.zeros((n_groups, p * p))
+    np.add.at(g_groups, groups, outer)
+    c_groups = np.zeros((n_groups, p))
+    np.add.at(c_groups, groups, xs * y[:, None])
+    g_tot, c_tot = g_groups.sum(0), c_groups.sum(0)
+    pred = np.empty_like(y)
+    order = np.argsort(groups, kind="stable")
+    bounds = np.searchsorted(groups[order], np.arange(n_groups + 1))
+    for k in range(n_groups):
+        rows = order[bounds[k]:bounds[k + 1]]
+        if rows.size == 0:
+            continue
+        b = _gram_solve((g_tot - g_groups[k]).reshape(p, p), c_tot - c_groups[k], NONNEGATIVE[form])
+        pred[rows] = xs[rows] @ b
+    return mape(y, pred), scheme
+
+
+# --- fitting ---------------------------------------------------------------------------
+
+
+def _check_arrays(tin, tout, y):
+    tin = np.asarray(tin, dtype=np.float64)
+    tout = np.asarray(tout, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if not (tin.shape == tout.shape == y.shape) or tin.ndim != 1:
+        raise FitError("tin, tout and y must be 1-D arrays of one length")
+    if not (np.isfinite(tin).all() and np.isfinite(tout).all() and np.isfinite(y).all()):
+        raise FitError("the data contains non-finite values")
+    if len(y) < 2:
+        raise FitError(f"{len(y)} measurements: at least 2 are needed to fit anything")
+    return tin, tout, y
+
+
+def _ols_table(x, y, names, clip_low: bool):
+    """OLS on the given columns via statsmodels; returns (params, table, cov, sigma2, df, fit)."""
+    import warnings
+
+    import statsmodels.api as sm
+
+    with warnings.catch_warnings():
+        # A rank-deficient design is reported by design_diagnostics, not by a console warning.
+        warnings.simplefilter("ignore")
+        fit = sm.OLS(y, x).fit()
+    ci = fit.conf_int(0.05)
+    table = {}
+    for i, name in enumerate(names):
+        low, high = float(ci[i][0]), float(ci[i][1])
+        if clip_low:
+            low = max(low, 0.0)
+        table[name] = {
+            "coef": float(fit.params[i]), "se": _finite(fit.bse[i]), "t": _finite(fit.tvalues[i]),
+            "p": _finite(fit.pvalues[i]), "ci_low": _finite(low), "ci_high": _finite(high),
+        }
+    return fit, table
+
+
+def fit_form(form: str, tin, tout, y, *, target: str = "energy", uses_estimated_energy: bool = False,
+             cv_groups=None, cv_scheme=None) -> FitResult:
+    """Fit one form to arrays of token counts and the target (J or s)."""
+    tin, tout, y = _check_arrays(tin, tout, y)
+    names = FORMS[form]
+    diag = design_diagnostics(form, tin, tout)
+    x = term_defs.design_matrix(names, tin, tout)
+    n, p = x.shape
+    coef_table: dict[str, dict] = {}
+    f_stat = f_p = sigma2 = None
+    cov = None
+    cov_terms: list[str] = []
+    df_resid = n - p
+
+    if form == "paper":
+        fit, coef_table = _ols_table(x, y, names, clip_low=False)
+        coefs = {name: float(fit.params[i]) for i, name in enumerate(names)}
+        f_stat, f_p = _finite(float(fit.fvalue)), _finite(float(fit.f_pvalue))
+        sigma2 = _finite(float(fit.scale))
+        if diag["identifiable"]:
+            cov = np.asarray(fit.cov_params()).tolist()
+            cov_terms = list(names)
+    else:
+        scale = np.linalg.norm(x, axis=0)
+        scale[scale == 0] = 1.0
+        xs = x / scale
+        b = _gram_solve(xs.T @ xs, xs.T @ y, nonneg=True) / scale
+        b = np.maximum(b, 0.0)
+        coefs = {name: float(b[i]) for i, name in enumerate(names)}
+        free = [i for i in range(p) if b[i] > 0]
+        resid = y - x @ b
+        df_resid = n - len(free)
+        sigma2 = float(resid @ resid / df_resid) if df_resid > 0 else None
+        for i, name in enumerate(names):
+            coef_table[name] = {"coef": coefs[name], "se": None, "t": None, "p": None,
+                                "ci_low": None, "ci_high": None, "at_bound": i not in free}
+        if free and diag["identifiable"] and df_resid > 0:
+            fit, free_table = _ols_table(x[:, free], y, [names[i] for i in free], clip_low=True)
+            for name, row in free_table.items():
+                # The reported estimate stays the constrained one; the interval is the active-set OLS one.
+                row["coef"] = coefs[name]
+                row["at_bound"] = False
+                coef_table[name] = row
+            cov = np.asarray(fit.cov_params()).tolist()
+            cov_terms = [names[i] for i in free]
+
+    yhat = term_defs.predict(coefs, tin, tout)
+    r2c, r2u = r2_scores(y, yhat)
+    rmse = float(np.sqrt(np.mean((y - yhat) ** 2)))
+    cv, scheme = cross_validated_mape(form, tin, tout, y, cv_groups, cv_scheme)
+    result = FitResult(
+        form=form, target=target, terms=names, coefficients=coefs, n=int(n),
+        r2=_finite(r2c), r2_uncentered=_finite(r2u), rmse=rmse, mape=mape(y, yhat),
+        cv_mape=_finite(cv), cv_scheme=scheme, identifiable=diag["identifiable"],
+        coef_table=coef_table, f_statistic=f_stat, f_pvalue=f_p, sigma2=sigma2,
+        df_resid=int(df_resid), cov=cov, cov_terms=cov_terms, diagnostics=diag,
+        uses_estimated_energy=uses_estimated_energy,
+        tin_range=(int(tin.min()), int(tin.max())), tout_range=(int(tout.min()), int(tout.max())),
+    )
+    result.warnings = model_warnings(form, coefs, result.tin_range, result.tout_range, diag,
+                                     uses_estimated_energy=uses_estimated_energy, target=target)
+    result.diagnostics["negative_in_range"] = negative_region(coefs, result.tin_range, result.tout_range)
+    return result
+
+
+def negative_region(coefs: dict, tin_range, tout_range, points: int = 64) -> dict | None:
+    """Where inside the measured range the model predicts below zero (None if nowhere)."""
+    if not tin_range or not tout_range:
+        return None
+    tin = np.unique(np.round(np.geomspace(max(tin_range[0], 1), max(tin_range[1], 1), points)))
+    tout = np.unique(np.round(np.geomspace(max(tout_range[0], 1), max(tout_range[1], 1), points)))
+    tin = np.unique(np.concatenate([tin, tin_range]).astype(float))
+    tout = np.unique(np.concatenate([tout, tout_range]).astype(float))
+    gi, go = np.meshgrid(tin, tout, indexing="ij")
+    pred = term_defs.predict(coefs, gi.ravel(), go.ravel())
+    bad = pred < 0
+    if not bad.any():
+        return None
+    i = int(np.argmin(pred))
+    return {
+        "fraction": float(bad.mean()),
+        "min_prediction": float(pred[i]),
+        "at": [int(gi.ravel()[i]), int(go.ravel()[i])],
+        "tin_range": [int(gi.ravel()[bad].min()), int(gi.ravel()[bad].max())],
+        "tout_range": [int(go.ravel()[bad].min()), int(go.ravel()[bad].max())],
+    }
+
+
+def model_warnings(form, coefs, tin_range, tout_range, diag=None, *, uses_estimated_energy=False,
+                   target="energy") -> list[str]:
+    out = []
+    if diag and not diag["identifiable"]:
+        out.append("Not identifiable: " + "; ".join(diag["reasons"])
+                   + ". The coefficients are stored but not offered for planning.")
+    negatives = [t for t, v in coefs.items() if v < 0]
+    if negatives:
+        out.append(
+            "Physically invalid: negative coefficient(s) " + ", ".join(f"{t}={coefs[t]:.4g}" for t in negatives)
+            + "; the model can predict negative " + ("energy" if target == "energy" else "runtime")
+            + " for some token counts."
+        )
+    neg = negative_region(coefs, tin_range, tout_range)
+    if neg:
+        out.append(
+            f"Negative predictions inside the measured range on {neg['fraction'] * 100:.1f}% of a grid "
+            f"over it (minimum {neg['min_prediction']:.4g} at tin={neg['at'][0]}, tout={neg['at'][1]})."
+        )
+    if uses_estimated_energy:
+        out.append("Uses estimated energy (TDP x time), not meter readings.")
+    return out
+
+
+def select_form(results: dict[str, FitResult]) -> str | None:
+    """The identifiable form with the lowest cross-validated MAPE (None if none qualifies)."""
+    eligible = [r for r in results.values() if r.identifiable and r.cv_mape is not None]
+    if not eligible:
+        return None
+    return min(eligible, key=lambda r: (r.cv_mape, len(r.terms))).form
+
+
+def fit_all(tin, tout, y, *, target="energy", forms=None, uses_estimated_energy=False):
+    """Fit every form (or ``forms``) on one shared CV split; return (results, selected form)."""
+    tin, tout, y = _check_arrays(tin, tout, y)
+    groups, scheme = _cv_groups(tin, tout)
+    results = {
+        f: fit_form(f, tin, tout, y, target=target, uses_estimated_energy=uses_estimated_energy,
+                    cv_groups=groups, cv_scheme=scheme)
+        for f in (forms or FORMS)
+    }
+    return results, select_form(results)
+
+
+# --- prediction ---------------------------------------------------------------------------
+
+
+def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.95):
+    """(yhat, lower, upper) arrays; lower/upper None when the fit carries no covariance."""
+    yhat = term_defs.predict(coefs, tin, tout)
+    cov, cov_terms = metrics.get("cov"), metrics.get("cov_terms") or []
+    sigma2, df = metrics.get("sigma2"), metrics.get("df_resid") or 0
+    if not cov or sigma2 is None or df <= 0:
+        return yhat, None, None
+    x = term_defs.design_matrix(cov_terms, tin, tout)
+    cov = np.asarray(cov, dtype=np.float64)
+    var = sigma2 + np.sum((x @ cov) * x, axis=1)
+    half = stats.t.ppf(0.5 + level / 2, df) * np.sqrt(np.maximum(var, 0.0))
+    lower, upper = yhat - half, yhat + half
+    if metrics.get("interval_method", "").startswith("Active-set"):
+        lower = np.maximum(lower, 0.0)
+    return yhat, lower, upper
+
+
+# --- the database side: load a pair's measurements, store its fits -----------------------
+
+
+@dataclass
+class PairData:
+    tin: np.ndarray
+    tout: np.ndarray
+    y: np.ndarray
+    uses_estimated_energy: bool
+    excluded_warmup: int
+    excluded_estimated: int
+
+
+def load_pair(llm, hardware, target: str, *, include_estimated: bool = False,
+              include_warmup: bool = False) -> PairData:
+    """A pair's measurements as arrays; warm-ups and (for energy) estimates excluded by default."""
+    from profiling.models import Measurement
+
+    qs = Measurement.objects.filter(llm=llm, hardware=hardware)
+    excluded_warmup = excluded_estimated = 0
+    if not include_warmup:
+        excluded_warmup = qs.filter(is_warmup=True).count()
+        qs = qs.filter(is_warmup=False)
+    if target == "energy" and not include_estimated:
+        excluded_estimated = qs.filter(is_estimated=True).count()
+        qs = qs.filter(is_estimated=False)
+    column = "total_energy_j" if target == "energy" else "runtime_s"
+    rows = np.array(list(qs.order_by().values_list("input_tokens", "output_tokens", column, "is_estimated")),
+                    dtype=np.float64).reshape(-1, 4)
+    uses_estimated = target == "energy" and bool(rows[:, 3].any())
+    return PairData(rows[:, 0], rows[:, 1], rows[:, 2], uses_estimated, excluded_warmup, excluded_estimated)
+
+
+def fit_pair(llm, hardware, target: str, *, forms=None, include_estimated: bool = False,
+             include_warmup: bool = False, store: bool = True) -> dict:
+    """Fit a pair's forms, store them (source=fitted) and mark the selected one.
+
+    Returns {"results": {form: FitResult}, "selected": form | None, "fits": {form: EnergyModelFit},
+    "anova": {...}, "excluded_warmup": int, "excluded_estimated": int}.
+    """
+    from django.db import transaction
+
+    from profiling.choices import FitSource
+    from profiling.models import EnergyModelFit
+    from profiling.services.anova import two_way_anova
+
+    data = load_pair(llm, hardware, target, include_estimated=include_estimated, include_warmup=include_warmup)
+    if len(data.y) < 2:
+        raise FitError(f"{llm} on {hardware}: {len(data.y)} usable {target} measurements; at least 2 are needed"
+                       + (f" ({data.excluded_warmup} warm-up rows excluded)" if data.excluded_warmup else "")
+                       + (f" ({data.excluded_estimated} estimated-energy rows excluded; use --include-estimated)"
+                          if data.excluded_estimated else ""))
+    results, selected = fit_all(data.tin, data.tout, data.y, target=target, forms=forms,
+                                uses_estimated_energy=data.uses_estimated_energy)
+    # Selection compares forms on one CV split: a run of some forms only stores them and
+    # leaves the pair's selected fit as it was.
+    reselect = forms is None
+    if not reselect:
+        selected = None
+    anova = two_way_anova(data.tin, data.tout, data.y)
+    out = {"results": results, "selected": selected, "fits": {}, "anova": anova,
+           "excluded_warmup": data.excluded_warmup, "excluded_estimated": data.excluded_estimated}
+    if not store:
+        return out
+    with transaction.atomic():
+        if reselect:
+            EnergyModelFit.objects.filter(
+                llm=llm, hardware=hardware, target=target, source=FitSource.FITTED, is_selected=True
+            ).update(is_selected=False)
+        for form, r in results.items():
+            diagnostics = dict(r.diagnostics)
+            diagnostics["warnings"] = r.warnings
+            diagnostics["anova"] = anova
+            diagnostics["excluded_warmup"] = data.excluded_warmup
+            diagnostics["excluded_estimated"] = data.excluded_estimated
+            diagnostics["selected_by"] = "lowest cross-validated MAPE among identifiable forms"
+            fit = EnergyModelFit.objects.create(
+                llm=llm, hardware=hardware, target=target, form=form, coefficients=r.coefficients,
+                metrics=r.metrics(), diagnostics=diagnostics, source=FitSource.FITTED,
+                identifiable=r.identifiable, is_selected=(form == selected),
+                uses_estimated_energy=r.uses_estimated_energy, n=r.n,
+                tin_min=r.tin_range[0], tin_max=r.tin_range[1],
+                tout_min=r.tout_range[0], tout_max=r.tout_range[1],
+            )
+            out["fits"][form] = fit
+    return out
+
+
+def pairs_with_measurements():
+    """(llm, hardware) pairs that have at least one measurement, ordered by name."""
+    from profiling.models import LLM, Hardware, Measurement
+
+    ids = Measurement.objects.order_by().values_list("llm_id", "hardware_id").distinct()
+    llms = LLM.objects.in_bulk({a for a, _ in ids})
+    hws = Hardware.objects.in_bulk({b for _, b in ids})
+    pairs = [(llms[a], hws[b]) for a, b in ids]
+    return sorted(pairs, key=lambda p: (p[0].name, p[1].name))
+
+
+def lookup(model, value):
+    """An LLM or Hardware row by id, name, slug or alias (case-insensitive); None if not exactly one."""
+    from django.db.models import Q
+
+    value = str(value).strip()
+    if not value:
+        return None
+    q = Q(name__iexact=value) | Q(slug__iexact=value) | Q(aliases__alias__iexact=value)
+    if value.isdigit():
+        q |= Q(pk=int(value))
+    found = list(model.objects.filter(q).distinct()[:2])
+    return found[0] if len(found) == 1 else None
+
+
+# --- prediction from stored fits -----------------------------------------------------------
+
+
+class NoFit(LookupError):
+    """No stored fit matches the request; the message says what exists."""
+
+
+def choose_fit(llm, hardware, target: str, choice="selected"):
+    """The EnergyModelFit to predict with.
+
+    ``selected``: the selected fitted form, else the selected published fit (fitted data
+    from one's own hardware beats the literature); ``published``: the published fit;
+    an integer: that fit, which must belong to the pair and target.
+    """
+    from profiling.choices import FitSource
+    from profiling.models import EnergyModelFit
+
+    qs = EnergyModelFit.objects.filter(llm=llm, hardware=hardware, target=target)
+    if choice in (None, "", "selected"):
+        for source in (FitSource.FITTED, FitSource.PUBLISHED):
+            fit = qs.filter(source=source, is_selected=True, identifiable=True).order_by("-created").first()
+            if fit:
+                return fit
+        raise NoFit(f"{llm} on {hardware} has no selected identifiable {target} fit; run fit_models.")
+    if choice == "published":
+        fit = qs.filter(source=FitSource.PUBLISHED).order_by("-is_selected", "-created").first()
+        if fit is None:
+            raise NoFit(f"No published {target} fit for {llm} on {hardware}.")
+        return fit
+    try:
+        pk = int(choice)
+    except (TypeError, ValueError):
+        raise NoFit(f'{choice!r}: use "selected", "published" or a fit id.') from None
+    fit = qs.filter(pk=pk).first()
+    if fit is None:
+        raise NoFit(f"Fit {pk} is not a {target} fit of {llm} on {hardware}.")
+    if not fit.identifiable:
+        raise NoFit(f"Fit {pk} is not identifiable: its coefficients are not offered for prediction.")
+    return fit
+
+
+def predict_with_fit(fit, tin, tout) -> dict:
+    """Vectorised prediction, 95% interval and per-pair warnings (indices) for one stored fit."""
+    tin = np.asarray(tin, dtype=np.float64)
+    tout = np.asarray(tout, dtype=np.float64)
+    yhat, lower, upper = prediction_interval(fit.coefficients, fit.metrics or {}, tin, tout)
+    pair_warnings = {}
+    if fit.tin_min is not None and fit.tout_min is not None:
+        outside = (tin < fit.tin_min) | (tin > fit.tin_max) | (tout < fit.tout_min) | (tout > fit.tout_max)
+        pair_warnings["extrapolation"] = np.flatnonzero(outside).tolist()
+    pair_warnings["negative"] = np.flatnonzero(yhat < 0).tolist()
+    notes = []
+    if lower is None:
+        notes.append(f"Fit {fit.pk} ({fit.source}) carries no covariance: no interval can be given.")
+    if fit.uses_estimated_energy:
+        notes.append("Estimated energy: this fit was made from TDP-based estimates, not meter readings.")
+    return {"value": yhat, "lower": lower, "upper": upper, "pair_warnings": pair_warnings, "notes": notes}
+
+
+def fit_summary(fit) -> dict:
+    m = fit.metrics or {}
+    return {
+        "id": fit.pk, "form": fit.form, "source": fit.source, "estimated": fit.uses_estimated_energy,
+        "label": m.get("label") or (f"{fit.form} (estimated energy)" if fit.uses_estimated_energy else fit.form),
+        "coefficients": fit.coefficients, "identifiable": fit.identifiable,
+        "range": {"tin": [fit.tin_min, fit.tin_max], "tout": [fit.tout_min, fit.tout_max]},
+        "interval_method": m.get("interval_method"), "citation": fit.citation,
+    }
