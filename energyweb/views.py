@@ -3,18 +3,59 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 
+from profiling.choices import FitTarget
 from profiling.models import LLM, EnergyModelFit, Hardware
+from profiling.services import terms
+from profiling.views.inventory import fit_rows, latest_fits
+
+# The dashboard chart compares LLMs at one query shape: 512 tokens in, 512 out.
+CHART_TIN = CHART_TOUT = 512
+
+
+def _energy_per_token_rows():
+    """Energy per output token of each LLM on the system with the most selected energy models."""
+    fits = EnergyModelFit.objects.filter(is_selected=True, target=FitTarget.ENERGY).select_related(
+        "llm", "hardware")
+    by_hardware: dict[int, list] = {}
+    for fit in fits:
+        by_hardware.setdefault(fit.hardware_id, []).append(fit)
+    if not by_hardware:
+        return None, []
+    # Most models first, then reference systems, then name: stable and favours Swing.
+    chosen = sorted(by_hardware.values(),
+                    key=lambda fs: (-len(fs), not fs[0].hardware.is_reference, fs[0].hardware.name))[0]
+    rows = []
+    for fit in sorted(chosen, key=lambda f: f.llm.name):
+        try:
+            energy = float(terms.predict(fit.coefficients, [CHART_TIN], [CHART_TOUT])[0])
+        except KeyError:
+            continue
+        rows.append({"llm": fit.llm.name, "hardware": fit.hardware.name, "input_tokens": CHART_TIN,
+                     "output_tokens": CHART_TOUT, "energy_j": round(energy, 2),
+                     "energy_per_output_token_j": round(energy / CHART_TOUT, 4),
+                     "source": fit.source, "estimated": fit.uses_estimated_energy,
+                     "accuracy": fit.llm.accuracy})
+    return chosen[0].hardware, rows
 
 
 @login_required
 def dashboard(request):
-    hardware = list(Hardware.objects.all())
+    hardware = list(Hardware.objects.order_by("-is_reference", "name"))
+    chart_hardware, chart_rows = _energy_per_token_rows()
     context = {
         "hardware_count": len(hardware),
+        "reference_count": sum(h.is_reference for h in hardware),
+        "host_count": sum(not h.is_reference for h in hardware),
         "llm_count": LLM.objects.count(),
         "fit_count": EnergyModelFit.objects.count(),
+        "published_count": EnergyModelFit.objects.filter(source="published").count(),
         "online_hosts": [h for h in hardware if h.is_online],
-        "latest_fits": EnergyModelFit.objects.select_related("llm", "hardware").order_by("-created")[:10],
+        "registered_hosts": [h for h in hardware if not h.is_reference],
+        "latest_fits": fit_rows(latest_fits()),
+        "chart_hardware": chart_hardware,
+        "chart_rows": chart_rows,
+        "chart_tin": CHART_TIN,
+        "chart_tout": CHART_TOUT,
     }
     return render(request, "dashboard.html", context)
 

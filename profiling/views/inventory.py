@@ -1,30 +1,91 @@
+"""Pages for the inventory: hardware and LLM lists and details (thin views)."""
+
+from __future__ import annotations
+
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
 
-from profiling.models import LLM, Hardware
+from profiling.choices import FitTarget
+from profiling.models import LLM, EnergyModelFit, Hardware
+from profiling.services import terms
+
+# Token counts at which pages evaluate energy models for charts (the paper's sweep grid).
+CHART_TOKENS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048]
+
+
+def coefficient_text(coefficients: dict) -> str:
+    return ", ".join(f"{name}: {value:.4g}" for name, value in coefficients.items())
+
+
+def fit_rows(fits) -> list[dict]:
+    """Fits as plain rows for tables (coefficients formatted, warnings pulled out)."""
+    rows = []
+    for fit in fits:
+        warnings = (fit.diagnostics or {}).get("warnings", []) if isinstance(fit.diagnostics, dict) else []
+        rows.append({"fit": fit, "coefficients": coefficient_text(fit.coefficients), "warnings": warnings})
+    return rows
+
+
+def energy_curves(fits, label) -> list[dict]:
+    """Rows of predicted energy per query along the output-token axis (input fixed at 128)."""
+    rows = []
+    for fit in fits:
+        try:
+            values = terms.predict(fit.coefficients, [128] * len(CHART_TOKENS), CHART_TOKENS)
+        except KeyError:  # a form with terms this page does not know
+            continue
+        for tout, energy in zip(CHART_TOKENS, values, strict=True):
+            rows.append({"series": label(fit), "input_tokens": 128, "output_tokens": tout,
+                         "energy_j": round(float(energy), 3), "source": fit.source,
+                         "estimated": fit.uses_estimated_energy})
+    return rows
 
 
 @login_required
 def hardware_list(request):
-    return render(request, "profiling/hardware_list.html", {"hardware": Hardware.objects.all()})
+    hardware = Hardware.objects.annotate(
+        fit_count=Count("fits"), alias_count=Count("aliases", distinct=True)
+    ).order_by("-is_reference", "name")
+    return render(request, "profiling/hardware_list.html", {"hardware": hardware})
 
 
 @login_required
 def hardware_detail(request, slug):
-    hw = get_object_or_404(Hardware, slug=slug)
-    return render(request, "profiling/hardware_detail.html", {"hw": hw})
+    hw = get_object_or_404(Hardware.objects.prefetch_related("aliases"), slug=slug)
+    fits = hw.fits.select_related("llm").order_by("llm__name", "target", "-created")
+    selected = [f for f in fits if f.is_selected and f.target == FitTarget.ENERGY]
+    return render(request, "profiling/hardware_detail.html", {
+        "hw": hw,
+        "fits": fit_rows(fits),
+        "curves": energy_curves(selected, lambda f: f.llm.name),
+    })
 
 
 @login_required
 def llm_list(request):
-    return render(request, "profiling/llm_list.html", {"llms": LLM.objects.all()})
+    llms = LLM.objects.annotate(
+        fit_count=Count("fits"), hardware_count=Count("fits__hardware", distinct=True,
+                                                      filter=Q(fits__is_selected=True)),
+    ).order_by("name")
+    return render(request, "profiling/llm_list.html", {"llms": llms})
 
 
 @login_required
 def llm_detail(request, slug):
-    llm = get_object_or_404(LLM, slug=slug)
-    return render(request, "profiling/llm_detail.html", {"llm": llm})
+    llm = get_object_or_404(LLM.objects.prefetch_related("aliases"), slug=slug)
+    fits = llm.fits.select_related("hardware").order_by("hardware__name", "target", "-created")
+    selected = [f for f in fits if f.is_selected and f.target == FitTarget.ENERGY]
+    return render(request, "profiling/llm_detail.html", {
+        "llm": llm,
+        "fits": fit_rows(fits),
+        "curves": energy_curves(selected, lambda f: f.hardware.name),
+    })
+
+
+def latest_fits(limit: int = 10):
+    return EnergyModelFit.objects.select_related("llm", "hardware").order_by("-created", "-id")[:limit]
 
 
 urlpatterns = [
