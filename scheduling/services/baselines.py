@@ -1,0 +1,103 @@
+"""Simple placement policies, measured with the same metrics as the planner.
+
+A baseline is what an operator would do without an optimiser. Each returns a
+PlanResult (status "feasible", or "infeasible" with a warning when it breaks
+the share bounds or capacities the planner has to respect), so savings can be
+read off side by side.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .objectives import (
+    PAPER_ENERGY_ACCURACY,
+    Problem,
+    build_problem,
+    class_counts_from_assignment,
+    metrics,
+    objective_value,
+    violations,
+)
+from .types import PlanResult
+
+BASELINE_LABELS = {
+    "round-robin": "Round-robin (query i on deployment i mod D)",
+    "random": "Uniformly random (seeded)",
+    "greedy-energy": "Greedy: each query on its lowest-energy deployment",
+    "accuracy-first": "Accuracy-first: every query on the most accurate deployment",
+}
+
+
+def baselines(
+    tin,
+    tout,
+    deployments,
+    *,
+    seed: int = 0,
+    objective: str = PAPER_ENERGY_ACCURACY,
+    zeta: float = 0.5,
+    paper_default_shares: bool = True,
+    deadline_s: float | None = None,
+) -> dict[str, PlanResult]:
+    """All baselines by name: round-robin, random, single:<key> each, greedy-energy, accuracy-first.
+
+    ``objective``/``zeta`` only decide which objective value is reported with
+    each baseline (for the constrained objectives: its energy or accuracy).
+    """
+    p = build_problem(tin, tout, deployments, paper_default_shares=paper_default_shares, deadline_s=deadline_s)
+    return baselines_for_problem(p, seed=seed, objective=objective, zeta=zeta)
+
+
+def policies(p: Problem, seed: int = 0) -> dict[str, np.ndarray]:
+    """Per-query deployment index of every baseline."""
+    D = len(p.deployments)
+    n = p.n
+    out = {
+        "round-robin": np.arange(n, dtype=np.int64) % D,
+        "random": np.random.default_rng(seed).integers(0, D, size=n, dtype=np.int64),
+    }
+    for j, d in enumerate(p.deployments):
+        out[f"single:{d.key}"] = np.full(n, j, dtype=np.int64)
+    # argmin/argmax take the first deployment on ties, which keeps these deterministic.
+    out["greedy-energy"] = np.argmin(p.energy, axis=1)[p.inverse]
+    out["accuracy-first"] = np.full(n, int(np.argmax(p.accuracy)), dtype=np.int64)
+    return out
+
+
+def baselines_for_problem(p: Problem, *, seed=0, objective=PAPER_ENERGY_ACCURACY, zeta=0.5) -> dict[str, PlanResult]:
+    results = {}
+    for name, assignment in policies(p, seed).items():
+        t0 = time.perf_counter()
+        x = class_counts_from_assignment(p, assignment)
+        m = metrics(p, x)
+        warnings = list(p.warnings)
+        broken = violations(p, x)
+        if broken:
+            warnings.append("ignores the plan's constraints: " + "; ".join(broken))
+        if p.energy_estimated:
+            est = [d.key for d in p.deployments if d.energy_estimated]
+            warnings.append(f"energy of {', '.join(est)} is estimated, not measured")
+        results[name] = PlanResult(
+            status="infeasible" if broken else "feasible",
+            objective=objective,
+            objective_value=objective_value(p, x, objective, zeta),
+            bound=None,
+            gap=None,
+            assignment=assignment,
+            counts=m["counts"],
+            total_energy_j=m["total_energy_j"],
+            total_runtime_s=m["total_runtime_s"],
+            mean_runtime_s=m["mean_runtime_s"],
+            accuracy=m["accuracy"],
+            solve_seconds=time.perf_counter() - t0,
+            method=f"baseline:{name}",
+            warnings=warnings,
+            per_deployment=m["per_deployment"],
+            zeta=zeta,
+            name=name,
+            energy_estimated=p.energy_estimated,
+        )
+    return results

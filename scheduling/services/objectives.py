@@ -1,0 +1,388 @@
+"""The planning problem on query classes, its objectives and its metrics.
+
+Queries with equal (tin, tout) cost the same on every deployment, so the
+planner works on classes: ``x[c, d]`` = how many queries of class c run on
+deployment d. A 1,000,000-query trace has a few tens of thousands of classes.
+
+Objectives (Wilkins et al. 2024, arXiv 2407.04014, sec. 3):
+
+- ``paper-energy-accuracy`` (eq. 3.5 with a_d(q) = A_d (tin + tout), eq. 3.4):
+  min sum_q zeta e_d(q)/E_max - (1 - zeta) a_d(q)/A_max
+- ``paper-energy-runtime`` (eq. 3.1):
+  min sum_q zeta e_d(q)/E_max + (1 - zeta) r_d(q)/R_max
+- ``min-energy-accuracy-target``: min total energy s.t. token-weighted accuracy >= target
+- ``max-accuracy-energy-budget``: max token-weighted accuracy s.t. total energy <= budget
+
+E_max, A_max, R_max are the largest values over all (query, deployment) pairs
+(the paper's "divide by the largest known value"), taken after clamping.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from profiling.services import terms
+
+from .types import DeploymentSpec, PlanningError
+
+PAPER_ENERGY_ACCURACY = "paper-energy-accuracy"
+PAPER_ENERGY_RUNTIME = "paper-energy-runtime"
+MIN_ENERGY_ACCURACY_TARGET = "min-energy-accuracy-target"
+MAX_ACCURACY_ENERGY_BUDGET = "max-accuracy-energy-budget"
+
+OBJECTIVES = {
+    PAPER_ENERGY_ACCURACY,
+    PAPER_ENERGY_RUNTIME,
+    MIN_ENERGY_ACCURACY_TARGET,
+    MAX_ACCURACY_ENERGY_BUDGET,
+}
+
+OBJECTIVE_LABELS = {
+    PAPER_ENERGY_ACCURACY: "Energy-accuracy trade-off (paper eq. 3.5)",
+    PAPER_ENERGY_RUNTIME: "Energy-runtime trade-off (paper eq. 3.1)",
+    MIN_ENERGY_ACCURACY_TARGET: "Minimum energy at an accuracy target",
+    MAX_ACCURACY_ENERGY_BUDGET: "Maximum accuracy within an energy budget",
+}
+
+# Objectives whose reported value is maximised (the solvers always minimise
+# the negated cost internally).
+MAXIMISED = {MAX_ACCURACY_ENERGY_BUDGET}
+
+
+@dataclass
+class Problem:
+    """A workload aggregated into classes, evaluated on every deployment."""
+
+    deployments: list[DeploymentSpec]
+    n: int
+    class_tin: np.ndarray  # (C,) int64
+    class_tout: np.ndarray  # (C,)
+    class_count: np.ndarray  # (C,) int64
+    inverse: np.ndarray  # (n,) class index of each query
+    energy: np.ndarray  # (C, D) J per query, clamped at 0
+    runtime: np.ndarray  # (C, D) s per query, clamped at 0
+    accuracy: np.ndarray  # (D,) percent
+    gpus: np.ndarray  # (D,)
+    lo: np.ndarray  # (D,) minimum queries
+    hi: np.ndarray  # (D,) maximum queries
+    cap_runtime: np.ndarray  # (D,) max summed runtime in s (inf = none)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def keys(self) -> list[str]:
+        return [d.key for d in self.deployments]
+
+    @property
+    def tokens(self) -> np.ndarray:
+        return (self.class_tin + self.class_tout).astype(np.float64)
+
+    @property
+    def total_tokens(self) -> float:
+        return float(np.dot(self.class_count, self.tokens))
+
+    @property
+    def has_capacity(self) -> bool:
+        return bool(np.isfinite(self.cap_runtime).any())
+
+    @property
+    def energy_estimated(self) -> bool:
+        return any(d.energy_estimated for d in self.deployments)
+
+
+def _as_tokens(values, name: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise PlanningError(f"{name} must be a one-dimensional sequence of token counts")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        f = arr.astype(np.float64)
+        if not np.all(np.isfinite(f)) or np.any(f != np.round(f)):
+            raise PlanningError(f"{name} must hold whole token counts")
+        arr = f
+    arr = arr.astype(np.int64)
+    if arr.size and arr.min() < 0:
+        raise PlanningError(f"{name} must not be negative (query {int(np.argmin(arr))})")
+    return arr
+
+
+def validate_deployments(deployments) -> list[DeploymentSpec]:
+    deployments = list(deployments)
+    if not deployments:
+        raise PlanningError("no deployments to plan with")
+    seen = set()
+    for d in deployments:
+        if d.key in seen:
+            raise PlanningError(f"deployment {d.key!r} is listed twice")
+        seen.add(d.key)
+        if not (math.isfinite(d.accuracy) and 0 <= d.accuracy <= 100):
+            raise PlanningError(f"{d.key}: accuracy must be a percentage in 0..100, got {d.accuracy}")
+        if not (0 <= d.min_share <= 1 and 0 <= d.max_share <= 1):
+            raise PlanningError(f"{d.key}: shares must lie in 0..1 (min {d.min_share}, max {d.max_share})")
+        if d.min_share > d.max_share:
+            raise PlanningError(f"{d.key}: min_share {d.min_share} is above max_share {d.max_share}")
+        if d.gpus < 1 or d.instances < 1:
+            raise PlanningError(f"{d.key}: gpus and instances must be at least 1")
+        if d.capacity_gpu_s is not None and not (d.capacity_gpu_s >= 0):
+            raise PlanningError(f"{d.key}: capacity_gpu_s must be a non-negative number of GPU-seconds")
+        for label, coefs in (("energy", d.energy_coefs), ("runtime", d.runtime_coefs)):
+            if not coefs:
+                raise PlanningError(f"{d.key}: no {label} model")
+            unknown = [t for t in coefs if t not in terms.TERMS]
+            if unknown:
+                raise PlanningError(f"{d.key}: unknown {label} model terms {', '.join(unknown)}")
+            if not all(math.isfinite(float(v)) for v in coefs.values()):
+                raise PlanningError(f"{d.key}: {label} model has a non-finite coefficient")
+    return deployments
+
+
+def aggregate(tin, tout) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Classes of equal (tin, tout): (class_tin, class_tout, counts, inverse)."""
+    tin = _as_tokens(tin, "tin")
+    tout = _as_tokens(tout, "tout")
+    if tin.shape != tout.shape:
+        raise PlanningError(f"tin and tout differ in length ({tin.size} vs {tout.size})")
+    if tin.size == 0:
+        raise PlanningError("the workload is empty: nothing to plan")
+    # One int64 key per pair is much faster to unique than rows of a 2-D array.
+    base = int(tout.max()) + 1
+    keys = tin * base + tout
+    uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    return uniq // base, uniq % base, counts.astype(np.int64), inverse.astype(np.int64)
+
+
+def share_bounds(deployments, n: int, paper_default_shares: bool, warnings: list[str]):
+    """Per-deployment [lo, hi] query counts.
+
+    The paper's default (every deployment gets at least one query and not all of
+    them) applies when ``paper_default_shares`` and no deployment sets a bound.
+    """
+    D = len(deployments)
+    explicit = any(d.has_explicit_shares for d in deployments)
+    if paper_default_shares and not explicit and D > 1:
+        if n < D:
+            warnings.append(
+                f"the paper's default shares (each deployment at least one query) need at least {D} "
+                f"queries; with {n} the at-least-one rule is dropped"
+            )
+            lo = np.zeros(D, dtype=np.int64)
+        else:
+            lo = np.ones(D, dtype=np.int64)
+        hi = np.full(D, n - 1, dtype=np.int64)
+        return lo, hi
+    # A small tolerance so that shares like 0.3 of 10 queries mean 3, not 2 or 4.
+    lo = np.array([math.ceil(d.min_share * n - 1e-9) for d in deployments], dtype=np.int64)
+    hi = np.array([math.floor(d.max_share * n + 1e-9) for d in deployments], dtype=np.int64)
+    lo_sum = sum(d.min_share for d in deployments)
+    hi_sum = sum(d.max_share for d in deployments)
+    if lo.sum() > n:
+        raise PlanningError(
+            f"minimum shares sum to {lo_sum:.4g} (> 1): {int(lo.sum())} queries required but the workload has {n}"
+        )
+    if hi.sum() < n:
+        raise PlanningError(
+            f"maximum shares sum to {hi_sum:.4g} (< 1): at most {int(hi.sum())} of the {n} queries can be placed"
+        )
+    return lo, hi
+
+
+def _clamped(matrix: np.ndarray, deployments, what: str, class_count, warnings: list[str]) -> np.ndarray:
+    neg = matrix < 0
+    if neg.any():
+        for j in np.flatnonzero(neg.any(axis=0)):
+            k = int(neg[:, j].sum())
+            q = int(class_count[neg[:, j]].sum())
+            warnings.append(
+                f"{deployments[j].key}: predicted {what} is negative for {k} token classes "
+                f"({q} queries); clamped to zero (never credited)"
+            )
+        matrix = np.where(neg, 0.0, matrix)
+    return matrix
+
+
+def build_problem(
+    tin,
+    tout,
+    deployments,
+    *,
+    paper_default_shares: bool = True,
+    deadline_s: float | None = None,
+) -> Problem:
+    deployments = validate_deployments(deployments)
+    ctin, ctout, counts, inverse = aggregate(tin, tout)
+    n = int(counts.sum())
+    warnings: list[str] = []
+    fin, fout = ctin.astype(np.float64), ctout.astype(np.float64)
+    energy = np.column_stack([terms.predict(d.energy_coefs, fin, fout) for d in deployments])
+    runtime = np.column_stack([terms.predict(d.runtime_coefs, fin, fout) for d in deployments])
+    energy = _clamped(energy, deployments, "energy", counts, warnings)
+    runtime = _clamped(runtime, deployments, "runtime", counts, warnings)
+    lo, hi = share_bounds(deployments, n, paper_default_shares, warnings)
+
+    if deadline_s is not None and not (deadline_s > 0):
+        raise PlanningError(f"deadline_s must be positive, got {deadline_s}")
+    cap = np.full(len(deployments), np.inf)
+    for j, d in enumerate(deployments):
+        if d.capacity_gpu_s is not None:
+            cap[j] = d.capacity_gpu_s / d.gpus
+        if deadline_s is not None:
+            cap[j] = min(cap[j], deadline_s * d.instances)
+    for j, d in enumerate(deployments):
+        if lo[j] > 0 and np.isfinite(cap[j]):
+            # The lo[j] fastest queries of the workload must fit at the least.
+            need = _smallest_total(runtime[:, j], counts, int(lo[j]))
+            if need > cap[j] * (1 + 1e-9):
+                raise PlanningError(
+                    f"{d.key}: capacity too small: its minimum share of {int(lo[j])} queries needs at least "
+                    f"{need * d.gpus:.6g} GPU-seconds, but only {cap[j] * d.gpus:.6g} are available"
+                )
+    return Problem(
+        deployments=deployments,
+        n=n,
+        class_tin=ctin,
+        class_tout=ctout,
+        class_count=counts,
+        inverse=inverse,
+        energy=energy,
+        runtime=runtime,
+        accuracy=np.array([d.accuracy for d in deployments], dtype=np.float64),
+        gpus=np.array([d.gpus for d in deployments], dtype=np.float64),
+        lo=lo,
+        hi=hi,
+        cap_runtime=cap,
+        warnings=warnings,
+    )
+
+
+def _smallest_total(values: np.ndarray, counts: np.ndarray, k: int) -> float:
+    """Sum of the k smallest values of the multiset {values[c] x counts[c]}."""
+    order = np.argsort(values, kind="stable")
+    v, c = values[order], counts[order]
+    before = np.concatenate(([0], np.cumsum(c)[:-1]))
+    take = np.clip(k - before, 0, c)
+    return float(np.dot(v, take))
+
+
+def _max_or_one(a: np.ndarray) -> float:
+    m = float(a.max()) if a.size else 0.0
+    return m if m > 0 else 1.0
+
+
+def unit_costs(p: Problem, objective: str, zeta: float) -> np.ndarray:
+    """Per-query cost of class c on deployment d, to be minimised."""
+    if objective == PAPER_ENERGY_ACCURACY:
+        acc = p.tokens[:, None] * p.accuracy[None, :]
+        return zeta * p.energy / _max_or_one(p.energy) - (1 - zeta) * acc / _max_or_one(acc)
+    if objective == PAPER_ENERGY_RUNTIME:
+        return zeta * p.energy / _max_or_one(p.energy) + (1 - zeta) * p.runtime / _max_or_one(p.runtime)
+    if objective == MIN_ENERGY_ACCURACY_TARGET:
+        return p.energy
+    if objective == MAX_ACCURACY_ENERGY_BUDGET:
+        # Negated accuracy contribution in percent, so the minimum is the best accuracy.
+        return -(p.tokens[:, None] * p.accuracy[None, :]) / p.total_tokens
+    raise PlanningError(f"unknown objective {objective!r}; choose one of {', '.join(sorted(OBJECTIVES))}")
+
+
+def reported_value(objective: str, internal: float) -> float:
+    """Internal minimised value -> the value users read (J, %, or paper units)."""
+    return -internal if objective in MAXIMISED else internal
+
+
+@dataclass
+class SideConstraint:
+    """One linear row sum_cd coef[c, d] x[c, d] >= rhs (or <=)."""
+
+    coef: np.ndarray
+    rhs: float
+    sense: str  # ">=" or "<="
+    label: str
+
+
+def side_constraint(p: Problem, objective: str, accuracy_target, energy_budget_j) -> SideConstraint | None:
+    if objective == MIN_ENERGY_ACCURACY_TARGET:
+        if accuracy_target is None:
+            raise PlanningError("min-energy-accuracy-target needs accuracy_target (percent)")
+        best = float(p.accuracy.max())
+        if accuracy_target > best + 1e-12:
+            raise PlanningError(
+                f"accuracy target {accuracy_target:.4g}% is above the most accurate deployment ({best:.4g}%)"
+            )
+        # Scaled by total tokens so the row reads in accuracy percent.
+        coef = p.tokens[:, None] * (p.accuracy[None, :] - accuracy_target) / p.total_tokens
+        return SideConstraint(coef, 0.0, ">=", f"accuracy >= {accuracy_target:.6g}%")
+    if objective == MAX_ACCURACY_ENERGY_BUDGET:
+        if energy_budget_j is None:
+            raise PlanningError("max-accuracy-energy-budget needs energy_budget_j (joules)")
+        if not (energy_budget_j >= 0):
+            raise PlanningError(f"energy budget must be non-negative, got {energy_budget_j}")
+        scale = max(float(energy_budget_j), 1.0)
+        return SideConstraint(p.energy / scale, float(energy_budget_j) / scale, "<=", f"energy <= {energy_budget_j:.6g} J")
+    return None
+
+
+def metrics(p: Problem, x: np.ndarray) -> dict:
+    """Totals of a class-count solution x (C, D)."""
+    x = np.asarray(x, dtype=np.float64)
+    e = (x * p.energy).sum(axis=0)
+    r = (x * p.runtime).sum(axis=0)
+    q = x.sum(axis=0)
+    tok = (x * p.tokens[:, None]).sum(axis=0)
+    total_tok = float(tok.sum())
+    per = {}
+    for j, key in enumerate(p.keys):
+        per[key] = {
+            "queries": int(round(q[j])),
+            "tokens": int(round(tok[j])),
+            "energy_j": float(e[j]),
+            "runtime_s": float(r[j]),
+            "gpu_s": float(r[j] * p.gpus[j]),
+            "share": float(q[j] / p.n),
+        }
+    return {
+        "counts": {key: int(round(q[j])) for j, key in enumerate(p.keys)},
+        "total_energy_j": float(e.sum()),
+        "total_runtime_s": float(r.sum()),
+        "mean_runtime_s": float(r.sum() / p.n),
+        "accuracy": float(np.dot(tok, p.accuracy) / total_tok) if total_tok > 0 else float(
+            np.dot(q, p.accuracy) / p.n
+        ),
+        "per_deployment": per,
+    }
+
+
+def objective_value(p: Problem, x: np.ndarray, objective: str, zeta: float) -> float:
+    """The user-facing objective of a class-count solution, recomputed in float."""
+    c = unit_costs(p, objective, zeta)
+    return reported_value(objective, float((np.asarray(x, dtype=np.float64) * c).sum()))
+
+
+def violations(p: Problem, x: np.ndarray, side: SideConstraint | None = None, tol: float = 1e-7) -> list[str]:
+    """Constraints a class-count solution breaks, in words (empty when feasible)."""
+    out = []
+    q = np.asarray(x).sum(axis=0)
+    for j, key in enumerate(p.keys):
+        if q[j] < p.lo[j]:
+            out.append(f"{key} gets {int(q[j])} queries, below its minimum of {int(p.lo[j])}")
+        if q[j] > p.hi[j]:
+            out.append(f"{key} gets {int(q[j])} queries, above its maximum of {int(p.hi[j])}")
+    r = (np.asarray(x, dtype=np.float64) * p.runtime).sum(axis=0)
+    for j, key in enumerate(p.keys):
+        if np.isfinite(p.cap_runtime[j]) and r[j] > p.cap_runtime[j] * (1 + tol) + tol:
+            out.append(
+                f"{key} needs {r[j] * p.gpus[j]:.6g} GPU-seconds, above its capacity of "
+                f"{p.cap_runtime[j] * p.gpus[j]:.6g}"
+            )
+    if side is not None:
+        lhs = float((np.asarray(x, dtype=np.float64) * side.coef).sum())
+        bad = lhs < side.rhs - tol if side.sense == ">=" else lhs > side.rhs + tol
+        if bad:
+            out.append(f"breaks {side.label}")
+    return out
+
+
+def class_counts_from_assignment(p: Problem, assignment: np.ndarray) -> np.ndarray:
+    """(C, D) counts of a per-query assignment."""
+    D = len(p.deployments)
+    flat = np.bincount(p.inverse * D + np.asarray(assignment, dtype=np.int64), minlength=len(p.class_count) * D)
+    return flat.reshape(len(p.class_count), D)

@@ -1,0 +1,533 @@
+"""Exact energy-optimal query placement with OR-Tools.
+
+Why this is exact at millions of queries: with only per-deployment share
+bounds, assigning query classes to deployments is a transportation problem.
+Its constraint matrix is totally unimodular, so a min-cost flow returns an
+integral optimum; we prove it in floating point with a Lagrangian dual bound
+built from the flow's own solution (see ``_dual_bound``), so ``bound`` equals
+the objective and ``gap`` is 0 (up to rounding) when we say "optimal".
+
+One more linear row (an accuracy target, an energy budget) or capacity rows
+(GPU-seconds, a deadline) break total unimodularity. Then we solve the LP
+relaxation on class counts with GLOP (its bound is reported), repair the few
+fractional classes with a small SCIP MIP, and, when the instance is small or
+the gap is still above ``mip_gap``, run SCIP on the whole class-count model
+with a time limit. The result carries the best bound and the relative gap.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from ortools.graph.python import min_cost_flow
+from ortools.linear_solver.python import model_builder_helper as mbh
+
+from .objectives import (
+    MAXIMISED,
+    OBJECTIVES,
+    Problem,
+    SideConstraint,
+    build_problem,
+    metrics,
+    reported_value,
+    side_constraint,
+    unit_costs,
+    violations,
+)
+from .types import DeploymentSpec, PlanningError, PlanResult
+
+__all__ = [
+    "OBJECTIVES",
+    "DEFAULT_ZETAS",
+    "DeploymentSpec",
+    "PlanResult",
+    "PlanningError",
+    "plan",
+    "plan_problem",
+    "sweep",
+    "baselines",
+    "expand",
+]
+
+DEFAULT_ZETAS = tuple(round(0.1 * i, 1) for i in range(11))
+METHODS = ("auto", "flow", "lp", "mip")
+
+# Relative gap under which a solution counts as proven optimal (float noise).
+OPTIMAL_GAP = 1e-9
+# Integer variables above which SCIP on the whole model is skipped when the
+# LP-plus-repair gap is already within mip_gap.
+FULL_MIP_MAX_VARS = 20_000
+
+
+def plan(
+    tin,
+    tout,
+    deployments: list[DeploymentSpec],
+    *,
+    objective: str = "paper-energy-accuracy",
+    zeta: float = 0.5,
+    accuracy_target: float | None = None,
+    energy_budget_j: float | None = None,
+    deadline_s: float | None = None,
+    paper_default_shares: bool = True,
+    time_limit_s: float = 60.0,
+    seed: int = 0,
+    method: str = "auto",
+    mip_gap: float = 1e-6,
+) -> PlanResult:
+    """Place every query on one deployment, optimally for ``objective``.
+
+    ``tin``/``tout`` are per-query token counts. ``method`` forces a solver:
+    "flow" (min-cost flow, count constraints only), "lp" (GLOP on the
+    transportation LP, count constraints only: the answer must be integral),
+    "mip" (LP + SCIP), "auto" picks the first that applies. ``seed`` is
+    accepted for symmetry with the baselines; the solvers are deterministic.
+    Raises PlanningError for invalid or infeasible input.
+    """
+    started = time.perf_counter()
+    _check_objective(objective, zeta, method)
+    p = build_problem(tin, tout, deployments, paper_default_shares=paper_default_shares, deadline_s=deadline_s)
+    built = time.perf_counter() - started
+    result = plan_problem(
+        p,
+        objective=objective,
+        zeta=zeta,
+        accuracy_target=accuracy_target,
+        energy_budget_j=energy_budget_j,
+        time_limit_s=time_limit_s,
+        method=method,
+        mip_gap=mip_gap,
+        started=started,
+    )
+    result.stats["build_seconds"] = built
+    return result
+
+
+def sweep(tin, tout, deployments, zetas=DEFAULT_ZETAS, **kw) -> list[PlanResult]:
+    """One plan per zeta (the energy-accuracy Pareto frontier), sharing one class aggregation."""
+    objective = kw.pop("objective", "paper-energy-accuracy")
+    method = kw.get("method", "auto")
+    _check_objective(objective, 0.5, method)
+    p = build_problem(
+        tin,
+        tout,
+        deployments,
+        paper_default_shares=kw.pop("paper_default_shares", True),
+        deadline_s=kw.pop("deadline_s", None),
+    )
+    kw.pop("seed", None)
+    out = []
+    for z in zetas:
+        _check_objective(objective, z, method)
+        out.append(plan_problem(p, objective=objective, zeta=float(z), started=time.perf_counter(), **kw))
+    return out
+
+
+def baselines(tin, tout, deployments, *, seed=0, **kw):
+    """Round-robin, random, single deployments, greedy and accuracy-first; see baselines.py."""
+    from .baselines import baselines as _baselines
+
+    return _baselines(tin, tout, deployments, seed=seed, **kw)
+
+
+def _check_objective(objective: str, zeta: float, method: str) -> None:
+    if objective not in OBJECTIVES:
+        raise PlanningError(f"unknown objective {objective!r}; choose one of {', '.join(sorted(OBJECTIVES))}")
+    if not (0.0 <= float(zeta) <= 1.0):
+        raise PlanningError(f"zeta must lie in 0..1, got {zeta}")
+    if method not in METHODS:
+        raise PlanningError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def plan_problem(
+    p: Problem,
+    *,
+    objective: str = "paper-energy-accuracy",
+    zeta: float = 0.5,
+    accuracy_target: float | None = None,
+    energy_budget_j: float | None = None,
+    time_limit_s: float = 60.0,
+    method: str = "auto",
+    mip_gap: float = 1e-6,
+    started: float | None = None,
+) -> PlanResult:
+    started = time.perf_counter() if started is None else started
+    costs = unit_costs(p, objective, zeta)
+    side = side_constraint(p, objective, accuracy_target, energy_budget_j)
+    warnings = list(p.warnings)
+    stats = {"queries": p.n, "classes": int(len(p.class_count)), "deployments": len(p.deployments)}
+    counts_only = side is None and not p.has_capacity
+    if method in ("flow", "lp") and not counts_only:
+        raise PlanningError(
+            f"method {method!r} solves count constraints only; this problem has "
+            f"{'an ' + side.label + ' row' if side else 'capacity rows'}: use method 'mip' or 'auto'"
+        )
+    if counts_only and method in ("auto", "flow"):
+        x, label = _solve_flow(p, costs), "min-cost-flow"
+        bound = _dual_bound(p, costs, x)
+        status = None
+    elif counts_only and method == "lp":
+        x, bound, integral, max_frac = _solve_transport_lp(p, costs)
+        stats["lp_integral"] = integral
+        stats["lp_max_fractionality"] = max_frac
+        label, status = "lp (GLOP)", None
+        if not integral:  # cannot happen for a vertex of a TU system; say so loudly if it does
+            warnings.append(f"LP optimum was fractional (max {max_frac:.3g}); rounded")
+    else:
+        deadline = started + time_limit_s
+        x, bound, label, status, extra = _solve_mip(p, costs, side, deadline, mip_gap)
+        stats.update(extra)
+    stats["variables"] = int(costs.size)
+    return _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats, side, started)
+
+
+# --- count constraints: min-cost flow --------------------------------------------
+
+
+def _solve_flow(p: Problem, costs: np.ndarray) -> np.ndarray:
+    C, D = costs.shape
+    # Each class's flow is fixed, so subtracting its row minimum changes no
+    # decision and lets the integer costs use the whole int64 range for the spread.
+    reduced = costs - costs.min(axis=1, keepdims=True)
+    spread = float(reduced.max())
+    # Cost scaling in OR-Tools multiplies costs by about the node count; keep
+    # both a single arc cost x nodes and the total cost far inside int64.
+    unit_max = min(1e12, 2e18 / max(p.n, 1), 4e18 / (C + D + 2) / 8)
+    scale = unit_max / spread if spread > 0 else 1.0
+    icost = np.rint(reduced * scale).astype(np.int64)
+
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    tails = np.concatenate([np.repeat(np.arange(C), D), C + np.arange(D)])
+    heads = np.concatenate([C + np.tile(np.arange(D), C), np.full(D, C + D)])
+    caps = np.concatenate([np.repeat(p.class_count, D), p.hi - p.lo])
+    unit = np.concatenate([icost.ravel(), np.zeros(D, dtype=np.int64)])
+    smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, unit)
+    # Lower bounds on a deployment's count: it demands lo queries itself, the
+    # sink absorbs the rest through arcs of capacity hi - lo.
+    supplies = np.concatenate([p.class_count, -p.lo, [-(p.n - int(p.lo.sum()))]])
+    smcf.set_nodes_supplies(np.arange(C + D + 1), supplies)
+    status = smcf.solve()
+    if status != smcf.OPTIMAL:
+        raise PlanningError(f"min-cost flow failed with status {status}: the share bounds admit no assignment")
+    return smcf.flows(np.arange(C * D)).reshape(C, D).astype(np.int64)
+
+
+def _dual_bound(p: Problem, costs: np.ndarray, x: np.ndarray) -> float:
+    """A Lagrangian lower bound L(mu) <= optimum, tight at an optimal x.
+
+    Dualising the per-deployment count rows lo <= sum_c x_cd <= hi with
+    multipliers mu gives, for ANY mu,
+        L(mu) = sum_c n_c min_d (cost_cd - mu_d) + sum_d min(mu_d lo_d, mu_d hi_d).
+    We take mu from shortest-path potentials on the exchange graph of x (moving
+    a query of a used class from d to d' costs cost_cd' - cost_cd; a slack node
+    models room in the bounds). When x is optimal the graph has no negative
+    cycle and L(mu) equals the objective; any rounding in the integer flow
+    costs shows up honestly as a gap.
+    """
+    C, D = costs.shape
+    s = D
+    w = np.full((D + 1, D + 1), np.inf)
+    for d in range(D):
+        used = x[:, d] > 0
+        if used.any():
+            sub = costs[used]
+            w[d, :D] = (sub - sub[:, [d]]).min(axis=0)
+    np.fill_diagonal(w, np.inf)
+    q = x.sum(axis=0)
+    w[s, :D] = np.where(q > p.lo, 0.0, np.inf)
+    w[:D, s] = np.where(q < p.hi, 0.0, np.inf)
+    dist = np.zeros(D + 1)
+    for _ in range(D + 2):
+        new = np.minimum(dist, (dist[:, None] + w).min(axis=0))
+        if np.array_equal(new, dist):
+            break
+        dist = new
+    mu = dist[:D] - dist[s]
+    per_class = (costs - mu[None, :]).min(axis=1)
+    return float(np.dot(p.class_count, per_class) + np.minimum(mu * p.lo, mu * p.hi).sum())
+
+
+# --- LP / MIP on class counts ----------------------------------------------------
+
+
+class _Model:
+    """Class-count model rows in sparse form, solved by GLOP or SCIP."""
+
+    def __init__(self, costs, counts, lo, hi, runtime=None, cap=None, side: SideConstraint | None = None):
+        C, D = costs.shape
+        self.shape = (C, D)
+        nv = C * D
+        idx = np.arange(nv)
+        rows = [np.repeat(np.arange(C), D), C + np.tile(np.arange(D), C)]
+        cols = [idx, idx]
+        vals = [np.ones(nv), np.ones(nv)]
+        rlo = [counts.astype(np.float64), lo.astype(np.float64)]
+        rhi = [counts.astype(np.float64), hi.astype(np.float64)]
+        nrow = C + D
+        if cap is not None:
+            for d in np.flatnonzero(np.isfinite(cap)):
+                rows.append(np.full(C, nrow))
+                cols.append(np.arange(C) * D + d)
+                vals.append(runtime[:, d])
+                rlo.append([-np.inf])
+                rhi.append([cap[d]])
+                nrow += 1
+        if side is not None:
+            rows.append(np.full(nv, nrow))
+            cols.append(idx)
+            vals.append(side.coef.ravel())
+            rlo.append([side.rhs if side.sense == ">=" else -np.inf])
+            rhi.append([side.rhs if side.sense == "<=" else np.inf])
+            nrow += 1
+        self.matrix = sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(nrow, nv)
+        )
+        self.costs = costs.ravel().astype(np.float64)
+        self.ub = np.repeat(counts, D).astype(np.float64)
+        self.rlo = np.concatenate([np.asarray(r, dtype=np.float64) for r in rlo])
+        self.rhi = np.concatenate([np.asarray(r, dtype=np.float64) for r in rhi])
+
+    def solve(self, solver: str, time_limit: float, integer: bool, hint: np.ndarray | None = None, gap=1e-9):
+        helper = mbh.ModelBuilderHelper()
+        helper.fill_model_from_sparse_data(
+            np.zeros(self.costs.size), self.ub, self.costs, self.rlo, self.rhi, self.matrix
+        )
+        if integer:
+            for i in range(self.costs.size):
+                helper.set_var_integrality(i, True)
+            if hint is not None:
+                for i in np.flatnonzero(hint.ravel()):
+                    helper.add_hint(int(i), float(hint.ravel()[i]))
+                # SCIP needs the zeros of the hint too to take it as a full solution.
+                for i in np.flatnonzero(hint.ravel() == 0):
+                    helper.add_hint(int(i), 0.0)
+        s = mbh.ModelSolverHelper(solver)
+        s.set_time_limit_in_seconds(max(float(time_limit), 0.1))
+        if integer and solver == "scip":
+            s.set_solver_specific_parameters(f"limits/gap = {gap}\nrandomization/randomseedshift = 0\n")
+        s.solve(helper)
+        status = s.status()
+        ok = status in (mbh.SolveStatus.OPTIMAL, mbh.SolveStatus.FEASIBLE) and s.has_solution()
+        x = s.variable_values().reshape(self.shape) if ok else None
+        obj = s.objective_value() if ok else None
+        bound = s.best_objective_bound() if integer else obj
+        return status, x, obj, bound
+
+
+def _solve_transport_lp(p: Problem, costs: np.ndarray):
+    m = _Model(costs, p.class_count, p.lo, p.hi)
+    status, x, obj, _ = m.solve("glop", 600.0, integer=False)
+    if x is None:
+        raise PlanningError(f"the share bounds admit no assignment (LP status {status.name})")
+    frac = np.abs(x - np.rint(x))
+    max_frac = float(frac.max()) if frac.size else 0.0
+    return np.rint(x).astype(np.int64), float(obj), bool(max_frac <= 1e-6), max_frac
+
+
+def _solve_mip(p: Problem, costs, side, deadline, mip_gap):
+    C, D = costs.shape
+    cap = p.cap_runtime if p.has_capacity else None
+    model = _Model(costs, p.class_count, p.lo, p.hi, p.runtime, cap, side)
+    extra: dict = {}
+    t = time.perf_counter()
+    status, xl, lp_obj, _ = model.solve("glop", max(deadline - t, 1.0), integer=False)
+    extra["lp_seconds"] = time.perf_counter() - t
+    if xl is None:
+        _explain_infeasible(p, costs, side, status)
+    lp_bound = float(lp_obj)
+    extra["lp_bound"] = lp_bound
+    xr = np.rint(xl)
+    if np.abs(xl - xr).max() <= 1e-6 and not violations(p, xr.astype(np.int64), side):
+        extra["lp_integral"] = True
+        return xr.astype(np.int64), lp_bound, "lp (GLOP, integral)", None, extra
+    extra["lp_integral"] = False
+
+    best = _repair(p, costs, side, cap, xl, deadline)
+    label = "lp (GLOP) + repair (SCIP)"
+    best_bound = lp_bound
+    if best is not None:
+        obj = float((best * costs).sum())
+        gap = _gap(obj, lp_bound, costs, p.class_count)
+    else:
+        gap = np.inf
+    if costs.size <= FULL_MIP_MAX_VARS or gap > mip_gap:
+        remaining = deadline - time.perf_counter()
+        if remaining > 0.5:
+            t = time.perf_counter()
+            st, xm, mobj, mbound = model.solve("scip", remaining, integer=True, hint=best)
+            extra["mip_seconds"] = time.perf_counter() - t
+            extra["mip_status"] = st.name
+            if mbound is not None and np.isfinite(mbound):
+                best_bound = max(best_bound, float(mbound))
+            if xm is not None:
+                xm = np.rint(xm).astype(np.int64)
+                if not violations(p, xm, side) and (best is None or (xm * costs).sum() < (best * costs).sum()):
+                    best = xm
+                    label = "mip (SCIP on class counts)"
+                elif best is not None:
+                    label = "lp (GLOP) + repair (SCIP), SCIP proved bound"
+    if best is None:
+        return None, best_bound, "mip (SCIP on class counts)", "error", extra
+    return best, best_bound, label, None, extra
+
+
+def _repair(p: Problem, costs, side, cap, xl, deadline):
+    """Round an LP vertex: keep floor(x), re-place the leftover queries by a small MIP.
+
+    A vertex of the class-count LP splits only a handful of classes (one per
+    extra row, roughly), so the leftover problem has few variables.
+    """
+    base = np.floor(xl + 1e-9).astype(np.int64)
+    base = np.minimum(base, p.class_count[:, None])
+    left = p.class_count - base.sum(axis=1)
+    rows = np.flatnonzero(left > 0)
+    if rows.size == 0:
+        return base if not violations(p, base, side) else None
+    used = base.sum(axis=0)
+    sub_side = None
+    if side is not None:
+        rhs = side.rhs - float((base * side.coef).sum())
+        sub_side = SideConstraint(side.coef[rows], rhs, side.sense, side.label)
+    sub_cap = None
+    if cap is not None:
+        sub_cap = cap - (base * p.runtime).sum(axis=0)
+    m = _Model(
+        costs[rows],
+        left[rows],
+        np.maximum(p.lo - used, 0),
+        p.hi - used,
+        p.runtime[rows],
+        sub_cap,
+        sub_side,
+    )
+    _, y, _, _ = m.solve("scip", max(min(deadline - time.perf_counter(), 30.0), 1.0), integer=True)
+    if y is None:
+        return None
+    x = base.copy()
+    x[rows] += np.rint(y).astype(np.int64)
+    return x if not violations(p, x, side) else None
+
+
+def _explain_infeasible(p: Problem, costs, side, status) -> None:
+    """Turn an infeasible LP into a message that says which constraint cannot be met."""
+    from .objectives import MAX_ACCURACY_ENERGY_BUDGET, MIN_ENERGY_ACCURACY_TARGET
+
+    cap = p.cap_runtime if p.has_capacity else None
+    if cap is not None:
+        st, x, _, _ = _Model(costs, p.class_count, p.lo, p.hi, p.runtime, cap, None).solve("glop", 60, False)
+        if x is None:
+            need = float(p.runtime.min(axis=1) @ p.class_count)
+            have = ", ".join(
+                f"{d.key}: {p.cap_runtime[j] * p.gpus[j]:.6g} GPU-s"
+                for j, d in enumerate(p.deployments)
+                if np.isfinite(p.cap_runtime[j])
+            )
+            raise PlanningError(
+                "capacity too small: no assignment fits the GPU-second capacities and deadline "
+                f"({have}); the workload needs at least {need:.6g} s of runtime even on its fastest deployments"
+            )
+    if side is not None:
+        acc_costs = -(p.tokens[:, None] * p.accuracy[None, :]) / p.total_tokens
+        en_costs = p.energy
+        target_costs = acc_costs if side.sense == ">=" else en_costs
+        _, x, obj, _ = _Model(target_costs, p.class_count, p.lo, p.hi, p.runtime, cap, None).solve(
+            "glop", 60, False
+        )
+        if x is not None:
+            if side.sense == ">=":
+                raise PlanningError(
+                    f"{MIN_ENERGY_ACCURACY_TARGET}: {side.label} cannot be met; the best accuracy the "
+                    f"share bounds allow is {-obj:.6g}%"
+                )
+            raise PlanningError(
+                f"{MAX_ACCURACY_ENERGY_BUDGET}: {side.label} cannot be met; the least energy the share "
+                f"bounds allow is {obj:.6g} J"
+            )
+    raise PlanningError(f"no assignment satisfies the constraints (LP status {status.name})")
+
+
+# --- results ---------------------------------------------------------------------
+
+
+def _gap(obj: float, bound: float | None, costs: np.ndarray, counts: np.ndarray) -> float:
+    if bound is None:
+        return np.inf
+    # Relative to |objective|, but not below a tiny fraction of the cost scale
+    # so an objective near zero does not turn float noise into a huge gap.
+    ref = float(np.dot(counts, np.abs(costs).max(axis=1))) * 1e-12
+    return max(obj - bound, 0.0) / max(abs(obj), ref, 1e-300)
+
+
+def expand(p: Problem, x: np.ndarray) -> np.ndarray:
+    """Per-query deployment index from class counts, deterministically.
+
+    Within a class, queries in index order fill deployments in deployment order.
+    """
+    C, D = x.shape
+    order = np.argsort(p.inverse, kind="stable")
+    seq = np.repeat(np.tile(np.arange(D, dtype=np.int64), C), x.ravel())
+    assignment = np.empty(p.n, dtype=np.int64)
+    assignment[order] = seq
+    return assignment
+
+
+def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats, side, started) -> PlanResult:
+    if x is None:
+        return PlanResult(
+            status=status or "error",
+            objective=objective,
+            objective_value=None,
+            bound=reported_value(objective, bound) if bound is not None else None,
+            gap=None,
+            assignment=np.full(p.n, -1, dtype=np.int64),
+            counts={k: 0 for k in p.keys},
+            total_energy_j=0.0,
+            total_runtime_s=0.0,
+            mean_runtime_s=0.0,
+            accuracy=0.0,
+            solve_seconds=time.perf_counter() - started,
+            method=label,
+            warnings=warnings + ["no feasible assignment found within the time limit"],
+            zeta=zeta,
+            energy_estimated=p.energy_estimated,
+            stats=stats,
+        )
+    internal = float((x * costs).sum())
+    gap = _gap(internal, bound, costs, p.class_count)
+    if status is None:
+        status = "optimal" if gap <= OPTIMAL_GAP else "feasible"
+    bad = violations(p, x, side)
+    if bad:  # a solver returned something that breaks a row: never report it as a plan silently
+        warnings.append("solution violates: " + "; ".join(bad))
+        status = "error"
+    assignment = expand(p, x)
+    m = metrics(p, x)
+    if p.energy_estimated:
+        est = [d.key for d in p.deployments if d.energy_estimated]
+        warnings.append(f"energy of {', '.join(est)} is estimated, not measured")
+    if objective in MAXIMISED:
+        bound_r = -bound if bound is not None else None
+    else:
+        bound_r = bound
+    return PlanResult(
+        status=status,
+        objective=objective,
+        objective_value=reported_value(objective, internal),
+        bound=bound_r,
+        gap=float(gap) if np.isfinite(gap) else None,
+        assignment=assignment,
+        counts=m["counts"],
+        total_energy_j=m["total_energy_j"],
+        total_runtime_s=m["total_runtime_s"],
+        mean_runtime_s=m["mean_runtime_s"],
+        accuracy=m["accuracy"],
+        solve_seconds=time.perf_counter() - started,
+        method=label,
+        warnings=warnings,
+        per_deployment=m["per_deployment"],
+        zeta=zeta,
+        energy_estimated=p.energy_estimated,
+        stats=stats,
+    )

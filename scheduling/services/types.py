@@ -1,0 +1,97 @@
+"""Plain data types shared by the planner, the baselines and their callers.
+
+No Django here: the scheduling app converts database rows into these specs so
+the solver can be tested and benchmarked without a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class PlanningError(ValueError):
+    """Invalid or infeasible planning input, with a message meant for the user."""
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """One LLM on one hardware system, with the models to plan with.
+
+    ``energy_coefs`` / ``runtime_coefs`` map term names of
+    ``profiling.services.terms`` to coefficients: joules and seconds per query.
+    Shares are fractions of the workload's queries. Capacity limits the
+    deployment's total GPU-seconds (runtime x ``gpus`` summed over its queries);
+    ``instances`` is how many copies serve in parallel, used by a deadline.
+    """
+
+    key: str
+    accuracy: float
+    energy_coefs: dict[str, float]
+    runtime_coefs: dict[str, float]
+    min_share: float = 0.0
+    max_share: float = 1.0
+    gpus: int = 1
+    capacity_gpu_s: float | None = None
+    energy_estimated: bool = False
+    instances: int = 1
+
+    @property
+    def has_explicit_shares(self) -> bool:
+        return self.min_share > 0.0 or self.max_share < 1.0
+
+
+@dataclass
+class PlanResult:
+    status: str  # "optimal" | "feasible" | "infeasible" | "error"
+    objective: str
+    objective_value: float | None
+    bound: float | None
+    gap: float | None
+    assignment: np.ndarray
+    counts: dict[str, int]
+    total_energy_j: float
+    total_runtime_s: float
+    mean_runtime_s: float
+    accuracy: float
+    solve_seconds: float
+    method: str
+    warnings: list[str] = field(default_factory=list)
+    per_deployment: dict[str, dict] = field(default_factory=dict)
+    zeta: float | None = None
+    name: str = "plan"
+    energy_estimated: bool = False
+    stats: dict = field(default_factory=dict)
+
+    def to_dict(self, include_assignment: bool = False) -> dict:
+        d = {
+            "name": self.name,
+            "status": self.status,
+            "objective": self.objective,
+            "zeta": self.zeta,
+            "objective_value": _num(self.objective_value),
+            "bound": _num(self.bound),
+            "gap": _num(self.gap),
+            "counts": {k: int(v) for k, v in self.counts.items()},
+            "total_energy_j": float(self.total_energy_j),
+            "total_runtime_s": float(self.total_runtime_s),
+            "mean_runtime_s": float(self.mean_runtime_s),
+            "accuracy": float(self.accuracy),
+            "solve_seconds": float(self.solve_seconds),
+            "method": self.method,
+            "warnings": list(self.warnings),
+            "energy_estimated": bool(self.energy_estimated),
+            "per_deployment": {
+                k: {kk: (int(vv) if kk == "queries" or kk == "tokens" else float(vv)) for kk, vv in v.items()}
+                for k, v in self.per_deployment.items()
+            },
+            "stats": dict(self.stats),
+        }
+        if include_assignment:
+            d["assignment"] = [int(a) for a in self.assignment]
+        return d
+
+
+def _num(x):
+    return None if x is None else float(x)
