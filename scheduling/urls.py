@@ -1,5 +1,5 @@
-from django.urls import path  # noqa: F401
+from scheduling.views import deployments, plans, workloads
 
 app_name = "scheduling"
 
-urlpatterns = []
+urlpatterns = workloads.urlpatterns + deployments.urlpatterns + plans.urlpatterns

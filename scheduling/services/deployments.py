@@ -176,3 +176,25 @@ def spec_to_json(spec: DeploymentSpec) -> dict:
 
 def spec_from_json(data: dict) -> DeploymentSpec:
     return DeploymentSpec(**data)
+
+
+def ensure_reference_deployments() -> list:
+    """A Deployment (published models, default shares) for every LLM and hardware pair that has
+    published energy and runtime models and a known accuracy; existing ones are reused."""
+    from scheduling.models import Deployment
+
+    pairs = set(EnergyModelFit.objects.filter(source=FitSource.PUBLISHED, target=FitTarget.ENERGY,
+                                              identifiable=True, llm__accuracy__isnull=False)
+                .values_list("llm_id", "hardware_id"))
+    pairs &= set(EnergyModelFit.objects.filter(source=FitSource.PUBLISHED, target=FitTarget.RUNTIME,
+                                               identifiable=True).values_list("llm_id", "hardware_id"))
+    rows = []
+    for llm_id, hardware_id in sorted(pairs):
+        dep = (Deployment.objects.filter(llm_id=llm_id, hardware_id=hardware_id,
+                                         energy_fit_choice=FitChoice.PUBLISHED,
+                                         runtime_fit_choice=FitChoice.PUBLISHED,
+                                         min_share=0.0, max_share=1.0, horizon_s__isnull=True).first()
+               or Deployment.objects.create(llm_id=llm_id, hardware_id=hardware_id,
+                                            notes="Reference deployment (published models)."))
+        rows.append(dep)
+    return rows

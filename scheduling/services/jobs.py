@@ -67,7 +67,7 @@ def normalise_parameters(objective: str, params: dict | None) -> dict:
     zetas = params.get("zetas")
     if zetas in (None, "", []):
         zeta = params.get("zeta", 0.5)
-        zetas = [zeta] if not params.get("sweep") else list(DEFAULT_ZETAS)
+        zetas = [zeta] if not params.get("sweep") else [*DEFAULT_ZETAS, zeta]
     if isinstance(zetas, str):
         zetas = [z for z in zetas.replace(";", ",").split(",") if z.strip()]
     try:

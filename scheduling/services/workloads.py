@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import tempfile
 import zlib
 from dataclasses import dataclass, field
@@ -206,14 +207,13 @@ def parse_workload(source, *, max_context: int | None = None, max_bytes: int | N
         raise WorkloadFileError(
             f"Missing required column{'s' if len(missing) > 1 else ''}: the header (row 1) has "
             f"{shown}{hint}.", errors)
-    usecols = list(dict.fromkeys(columns[k] for k in ("tin", "tout", "id", "timestamp") if k in columns))
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, usecols=usecols, dtype=str,
+        # All columns are read (not usecols) so that a row with too many fields is an error.
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str,
                             keep_default_na=False, na_filter=False, skip_blank_lines=True,
-                            engine="c", on_bad_lines="error")
+                            engine="c", on_bad_lines="error", index_col=False)
     except pd.errors.ParserError as exc:
-        msg = str(exc).strip()
-        import re
+        msg = str(exc).strip().replace("Error tokenizing data. C error: ", "").rstrip(".")
 
         m = re.search(r"line (\d+)", msg)
         row = int(m.group(1)) if m else None

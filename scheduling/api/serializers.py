@@ -1,0 +1,64 @@
+from rest_framework import serializers
+
+from scheduling.models import Deployment, ScheduleJob, Workload
+
+
+class WorkloadSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="workload-detail")
+
+    class Meta:
+        model = Workload
+        fields = ["id", "url", "name", "description", "source_filename", "is_synthetic", "generator",
+                  "n_queries", "total_tokens", "content_sha256", "columns", "has_ids", "has_timestamps",
+                  "stats", "created"]
+        read_only_fields = fields
+
+
+class WorkloadUploadSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    file = serializers.FileField(help_text="CSV or CSV.gz of input/output token counts.")
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    key = serializers.CharField(read_only=True)
+    capacity_gpu_s = serializers.FloatField(read_only=True, allow_null=True)
+    llm_name = serializers.CharField(source="llm.name", read_only=True)
+    hardware_name = serializers.CharField(source="hardware.name", read_only=True)
+
+    class Meta:
+        model = Deployment
+        fields = ["id", "key", "llm", "llm_name", "hardware", "hardware_name", "energy_fit_choice", "energy_fit",
+                  "runtime_fit_choice", "runtime_fit", "min_share", "max_share", "instances",
+                  "gpus_per_instance", "horizon_s", "capacity_gpu_s", "notes", "created"]
+        read_only_fields = ["created"]
+
+    def validate(self, attrs):
+        # One rule, one place: Model.clean() (the exception handler turns its errors into 400s).
+        instance = self.instance or Deployment()
+        for k, v in attrs.items():
+            setattr(instance, k, v)
+        instance.full_clean(exclude=["notes"])
+        return attrs
+
+
+class ScheduleJobSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="schedulejob-detail")
+    progress_percent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = ScheduleJob
+        fields = ["id", "url", "workload", "deployments", "objective", "parameters", "status", "steps_done",
+                  "steps_total", "progress_percent", "error", "solver_stats", "created", "started", "finished"]
+        read_only_fields = fields
+
+
+class ScheduleJobCreateSerializer(serializers.Serializer):
+    workload = serializers.PrimaryKeyRelatedField(queryset=Workload.objects.all())
+    deployments = serializers.PrimaryKeyRelatedField(queryset=Deployment.objects.all(), many=True,
+                                                     allow_empty=False)
+    objective = serializers.CharField(default="paper-energy-accuracy")
+    parameters = serializers.DictField(
+        required=False, default=dict,
+        help_text="zeta (or zetas: list, or sweep: true), accuracy_target, energy_budget_j, deadline_s, "
+                  "time_limit_s, seed")

@@ -1,0 +1,110 @@
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from energyweb.api.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff
+from scheduling.api.serializers import (
+    DeploymentSerializer,
+    ScheduleJobCreateSerializer,
+    ScheduleJobSerializer,
+    WorkloadSerializer,
+    WorkloadUploadSerializer,
+)
+from scheduling.models import Deployment, ScheduleJob, Workload
+from scheduling.services import jobs
+from scheduling.services.deployments import DeploymentResolutionError
+from scheduling.services.workloads import WorkloadFileError, import_workload, stats_rows
+
+
+class WorkloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                      mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Workloads; create by uploading a CSV (multipart: name, description, file). Staff write."""
+
+    queryset = Workload.objects.order_by("-created", "id")
+    serializer_class = WorkloadSerializer
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser, parsers.JSONParser]
+    filterset_fields = ["is_synthetic"]
+    search_fields = ["name", "description"]
+    ordering_fields = ["created", "name", "n_queries"]
+
+    @extend_schema(request=WorkloadUploadSerializer, responses={201: WorkloadSerializer})
+    def create(self, request, *args, **kwargs):
+        upload = WorkloadUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        d = upload.validated_data
+        try:
+            wl = import_workload(d["file"], d["name"], description=d["description"], user=request.user,
+                                 filename=d["file"].name)
+        except WorkloadFileError as exc:
+            body = exc.as_dict()
+            body[exc.field] = [str(exc)]
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return Response(WorkloadSerializer(wl, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"])
+    def stats(self, request, pk=None):
+        wl = self.get_object()
+        return Response({"stats": wl.stats, "histograms": wl.histograms, "histogram_rows": stats_rows(wl)})
+
+
+class DeploymentViewSet(viewsets.ModelViewSet):
+    """Deployments: an LLM on hardware with its planning models, shares and capacity. Staff write."""
+
+    queryset = Deployment.objects.select_related("llm", "hardware").order_by("llm__name", "hardware__name", "id")
+    serializer_class = DeploymentSerializer
+    filterset_fields = ["llm", "hardware", "energy_fit_choice"]
+
+
+class ScheduleJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                         mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Planning jobs. Any signed-in user may create one (it computes, changing no inventory);
+    only staff may delete. Creating answers 201 and queues the job on the `default` queue."""
+
+    queryset = ScheduleJob.objects.select_related("workload").prefetch_related(
+        Prefetch("deployments", queryset=Deployment.objects.order_by("id"))).order_by("-created", "-id")
+    serializer_class = ScheduleJobSerializer
+    filterset_fields = ["status", "objective", "workload"]
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [AuthenticatedMayPost()]
+        return [ReadAuthenticatedWriteStaff()]
+
+    @extend_schema(request=ScheduleJobCreateSerializer, responses={201: ScheduleJobSerializer})
+    def create(self, request, *args, **kwargs):
+        s = ScheduleJobCreateSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        d = s.validated_data
+        try:
+            job = jobs.create_job(d["workload"], d["deployments"], d["objective"], d["parameters"],
+                                  user=request.user)
+        except jobs.JobParameterError as exc:
+            key = exc.field if exc.field in ("objective", "deployments") else "parameters"
+            raise ValidationError({key: [str(exc)]}) from exc
+        except DeploymentResolutionError as exc:
+            raise ValidationError({"deployments": [str(exc)]}) from exc
+        return Response(ScheduleJobSerializer(job, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"])
+    def results(self, request, pk=None):
+        job = self.get_object()
+        body = {"id": job.pk, "status": job.status, "error": job.error, "results": job.results or None}
+        if job.results.get("plans"):
+            body["summary"] = jobs.summary(job.results)
+        return Response(body)
+
+    @extend_schema(parameters=[OpenApiParameter("plan", int, description="Plan index in the sweep")],
+                   responses={(200, "text/csv"): str})
+    @action(detail=True, methods=["get"])
+    def assignment(self, request, pk=None):
+        from scheduling.views.plans import assignment_response
+
+        job = self.get_object()
+        index = request.query_params.get("plan")
+        if index is not None and not index.isdigit():
+            raise ValidationError({"plan": ["A plan index (0, 1, ...)."]})
+        return assignment_response(job, None if index is None else int(index))

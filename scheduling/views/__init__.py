@@ -1,0 +1,1 @@
+"""Browser pages; each module defines ``urlpatterns`` (joined in scheduling/urls.py)."""

@@ -1,0 +1,52 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+
+from scheduling.forms import DeploymentForm
+from scheduling.models import Deployment
+from scheduling.services.deployments import (
+    DeploymentResolutionError,
+    ensure_reference_deployments,
+    spec_for_deployment,
+)
+
+
+@login_required
+def deployment_list(request):
+    form = None
+    if request.user.is_staff:
+        form = DeploymentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            dep = form.save()
+            messages.success(request, f"Added deployment {dep}.")
+            return redirect(reverse("scheduling:deployment-list"))
+    elif request.method == "POST":
+        raise PermissionDenied("Only staff may add deployments.")
+    rows = []
+    for dep in Deployment.objects.select_related("llm", "hardware", "energy_fit", "runtime_fit"):
+        try:
+            spec, problem = spec_for_deployment(dep), ""
+        except DeploymentResolutionError as exc:
+            spec, problem = None, str(exc)
+        rows.append({"dep": dep, "spec": spec, "problem": problem})
+    status = 400 if request.method == "POST" else 200
+    return render(request, "scheduling/deployment_list.html", {"rows": rows, "form": form}, status=status)
+
+
+@login_required
+@require_POST
+def deployment_add_reference(request):
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff may add deployments.")
+    rows = ensure_reference_deployments()
+    messages.success(request, f"{len(rows)} reference deployments are available.")
+    return redirect(reverse("scheduling:deployment-list"))
+
+
+urlpatterns = [
+    path("deployments/", deployment_list, name="deployment-list"),
+    path("deployments/reference/", deployment_add_reference, name="deployment-add-reference"),
+]

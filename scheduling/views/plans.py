@@ -1,0 +1,121 @@
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+
+from scheduling.forms import PlanForm
+from scheduling.models import ScheduleJob
+from scheduling.services import jobs
+from scheduling.services.deployments import DeploymentResolutionError, ensure_reference_deployments
+
+
+@login_required
+def plan_list(request):
+    qs = ScheduleJob.objects.select_related("workload").prefetch_related("deployments")
+    return render(request, "scheduling/plan_list.html", {"jobs": qs[:200]})
+
+
+@login_required
+def plan_new(request):
+    # Any signed-in user may plan: a job computes on existing inventory and changes none of it
+    # (adding the reference deployments only creates rows for published models already stored).
+    initial = {}
+    if request.GET.get("workload"):
+        initial["workload"] = request.GET["workload"]
+    form = PlanForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        deployments = list(form.cleaned_data["deployments"])
+        if form.cleaned_data.get("add_reference"):
+            seen = {d.pk for d in deployments}
+            deployments += [d for d in ensure_reference_deployments() if d.pk not in seen]
+        try:
+            if not deployments:
+                raise jobs.JobParameterError("No reference deployments with published models exist.",
+                                             "deployments")
+            job = jobs.create_job(form.cleaned_data["workload"], deployments,
+                                  form.cleaned_data["objective"], form.parameters(), user=request.user)
+        except jobs.JobParameterError as exc:
+            field = exc.field if exc.field in form.fields else ("zeta" if exc.field == "zetas" else None)
+            form.add_error(field, str(exc))
+        except DeploymentResolutionError as exc:
+            form.add_error("deployments", str(exc))
+        else:
+            messages.success(request, f"Plan #{job.pk} queued.")
+            return redirect(job)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "scheduling/plan_new.html", {"form": form}, status=status)
+
+
+def _status(job) -> dict:
+    return {"id": job.pk, "status": job.status, "steps_done": job.steps_done, "steps_total": job.steps_total,
+            "percent": job.progress_percent, "error": job.error,
+            "started": job.started.isoformat() if job.started else None,
+            "finished": job.finished.isoformat() if job.finished else None}
+
+
+@login_required
+def plan_detail(request, pk):
+    job = get_object_or_404(ScheduleJob.objects.select_related("workload"), pk=pk)
+    results = job.results or {}
+    ctx = {"job": job, "status": _status(job), "results": results}
+    if results.get("plans"):
+        ctx["summary"] = jobs.summary(results)
+        ctx["primary"] = results["plans"][results["primary_index"]]
+    return render(request, "scheduling/plan_detail.html", ctx)
+
+
+@login_required
+def plan_status(request, pk):
+    return JsonResponse(_status(get_object_or_404(ScheduleJob, pk=pk)))
+
+
+@login_required
+def plan_summary(request, pk):
+    job = get_object_or_404(ScheduleJob, pk=pk)
+    if not job.results.get("plans"):
+        raise Http404("This plan has no results yet.")
+    body = {"job": _status(job), "workload": job.workload.name, **jobs.summary(job.results)}
+    resp = HttpResponse(json.dumps(body, indent=2), content_type="application/json")
+    resp["Content-Disposition"] = f'attachment; filename="plan-{job.pk}-summary.json"'
+    return resp
+
+
+def assignment_response(job, plan_index=None):
+    if not job.assignment_file:
+        raise Http404("This plan has no assignment yet.")
+    try:
+        lines = jobs.assignment_csv_lines(job, plan_index)
+        first = next(lines)  # raises IndexError for a plan index out of range, before streaming
+    except IndexError as exc:
+        raise Http404(str(exc)) from exc
+
+    def stream():
+        yield first
+        yield from lines
+
+    resp = StreamingHttpResponse(stream(), content_type="text/csv")
+    suffix = "" if plan_index is None else f"-plan{plan_index}"
+    resp["Content-Disposition"] = f'attachment; filename="plan-{job.pk}-assignment{suffix}.csv"'
+    return resp
+
+
+@login_required
+def plan_assignment(request, pk):
+    job = get_object_or_404(ScheduleJob.objects.select_related("workload"), pk=pk)
+    index = request.GET.get("plan")
+    if index is not None and not index.isdigit():
+        raise Http404("plan must be a plan index.")
+    return assignment_response(job, None if index is None else int(index))
+
+
+urlpatterns = [
+    path("plans/", plan_list, name="plan-list"),
+    path("plans/new/", plan_new, name="plan-new"),
+    path("plans/<int:pk>/", plan_detail, name="plan-detail"),
+    path("plans/<int:pk>/status.json", plan_status, name="plan-status"),
+    path("plans/<int:pk>/summary.json", plan_summary, name="plan-summary"),
+    path("plans/<int:pk>/assignment.csv", plan_assignment, name="plan-assignment"),
+]

@@ -1,0 +1,119 @@
+import csv
+import io
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+
+from scheduling.forms import WorkloadGenerateForm, WorkloadUploadForm
+from scheduling.models import Workload
+from scheduling.services.generator import GeneratorError, generate_workload
+from scheduling.services.workloads import WorkloadFileError, import_workload, stats_rows
+
+
+def _staff_only(request):
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff may add or delete workloads.")
+
+
+@login_required
+def workload_list(request):
+    return render(request, "scheduling/workload_list.html", {"workloads": Workload.objects.all()})
+
+
+@login_required
+def workload_upload(request):
+    _staff_only(request)
+    file_errors = None
+    if request.method == "POST":
+        form = WorkloadUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                wl = import_workload(form.cleaned_data["file"], form.cleaned_data["name"],
+                                     description=form.cleaned_data["description"], user=request.user,
+                                     filename=form.cleaned_data["file"].name)
+            except WorkloadFileError as exc:
+                if exc.field == "name":
+                    form.add_error("name", str(exc))
+                else:
+                    file_errors = exc
+                    form.add_error("file", str(exc))
+            else:
+                messages.success(request, f"Imported {wl.n_queries:,} queries into {wl.name}.")
+                return redirect(wl)
+    else:
+        form = WorkloadUploadForm()
+    status = 400 if request.method == "POST" else 200
+    return render(request, "scheduling/workload_upload.html", {"form": form, "file_errors": file_errors},
+                  status=status)
+
+
+@login_required
+def workload_generate(request):
+    _staff_only(request)
+    if request.method == "POST":
+        form = WorkloadGenerateForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                wl = generate_workload(d["name"], d["n"], d["tin"], d["tout"], d["seed"], user=request.user)
+            except GeneratorError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            else:
+                messages.success(request, f"Generated synthetic workload {wl.name}.")
+                return redirect(wl)
+    else:
+        form = WorkloadGenerateForm()
+    return render(request, "scheduling/workload_generate.html", {"form": form},
+                  status=400 if request.method == "POST" else 200)
+
+
+@login_required
+def workload_detail(request, pk):
+    wl = get_object_or_404(Workload, pk=pk)
+    return render(request, "scheduling/workload_detail.html", {
+        "wl": wl, "hist": wl.histograms, "jobs": wl.jobs.all()[:20],
+    })
+
+
+@login_required
+@require_POST
+def workload_delete(request, pk):
+    _staff_only(request)
+    wl = get_object_or_404(Workload, pk=pk)
+    name = wl.name
+    wl.delete()
+    messages.success(request, f"Deleted workload {name} and its plans.")
+    return redirect(reverse("scheduling:workload-list"))
+
+
+@login_required
+def workload_stats(request, pk, fmt):
+    wl = get_object_or_404(Workload, pk=pk)
+    if fmt == "json":
+        resp = JsonResponse({"name": wl.name, "is_synthetic": wl.is_synthetic, "stats": wl.stats,
+                             "histograms": wl.histograms, "content_sha256": wl.content_sha256},
+                            json_dumps_params={"indent": 2})
+    else:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=["column", "bin_low", "bin_high", "count"])
+        writer.writeheader()
+        writer.writerows(stats_rows(wl))
+        resp = HttpResponse(buf.getvalue(), content_type="text/csv")
+    resp["Content-Disposition"] = f'attachment; filename="workload-{wl.pk}-stats.{fmt}"'
+    return resp
+
+
+
+urlpatterns = [
+    path("workloads/", workload_list, name="workload-list"),
+    path("workloads/upload/", workload_upload, name="workload-upload"),
+    path("workloads/generate/", workload_generate, name="workload-generate"),
+    path("workloads/<int:pk>/", workload_detail, name="workload-detail"),
+    path("workloads/<int:pk>/delete/", workload_delete, name="workload-delete"),
+    path("workloads/<int:pk>/stats.<str:fmt>", workload_stats, name="workload-stats"),
+]
