@@ -1,8 +1,129 @@
-"""API for measurements."""
+"""API for measurements: read-only rows, import batches (staff may delete), and the import action."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+from django.urls import path
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, parsers, serializers, status, viewsets
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from profiling.forms import MeasurementFilter
+from profiling.models import ImportBatch, Measurement
+from profiling.services.measurement_import import ImportFailed, import_measurements
+
+
+class MeasurementSerializer(serializers.ModelSerializer):
+    llm_name = serializers.CharField(source="llm.name", read_only=True)
+    hardware_name = serializers.CharField(source="hardware.name", read_only=True)
+    energy_estimated = serializers.BooleanField(
+        source="is_estimated", read_only=True,
+        help_text="True when at least one energy component is an estimate (TDP x time), not a reading.")
+
+    class Meta:
+        model = Measurement
+        fields = [
+            "id", "llm", "llm_name", "hardware", "hardware_name", "profiling_run", "import_batch",
+            "input_tokens", "output_tokens", "batch_size", "runtime_s", "gpu_energy_j", "cpu_energy_j",
+            "dram_energy_j", "total_energy_j", "gpu_energy_source", "cpu_energy_source",
+            "dram_energy_source", "energy_estimated", "is_estimated", "is_warmup", "iteration",
+            "measured_at",
+        ]
+
+
+class ImportBatchSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    warmups = serializers.IntegerField(read_only=True)
+    estimated = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = ImportBatch
+        fields = ["id", "filename", "content_hash", "row_count", "skipped_rows", "warmups", "estimated",
+                  "created_by", "created"]
+
+
+class MeasurementViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Measurement.objects.select_related("llm", "hardware").order_by(
+        "llm_id", "hardware_id", "input_tokens", "output_tokens", "iteration", "id")
+    serializer_class = MeasurementSerializer
+    filterset_class = MeasurementFilter
+    ordering_fields = ["input_tokens", "output_tokens", "runtime_s", "total_energy_j", "iteration", "id"]
+
+
+class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+                         viewsets.GenericViewSet):
+    """Imported files. Deleting a batch (staff) deletes its measurements."""
+
+    queryset = ImportBatch.objects.select_related("created_by").annotate(
+        warmups=Count("measurements", filter=Q(measurements__is_warmup=True)),
+        estimated=Count("measurements", filter=Q(measurements__is_estimated=True)),
+    ).order_by("-created", "-id")
+    serializer_class = ImportBatchSerializer
+    filterset_fields = ["filename"]
+
+
+class IsStaff(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_staff)
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    llm = serializers.CharField(required=False, allow_blank=True,
+                                help_text="LLM name, slug or alias, for files without a Model/llm column.")
+    hardware = serializers.CharField(required=False, allow_blank=True,
+                                     help_text="Hardware name, slug or alias, for files without a System column.")
+    create_missing = serializers.BooleanField(required=False, default=False)
+    strict_energy = serializers.BooleanField(
+        required=False, default=False, help_text="Reject negative energy readings instead of dropping them.")
+
+
+ERRORS_SCHEMA = inline_serializer("ImportErrors", {
+    "errors": serializers.ListField(child=inline_serializer("ImportError", {
+        "row": serializers.IntegerField(allow_null=True), "line": serializers.IntegerField(allow_null=True),
+        "column": serializers.CharField(allow_null=True), "message": serializers.CharField()})),
+    "error_count": serializers.IntegerField(),
+})
+
+
+class MeasurementImportView(APIView):
+    """Import a measurement CSV; all rows or none. Staff only."""
+
+    permission_classes = [IsStaff]
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+
+    @extend_schema(
+        request=ImportRequestSerializer,
+        responses={201: OpenApiResponse(description="Import summary"),
+                   400: OpenApiResponse(ERRORS_SCHEMA, description="Row/column errors; nothing written"),
+                   409: OpenApiResponse(ERRORS_SCHEMA, description="The same file was imported before")},
+    )
+    def post(self, request):
+        form = ImportRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        for key in ("llm", "hardware"):
+            data[key] = data.get(key) or None
+        try:
+            summary = import_measurements(
+                data["file"], llm=data["llm"], hardware=data["hardware"],
+                create_missing=data["create_missing"],
+                negative_energy="error" if data["strict_energy"] else "drop", user=request.user)
+        except ImportFailed as exc:
+            code = status.HTTP_409_CONFLICT if exc.duplicate_of is not None else status.HTTP_400_BAD_REQUEST
+            return Response(exc.as_dict(), status=code)
+        return Response(summary.as_dict(), status=status.HTTP_201_CREATED)
 
 
 def register(router):
     """Register this module's viewsets on the app router."""
+    router.register("measurements", MeasurementViewSet, basename="measurement")
+    router.register("import-batches", ImportBatchViewSet, basename="importbatch")
 
 
-urlpatterns = []
+urlpatterns = [
+    path("measurements/import", MeasurementImportView.as_view(), name="measurement-import"),
+]

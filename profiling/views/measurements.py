@@ -1,3 +1,159 @@
-"""Pages for measurements (issue 3)."""
+"""Pages for measurements: the filtered list with downloads, import batches, and the upload page."""
 
-urlpatterns = []
+from __future__ import annotations
+
+import csv
+import json
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_http_methods
+
+from profiling.forms import ImportForm, MeasurementFilter
+from profiling.models import ImportBatch, Measurement
+from profiling.services.measurement_import import ImportFailed, import_measurements
+
+# Download columns: the importer's own columns first, so a download imports back as it is.
+EXPORT_FIELDS = [
+    ("llm", "llm__name"), ("hardware", "hardware__name"), ("input_tokens", "input_tokens"),
+    ("output_tokens", "output_tokens"), ("batch_size", "batch_size"), ("runtime_s", "runtime_s"),
+    ("gpu_energy_j", "gpu_energy_j"), ("cpu_energy_j", "cpu_energy_j"), ("dram_energy_j", "dram_energy_j"),
+    ("gpu_energy_source", "gpu_energy_source"), ("cpu_energy_source", "cpu_energy_source"),
+    ("dram_energy_source", "dram_energy_source"), ("iteration", "iteration"), ("is_warmup", "is_warmup"),
+    ("measured_at", "measured_at"), ("total_energy_j", "total_energy_j"),
+    ("energy_estimated", "is_estimated"), ("import_batch", "import_batch_id"), ("id", "id"),
+]
+
+
+def staff_required(view):
+    """Signed-in staff only: others are sent to log in, signed-in non-staff get a 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_staff:
+            raise PermissionDenied("Only staff may import or delete measurements.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _filtered(request):
+    qs = Measurement.objects.select_related("llm", "hardware").order_by(
+        "llm__name", "hardware__name", "input_tokens", "output_tokens", "iteration", "id")
+    return MeasurementFilter(request.GET or None, queryset=qs)
+
+
+@login_required
+def measurement_list(request):
+    f = _filtered(request)
+    page = Paginator(f.qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    batches = ImportBatch.objects.select_related("created_by").annotate(
+        warmups=Count("measurements", filter=Q(measurements__is_warmup=True)),
+        estimated=Count("measurements", filter=Q(measurements__is_estimated=True)),
+    ).order_by("-created", "-id")[:50]
+    return render(request, "profiling/measurement_list.html", {
+        "filter": f, "page": page, "query": query.urlencode(), "batches": batches,
+        "total": Measurement.objects.count(),
+    })
+
+
+def _json_value(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+@login_required
+def measurement_download(request, fmt):
+    if fmt not in ("csv", "json"):
+        raise Http404
+    f = _filtered(request)
+    if f.is_bound and not f.is_valid():
+        raise Http404("invalid filter")
+    rows = f.qs.values_list(*[src for _, src in EXPORT_FIELDS]).iterator(chunk_size=5000)
+    header = [name for name, _ in EXPORT_FIELDS]
+    if fmt == "csv":
+        class Echo:
+            def write(self, value):
+                return value
+
+        writer = csv.writer(Echo())
+        stream = (writer.writerow(r) for r in _with_header(header, rows))
+        response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+    else:
+        response = StreamingHttpResponse(_json_stream(header, rows), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="measurements.{fmt}"'
+    return response
+
+
+def _with_header(header, rows):
+    yield header
+    yield from rows
+
+
+def _json_stream(header, rows):
+    """A JSON array streamed row by row, so a large download never sits in memory."""
+    yield "["
+    first = True
+    for r in rows:
+        yield ("" if first else ",\n") + json.dumps({k: _json_value(v) for k, v in zip(header, r, strict=True)})
+        first = False
+    yield "]\n"
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def measurement_import(request):
+    errors = None
+    summary = None
+    if request.method == "POST":
+        form = ImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                summary = import_measurements(
+                    data["file"], llm=data["llm"].name if data["llm"] else None,
+                    hardware=data["hardware"].name if data["hardware"] else None,
+                    create_missing=data["create_missing"],
+                    negative_energy="error" if data["strict_energy"] else "drop", user=request.user)
+            except ImportFailed as exc:
+                errors = exc
+            else:
+                messages.success(request, f"Imported {summary.rows} measurement(s) from {summary.filename} "
+                                          f"as batch #{summary.batch_id}.")
+                form = ImportForm()
+    else:
+        form = ImportForm()
+    status = 400 if errors is not None or (request.method == "POST" and form.errors) else 200
+    return render(request, "profiling/measurement_import.html",
+                  {"form": form, "errors": errors, "summary": summary}, status=status)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def batch_delete(request, pk):
+    batch = get_object_or_404(ImportBatch, pk=pk)
+    if request.method == "POST":
+        count = batch.measurements.count()
+        name = str(batch)
+        batch.delete()
+        messages.success(request, f"Deleted batch #{pk} ({name}) and its {count} measurement(s).")
+        return redirect(reverse("profiling:measurement-list"))
+    return render(request, "profiling/measurement_batch_confirm_delete.html",
+                  {"batch": batch, "count": batch.measurements.count()})
+
+
+urlpatterns = [
+    path("measurements/", measurement_list, name="measurement-list"),
+    path("measurements/import/", measurement_import, name="measurement-import"),
+    path("measurements/download.<str:fmt>", measurement_download, name="measurement-download"),
+    path("measurements/batches/<int:pk>/delete/", batch_delete, name="importbatch-delete"),
+]
