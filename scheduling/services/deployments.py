@@ -28,7 +28,7 @@ class DeploymentResolutionError(ValueError):
 def resolve_fit(llm: LLM, hardware: Hardware, target: str, choice: str | int,
                 fit: EnergyModelFit | None = None, field: str | None = None) -> EnergyModelFit:
     """The fit a deployment uses for ``target`` (energy or runtime)."""
-    label = FitTarget(target).label.lower()
+    label = {FitTarget.ENERGY: "energy", FitTarget.RUNTIME: "runtime"}[FitTarget(target)]
     field = field or f"{target}_fit"
     if isinstance(choice, int) or (isinstance(choice, str) and choice.isdigit()):
         fit = EnergyModelFit.objects.filter(pk=int(choice)).select_related("llm", "hardware").first()

@@ -23,7 +23,9 @@ from django.utils import timezone
 from profiling.choices import JobStatus
 from scheduling.choices import Objective
 from scheduling.services import solver as solver_service
+from scheduling.services.baselines import baselines_for_problem
 from scheduling.services.deployments import spec_for_deployment, spec_from_json, spec_to_json
+from scheduling.services.objectives import build_problem
 from scheduling.services.types import DeploymentSpec, PlanningError
 from scheduling.services.workloads import histogram, log_bins
 
@@ -151,20 +153,22 @@ def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict
     keys = [s.key for s in specs]
     total = len(params["zetas"]) + 1
     started = time.perf_counter()
+    # One class aggregation shared by every zeta and the baselines (as solver.sweep does),
+    # solved zeta by zeta so that progress can be reported.
+    problem = build_problem(tin, tout, specs, paper_default_shares=params["paper_default_shares"],
+                            deadline_s=params["deadline_s"])
     plans, assignments = [], []
     for done, zeta in enumerate(params["zetas"], start=1):
-        result = solver_service.plan(
-            tin, tout, specs, objective=objective, zeta=zeta,
-            accuracy_target=params["accuracy_target"], energy_budget_j=params["energy_budget_j"],
-            deadline_s=params["deadline_s"], paper_default_shares=params["paper_default_shares"],
-            time_limit_s=params["time_limit_s"], seed=params["seed"])
+        result = solver_service.plan_problem(
+            problem, objective=objective, zeta=zeta, accuracy_target=params["accuracy_target"],
+            energy_budget_j=params["energy_budget_j"], time_limit_s=params["time_limit_s"])
         d = result.to_dict()
         d["zeta"] = zeta
         plans.append(d)
         assignments.append(np.asarray(result.assignment, dtype=np.int16))
         if progress:
             progress(done, total)
-    base = solver_service.baselines(tin, tout, specs, seed=params["seed"])
+    base = baselines_for_problem(problem, seed=params["seed"], objective=objective, zeta=params["zeta"])
     baselines = {name: r.to_dict() for name, r in base.items()}
     if progress:
         progress(total, total)
@@ -172,7 +176,7 @@ def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict
     primary = plans[primary_index]
     warnings = list(dict.fromkeys(w for p in plans for w in p.get("warnings", [])))
     estimated = [s.key for s in specs if s.energy_estimated]
-    if estimated:
+    if estimated and not any("estimated" in w for w in warnings):
         warnings.append("Energy of " + ", ".join(estimated) + " is estimated (TDP x time), not measured.")
     results = {
         "objective": objective,

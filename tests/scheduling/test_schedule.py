@@ -1,0 +1,134 @@
+"""The schedule command and the job service: one code path, real solver, real results."""
+
+import json
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from profiling.choices import JobStatus
+from scheduling.models import Deployment, ScheduleJob
+from scheduling.services import jobs
+from scheduling.services.workloads import import_workload
+from scheduling.tasks import run_schedule_job
+from tests.scheduling.conftest import SWING
+
+pytestmark = pytest.mark.django_db
+
+METRICS = {"status", "objective", "bound", "total_energy_j", "total_runtime_s", "accuracy", "counts",
+           "solve_seconds", "warnings"}
+
+
+def _csv(tmp_path, n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    tin, tout = rng.integers(8, 2048, n), rng.integers(8, 512, n)
+    path = tmp_path / "w.csv"
+    path.write_text("input_tokens,output_tokens\n" + "".join(f"{a},{b}\n" for a, b in zip(tin, tout, strict=True)))
+    return path, tin, tout
+
+
+def _run(*args):
+    from io import StringIO
+
+    out = StringIO()
+    call_command("schedule", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_schedule_json_has_every_key_for_plan_and_baselines(tmp_path, deployments_file):
+    path, tin, tout = _csv(tmp_path)
+    out = _run("--workload", str(path), "--deployments", str(deployments_file), "--zeta", "0.5", "--json")
+    assert METRICS <= out.keys()
+    assert out["status"] == "optimal" and out["objective"] == "paper-energy-accuracy"
+    keys = {f"Llama-2 ({s}) @ {SWING}" for s in ("7B", "13B", "70B")}
+    assert set(out["counts"]) == keys and sum(out["counts"].values()) == len(tin)
+    assert {"round-robin", "random", "greedy-energy", "accuracy-first"} <= set(out["baselines"])
+    assert {f"single:{k}" for k in keys} <= set(out["baselines"])
+    for b in out["baselines"].values():
+        assert METRICS <= b.keys()
+    # Token-weighted accuracy lies between the least and most accurate model.
+    assert 50.97 <= out["accuracy"] <= 64.52
+    # The optimum at zeta=1 (energy only) cannot use more energy than any feasible baseline.
+    e1 = _run("--workload", str(path), "--deployments", str(deployments_file), "--zeta", "1", "--json")
+    feasible = [b["total_energy_j"] for b in e1["baselines"].values() if b["status"] == "feasible"]
+    assert feasible and e1["total_energy_j"] <= min(feasible) + 1e-6
+
+
+def test_schedule_on_a_stored_workload_with_accuracy_target(tmp_path, deployments_file, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    path, _, _ = _csv(tmp_path)
+    import_workload(path, "stored")
+    out = _run("--workload", "stored", "--deployments", str(deployments_file), "--objective",
+               "min-energy-accuracy-target", "--accuracy-target", "60", "--json")
+    assert out["objective"] == "min-energy-accuracy-target"
+    assert out["accuracy"] >= 60 - 1e-6
+
+
+def test_schedule_errors_are_command_errors(tmp_path, deployments_file):
+    path, _, _ = _csv(tmp_path)
+    with pytest.raises(CommandError, match="No workload named"):
+        call_command("schedule", "--workload", "nope", "--deployments", str(deployments_file))
+    bad = tmp_path / "d.json"
+    bad.write_text('[{"llm": "Llama-2 (7B)", "hardware": "Mars"}]')
+    with pytest.raises(CommandError, match="Unknown hardware"):
+        call_command("schedule", "--workload", str(path), "--deployments", str(bad))
+    with pytest.raises(CommandError, match="needs an accuracy target"):
+        call_command("schedule", "--workload", str(path), "--deployments", str(deployments_file),
+                     "--objective", "min-energy-accuracy-target")
+
+
+def test_job_runs_through_the_task_and_records_everything(tmp_path, reference, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    path, tin, tout = _csv(tmp_path, n=300)
+    wl = import_workload(path, "job wl")
+    hw, llms = reference
+    deps = [Deployment.objects.create(llm=llm, hardware=hw) for llm in llms.values()]
+    job = jobs.create_job(wl, deps, "paper-energy-accuracy", {"sweep": True, "zeta": 0.5})
+    assert job.status == JobStatus.PENDING and job.steps_total == 12
+    assert len(job.deployment_specs) == 3
+    assert run_schedule_job(job.pk) == "done"
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.steps_done == job.steps_total
+    assert [p["zeta"] for p in job.results["plans"]] == [round(0.1 * i, 1) for i in range(11)]
+    # Along the sweep, more weight on energy never raises energy (it is a Pareto frontier).
+    energies = [p["total_energy_j"] for p in job.results["plans"]]
+    assert all(b <= a * (1 + 1e-9) + 1e-6 for a, b in zip(energies, energies[1:], strict=False))
+    # A second delivery of the same message does nothing.
+    assert run_schedule_job(job.pk) == "skipped"
+    # The assignment CSV matches the workload row by row and the counts of the plan.
+    lines = "".join(jobs.assignment_csv_lines(job)).splitlines()
+    assert lines[0] == "query,input_tokens,output_tokens,deployment"
+    rows = [line.rsplit(",", 1) for line in lines[1:]]
+    assert len(rows) == 300
+    assert [int(r[0].split(",")[1]) for r in rows] == tin.tolist()
+    primary = job.results["plans"][job.results["primary_index"]]
+    for key, n in primary["counts"].items():
+        assert sum(1 for r in rows if r[1] == key) == n
+
+
+def test_infeasible_job_fails_with_the_reason(tmp_path, reference, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    path, _, _ = _csv(tmp_path, n=50)
+    wl = import_workload(path, "tight")
+    hw, llms = reference
+    deps = [Deployment.objects.create(llm=llm, hardware=hw, max_share=0.2) for llm in llms.values()]
+    job = jobs.create_job(wl, deps, "paper-energy-accuracy", {"zeta": 0.5})
+    run_schedule_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "share" in job.error.lower()
+    assert not ScheduleJob.objects.filter(status=JobStatus.RUNNING).exists()
+
+
+@pytest.mark.parametrize("objective, params, field", [
+    ("paper-energy-accuracy", {"zeta": 1.5}, "zetas"),
+    ("paper-energy-accuracy", {"zetas": "0.1, x"}, "zetas"),
+    ("max-accuracy-energy-budget", {}, "energy_budget_j"),
+    ("paper-energy-accuracy", {"time_limit_s": -1}, "time_limit_s"),
+    ("fastest", {}, "objective"),
+])
+def test_bad_parameters_name_their_field(objective, params, field):
+    with pytest.raises(jobs.JobParameterError) as err:
+        jobs.normalise_parameters(objective, params)
+    assert err.value.field == field
