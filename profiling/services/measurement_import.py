@@ -584,31 +584,34 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
             "unknown_llm": list(unknown_llm), "unknown_hw": list(unknown_hw)}
 
 
-def _create_missing(parsed: dict, filename: str) -> tuple[dict, dict]:
+def _create_missing(parsed: dict, filename: str) -> tuple[dict, dict, list, list]:
+    """Rows for unknown names; names sharing a slug ("New Cluster", "new-cluster") share one row."""
     llm_ids: dict[str, int] = {}
     hw_ids: dict[str, int] = {}
+    by_slug: dict[tuple[str, str], int] = {}
+    created_llms: list[str] = []
+    created_hw: list[str] = []
     for name in parsed["unknown_llm"]:
-        key = slugify(name)
-        existing = next((pk for n, pk in llm_ids.items() if slugify(n) == key), None)
-        if existing is None:
-            obj = LLM.objects.create(
+        key = ("llm", slugify(name))
+        if key not in by_slug:
+            by_slug[key] = LLM.objects.create(
                 name=name[:120], weights=name[:300], parameters_b=_guess_parameters_b(name),
                 # No notes field on LLM: say where the row came from where people look.
                 accuracy_source=f"created by import of {filename}; weights and size are placeholders"[:300],
-            )
-            existing = obj.pk
-        llm_ids[name] = existing
+            ).pk
+            created_llms.append(name)
+        llm_ids[name] = by_slug[key]
     for name in parsed["unknown_hw"]:
-        key = slugify(name)
-        existing = next((pk for n, pk in hw_ids.items() if slugify(n) == key), None)
-        if existing is None:
-            existing = Hardware.objects.create(name=name[:120], notes=f"created by import of {filename}").pk
-        hw_ids[name] = existing
-    return llm_ids, hw_ids
+        key = ("hw", slugify(name))
+        if key not in by_slug:
+            by_slug[key] = Hardware.objects.create(name=name[:120], notes=f"created by import of {filename}").pk
+            created_hw.append(name)
+        hw_ids[name] = by_slug[key]
+    return llm_ids, hw_ids, created_llms, created_hw
 
 
 def _write(parsed: dict, filename: str, digest: str, user):
-    llm_ids, hw_ids = _create_missing(parsed, filename)
+    llm_ids, hw_ids, created_llms, created_hw = _create_missing(parsed, filename)
     rows = parsed["rows"]
     batch = ImportBatch.objects.create(filename=filename, content_hash=digest, row_count=len(rows),
                                        skipped_rows=parsed["skipped"], created_by=user)
@@ -631,7 +634,7 @@ def _write(parsed: dict, filename: str, digest: str, user):
                 [Measurement(**dict(zip(DB_FIELDS, r, strict=True))) for r in rows[start:start + INSERT_BATCH]],
                 batch_size=INSERT_BATCH)
     parsed.update(pairs=pairs, warmups=warmups, estimated=estimated)
-    return batch, [n for n in parsed["unknown_llm"]], [n for n in parsed["unknown_hw"]]
+    return batch, created_llms, created_hw
 
 
 def _copy_rows(rows: list[list]) -> None:
