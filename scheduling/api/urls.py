@@ -2,7 +2,17 @@ from rest_framework.routers import SimpleRouter
 
 from scheduling.api.views import DeploymentViewSet, ScheduleJobViewSet, WorkloadViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+
+class OptionalSlashRouter(SimpleRouter):
+    """``POST /api/v1/workloads`` and ``/api/v1/workloads/`` both work: a client posting a file
+    without the slash would otherwise get a redirect that drops the body."""
+
+    def __init__(self):
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
 router.register("workloads", WorkloadViewSet, basename="workload")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("schedule-jobs", ScheduleJobViewSet, basename="schedulejob")

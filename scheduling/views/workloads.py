@@ -1,6 +1,7 @@
 import csv
 import io
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -29,7 +30,14 @@ def workload_list(request):
 def workload_upload(request):
     _staff_only(request)
     file_errors = None
-    if request.method == "POST":
+    limit_mb = int(getattr(settings, "MAX_UPLOAD_MB", 200))
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if request.method == "POST" and length > (limit_mb + 1) * 1024 * 1024:
+        # Refuse before Django spools a huge body to disk (the form check below needs the file).
+        form = WorkloadUploadForm()
+        form.add_error(None, f"The upload is {length / 1048576:.0f} MB, above the limit of {limit_mb} MB "
+                             "(ENERGYWEB_MAX_UPLOAD_MB); compress it with gzip or split it.")
+    elif request.method == "POST":
         form = WorkloadUploadForm(request.POST, request.FILES)
         if form.is_valid():
             try:

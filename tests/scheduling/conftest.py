@@ -70,3 +70,23 @@ def media(settings, tmp_path):
 
 def small_csv(rows=((100, 20), (250, 64), (40, 300), (900, 12), (12, 8), (512, 128))):
     return ("input_tokens,output_tokens\n" + "".join(f"{a},{b}\n" for a, b in rows)).encode()
+
+
+# The shared staff_api/user_api fixtures wrap one APIClient, so a test needing both roles
+# gets its own clients here.
+@pytest.fixture
+def staff_client(staff_user):
+    from rest_framework.test import APIClient
+
+    c = APIClient()
+    c.force_authenticate(staff_user)
+    return c
+
+
+@pytest.fixture
+def user_client(plain_user):
+    from rest_framework.test import APIClient
+
+    c = APIClient()
+    c.force_authenticate(plain_user)
+    return c
