@@ -98,6 +98,8 @@ def pair_data(llm, hardware) -> dict:
         "targets": {},
     }
     if data["latest_fit"]:
+        # Epoch milliseconds too, so the page compares numbers rather than parsing dates.
+        data["latest_fit_ms"] = int(data["latest_fit"].timestamp() * 1000)
         data["latest_fit"] = data["latest_fit"].isoformat()
     rng = np.random.default_rng(0)
     for ti, (target, _column) in enumerate(TARGETS.items()):
@@ -219,7 +221,7 @@ def explorer_refit(request, llm_slug, hw_slug):
     if send_now("profiling.refit_pair", [llm.pk, hardware.pk]):
         messages.success(request, f"Refit of {llm} on {hardware} queued; this page updates when it is done.")
         url = reverse("profiling:explorer-pair", args=[llm.slug, hardware.slug])
-        return redirect(f"{url}?refit={since.isoformat()}")
+        return redirect(f"{url}?refit={int(since.timestamp() * 1000)}")
     messages.error(request, "The task queue (Redis) is unreachable: the refit was not queued. "
                             "Run `manage.py fit_models` or try again when the broker is up.")
     return redirect("profiling:explorer-pair", llm.slug, hardware.slug)

@@ -152,12 +152,13 @@
   function pollRefit() {
     const status = document.getElementById("refit-status");
     if (!status || !status.dataset.since) return;
-    const since = new Date(status.dataset.since);
+    const since = Number(status.dataset.since);
+    if (!Number.isFinite(since)) return;
     let tries = 0;
     const tick = () => {
       tries += 1;
       fetch(status.dataset.url, { credentials: "same-origin" }).then((r) => r.json()).then((d) => {
-        if (d.latest_fit && new Date(d.latest_fit) >= since) {
+        if (d.latest_fit_ms && d.latest_fit_ms >= since) {
           status.textContent = `Refit done at ${d.latest_fit}. Reload to see the new fits.`;
           status.dataset.state = "done";
           const a = document.createElement("a");

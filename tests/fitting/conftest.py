@@ -54,3 +54,19 @@ def hardware(db):
 def grid_pair(llm, hardware):
     add_grid(llm, hardware)
     return llm, hardware
+
+
+@pytest.fixture(autouse=True)
+def _forget_kombu_pools():
+    """Drop kombu's process-wide producer pools after each test.
+
+    start_worker() force-closes the app's connection pool, but kombu keeps a
+    global producer pool keyed by the broker URL that still points at it: a
+    second worker test in the same session then fails with "Acquire on closed
+    pool". Reported to the lead for tests/conftest.py; this keeps our tests
+    independent of their order meanwhile.
+    """
+    yield
+    import kombu.pools
+
+    kombu.pools.reset()
