@@ -10,6 +10,7 @@ from profiling.views.inventory import fit_rows, latest_fits
 
 # The dashboard chart compares LLMs at one query shape: 512 tokens in, 512 out.
 CHART_TIN = CHART_TOUT = 512
+DASHBOARD_HOSTS = 15
 
 
 def _energy_per_token_rows():
@@ -50,7 +51,12 @@ def dashboard(request):
         "fit_count": EnergyModelFit.objects.count(),
         "published_count": EnergyModelFit.objects.filter(source="published").count(),
         "online_hosts": [h for h in hardware if h.is_online],
-        "registered_hosts": [h for h in hardware if not h.is_reference],
+        "host_total": sum(not h.is_reference for h in hardware),
+        # Online hosts first, then the most recently seen; the hardware page lists all.
+        "registered_hosts": sorted(
+            (h for h in hardware if not h.is_reference),
+            key=lambda h: (not h.is_online, -(h.last_heartbeat.timestamp() if h.last_heartbeat else 0), h.name),
+        )[:DASHBOARD_HOSTS],
         "latest_fits": fit_rows(latest_fits()),
         "chart_hardware": chart_hardware,
         "chart_rows": chart_rows,

@@ -52,22 +52,22 @@ LLM_ALIASES = {
 }
 
 SYSTEMS = [
-    {"name": "Swing AMD+A100", "cpu_model": "AMD EPYC 7742", "cpu_sockets": 2, "cpu_cores": 128,
+    {"name": "Swing AMD+A100", "slug": "swing-amd-a100", "cpu_model": "AMD EPYC 7742", "cpu_sockets": 2, "cpu_cores": 128,
      "dram_gb": 1024.0, "gpu_model": "NVIDIA A100 40GB", "gpu_count": 8, "gpu_memory_gb": 40.0,
      "gpu_tdp_w": 400.0, "cpu_tdp_w": 225.0,
      "notes": "Argonne LCRC Swing node: 2x AMD EPYC 7742 (64 cores each), 8x NVIDIA A100 40GB, 1 TB DRAM. "
               "Reference system of Wilkins et al. 2024; the Table 5.2 models were fitted here."},
-    {"name": "Palmetto Intel+V100", "cpu_model": "Intel Xeon Gold 6148G", "cpu_sockets": 2,
+    {"name": "Palmetto Intel+V100", "slug": "palmetto-intel-v100", "cpu_model": "Intel Xeon Gold 6148G", "cpu_sockets": 2,
      "cpu_cores": 40, "dram_gb": 376.0, "gpu_model": "NVIDIA V100 16GB", "gpu_count": 2,
      "gpu_memory_gb": 16.0, "gpu_tdp_w": 250.0, "cpu_tdp_w": 150.0,
      "notes": "Clemson Palmetto cluster node: Intel Xeon 6148G (40 cores), 2x NVIDIA V100 16GB, 376 GB DRAM. "
               "TDPs are the vendors' figures (Xeon Gold 6148 150 W, V100 PCIe 250 W)."},
-    {"name": "Palmetto Intel+A100", "cpu_model": "Intel Xeon (Palmetto A100 node)", "cpu_sockets": 2,
+    {"name": "Palmetto Intel+A100", "slug": "palmetto-intel-a100", "cpu_model": "Intel Xeon (Palmetto A100 node)", "cpu_sockets": 2,
      "cpu_cores": None, "dram_gb": None, "gpu_model": "NVIDIA A100", "gpu_count": 1,
      "gpu_memory_gb": None, "gpu_tdp_w": None, "cpu_tdp_w": None,
      "notes": "Clemson Palmetto cluster node with NVIDIA A100 GPUs (the paper's runs used one); the "
               "paper does not give its full specification, so unknown fields are left empty."},
-    {"name": "M1-Pro", "cpu_model": "Apple M1 Pro", "cpu_sockets": 1, "cpu_cores": None,
+    {"name": "M1-Pro", "slug": "m1-pro", "cpu_model": "Apple M1 Pro", "cpu_sockets": 1, "cpu_cores": None,
      "dram_gb": 32.0, "gpu_model": "Apple M1 Pro integrated GPU", "gpu_count": 1,
      "gpu_memory_gb": 32.0, "gpu_tdp_w": None, "cpu_tdp_w": None,
      "notes": "MacBook Pro with Apple M1 Pro and 32 GB unified memory (GPU memory is the shared pool). "

@@ -10,7 +10,7 @@ NEW_LLM = {"name": "Tiny test LM", "parameters_b": 0.1, "weights": "sshleifer/ti
 
 
 @pytest.mark.parametrize("url", ["/api/v1/hardware/", "/api/v1/llms/", "/api/v1/fits/",
-                                 "/api/v1/hardware/swing-amda100/"])
+                                 "/api/v1/hardware/swing-amd-a100/"])
 def test_anonymous_is_refused(api_client, seeded, url):
     response = api_client.get(url)
     assert response.status_code in (401, 403)
@@ -72,10 +72,10 @@ def test_filters_ordering_search(user_api, seeded):
     fits = user_api.get("/api/v1/fits/", {"llm": "mistral-7b", "target": "runtime"}).json()
     assert fits["count"] == 1
     row = fits["results"][0]
-    assert row["hardware"] == "swing-amda100" and row["llm_name"] == "Mistral (7B)"
+    assert row["hardware"] == "swing-amd-a100" and row["llm_name"] == "Mistral (7B)"
     assert row["diagnostics"]["warnings"]
     assert user_api.get("/api/v1/fits/", {"source": "fitted"}).json()["count"] == 0
-    assert user_api.get("/api/v1/fits/", {"is_selected": "true", "hardware": "swing-amda100"}).json()[
+    assert user_api.get("/api/v1/fits/", {"is_selected": "true", "hardware": "swing-amd-a100"}).json()[
         "count"] == 14
     names = [r["name"] for r in user_api.get("/api/v1/llms/", {"ordering": "-accuracy"}).json()["results"]]
     assert names[0] == "Mixtral (8x7B)" and names[-1] == "Falcon (7B)"

@@ -27,8 +27,13 @@ def test_beat_marks_online_and_staleness_marks_offline(settings):
 def test_real_worker_sends_heartbeat(broker_url, tmp_path, monkeypatch):
     import time
 
+    from kombu import pools
+
     from profiling.worker import heartbeat
 
+    # kombu caches producer pools per broker URL; an earlier test on the same URL left
+    # one bound to a connection pool that start_worker's client reset closes.
+    pools.reset()
     Hardware.objects.create(name="Bench host", hostname="bench-host")
     monkeypatch.setenv("ENERGYWEB_HARDWARE_SLUG", "bench-host")
     worker = start_worker(broker_url, tmp_path, queues="default,hw.bench-host")

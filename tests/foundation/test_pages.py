@@ -35,8 +35,8 @@ def test_hardware_pages(client, seeded, plain_user):
     html = client.get("/hardware/").content.decode()
     for name in ("Swing AMD+A100", "Palmetto Intel+A100", "Palmetto Intel+V100", "M1-Pro"):
         assert name in html
-    detail = client.get("/hardware/swing-amda100/").content.decode()
-    assert "8 × NVIDIA A100 40GB" in detail and "hw.swing-amda100" in detail
+    detail = client.get("/hardware/swing-amd-a100/").content.decode()
+    assert "8 × NVIDIA A100 40GB" in detail and "hw.swing-amd-a100" in detail
     assert "Mixtral (8x7B)" in detail and 'id="energy-curve-chart"' in detail
     assert client.get("/hardware/no-such-box/").status_code == 404
 

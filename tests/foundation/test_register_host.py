@@ -68,3 +68,9 @@ def test_cpu_model_from_cpuinfo(tmp_path):
                        "processor\t: 1\nmodel name\t: AMD EPYC 7742 64-Core Processor\nphysical id\t: 1\n")
     assert host.cpu_model(cpuinfo) == "AMD EPYC 7742 64-Core Processor"
     assert host.cpu_sockets(cpuinfo) == 2
+
+
+def test_print_slug_for_worker_scripts():
+    out = StringIO()
+    call_command("register_host", "--name", "GPU box 2", "--print-slug", stdout=out)
+    assert out.getvalue().strip() == "gpu-box-2"

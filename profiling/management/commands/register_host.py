@@ -15,8 +15,10 @@ class Command(BaseCommand):
         parser.add_argument("--name", help="Hardware name (default: the hostname).")
         parser.add_argument("--json", action="store_true", help="Print what was found as JSON.")
         parser.add_argument("--dry-run", action="store_true", help="Detect and print; write nothing.")
+        parser.add_argument("--print-slug", action="store_true",
+                            help="Print only the Hardware slug (for scripts starting a worker).")
 
-    def handle(self, *args, name=None, json=False, dry_run=False, **options):
+    def handle(self, *args, name=None, json=False, dry_run=False, print_slug=False, **options):
         info = host.detect()
         hardware = created = None
         if not dry_run:
@@ -26,6 +28,9 @@ class Command(BaseCommand):
                 hardware, created = host.register(info, name)
             except ValidationError as exc:
                 raise CommandError(f"cannot register this host: {exc.message_dict}") from None
+        if print_slug and hardware is not None:
+            self.stdout.write(hardware.slug)
+            return
         if json:
             data = info.as_dict()
             if hardware is not None:
