@@ -2,7 +2,7 @@
 
 Two column vocabularies are accepted, matched case-insensitively:
 
-* the project's own columns (``OWN_COLUMNS``, documented in docs/measurements-import.md);
+* the project's own columns (``OWN_COLUMNS``; the upload page lists them with their meaning);
 * the paper's columns as Wilkins et al. (2024) published them (``Phase``,
   ``Runtime (s)``, ``GPU Energy (J)`` ...). When a ``Phase`` column exists only
   ``start-inference*`` rows are measurements; the others (tokenizer, model load)

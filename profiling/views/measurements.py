@@ -18,7 +18,12 @@ from django.views.decorators.http import require_http_methods
 
 from profiling.forms import ImportForm, MeasurementFilter
 from profiling.models import ImportBatch, Measurement
-from profiling.services.measurement_import import ImportFailed, import_measurements
+from profiling.services.measurement_import import (
+    OWN_COLUMNS,
+    PAPER_COLUMNS,
+    ImportFailed,
+    import_measurements,
+)
 
 # Download columns: the importer's own columns first, so a download imports back as it is.
 EXPORT_FIELDS = [
@@ -133,8 +138,21 @@ def measurement_import(request):
     else:
         form = ImportForm()
     status = 400 if errors is not None or (request.method == "POST" and form.errors) else 200
+    paper = {}
+    for title, canonical in PAPER_COLUMNS.items():
+        paper.setdefault(canonical, title)
+    columns = [(name, text, PAPER_TITLES.get(paper.get(name), "")) for name, text in OWN_COLUMNS.items()]
     return render(request, "profiling/measurement_import.html",
-                  {"form": form, "errors": errors, "summary": summary}, status=status)
+                  {"form": form, "errors": errors, "summary": summary, "columns": columns}, status=status)
+
+
+# The paper's headers as its files spell them (PAPER_COLUMNS holds them lower-cased for matching).
+PAPER_TITLES = {
+    "model": "Model", "system": "System", "number of input tokens": "Number of Input Tokens",
+    "number of output tokens": "Number of Output Tokens", "batch size": "Batch Size",
+    "runtime (s)": "Runtime (s)", "gpu energy (j)": "GPU Energy (J)", "cpu energy (j)": "CPU Energy (J)",
+    "dram energy (j)": "DRAM Energy (J)", "iteration": "Iteration", "phase": "Phase",
+}
 
 
 @staff_required
