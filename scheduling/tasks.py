@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from profiling.choices import JobStatus
 from scheduling.services import jobs
 
 log = logging.getLogger(__name__)
@@ -28,5 +29,10 @@ def run_schedule_job(job_id: int) -> str:
     job = ScheduleJob.objects.select_related("workload").filter(pk=job_id).first()
     if job is None:
         return "gone"
-    jobs.run_job(job)
+    try:
+        jobs.run_job(job)
+    except (OperationalError, InterfaceError):
+        # Hand the job back so the automatic retry can claim it again.
+        ScheduleJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(status=JobStatus.PENDING)
+        raise
     return "done"

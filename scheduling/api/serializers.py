@@ -1,6 +1,19 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from scheduling.choices import FitChoice
 from scheduling.models import Deployment, ScheduleJob, Workload
+
+
+@extend_schema_field({"type": "string", "pattern": "^(" + "|".join(FitChoice.values) + ")$",
+                      "description": "published, selected, or specific (then give the fit id)"})
+class FitChoiceField(serializers.ChoiceField):
+    """The energy and runtime choices share one choice set; as an enum the schema generator
+    would name it twice and warn (the house schema test fails on warnings), so the schema
+    states the values as a pattern instead."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=FitChoice.choices, **kwargs)
 
 
 class WorkloadSerializer(serializers.ModelSerializer):
@@ -25,6 +38,8 @@ class DeploymentSerializer(serializers.ModelSerializer):
     capacity_gpu_s = serializers.FloatField(read_only=True, allow_null=True)
     llm_name = serializers.CharField(source="llm.name", read_only=True)
     hardware_name = serializers.CharField(source="hardware.name", read_only=True)
+    energy_fit_choice = FitChoiceField(required=False, default=FitChoice.PUBLISHED)
+    runtime_fit_choice = FitChoiceField(required=False, default=FitChoice.PUBLISHED)
 
     class Meta:
         model = Deployment

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from profiling.choices import JobStatus
@@ -266,6 +266,15 @@ def run_job(job) -> None:
         log.info("schedule job %s failed: %s", job.pk, exc)
         ScheduleJob.objects.filter(pk=job.pk).update(
             status=JobStatus.FAILED, error=str(exc), finished=timezone.now())
+        return
+    except (OperationalError, InterfaceError):
+        raise  # transient: the task hands the job back and retries
+    except Exception as exc:
+        # A bug must not leave the job "running" for ever: record it, keep the traceback in the log.
+        log.exception("schedule job %s crashed", job.pk)
+        ScheduleJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.FAILED, error=f"Internal error ({type(exc).__name__}): {exc}",
+            finished=timezone.now())
         return
     buf = io.BytesIO()
     np.savez_compressed(buf, assignment=execution.assignments,

@@ -123,3 +123,39 @@ def test_plan_form_errors_are_shown(staff, reference):
                                    "time_limit_s": 30, "seed": 0})
     assert r.status_code == 400 and "Choose at least one deployment" in r.content.decode()
     assert not ScheduleJob.objects.exists()
+
+
+def test_result_page_labels_clamped_and_estimated_energy(staff, reference):
+    from profiling.choices import FitForm, FitSource, FitTarget
+    from profiling.models import EnergyModelFit
+
+    hw, llms = reference
+    # A long prompt with a one-token answer: the published a0 < 0 predicts negative energy.
+    wl = import_workload(small_csv(((4000, 1), (100, 50), (30, 200))), "clamp")
+    EnergyModelFit.objects.create(
+        llm=llms["Llama-2 (13B)"], hardware=hw, target=FitTarget.ENERGY, form=FitForm.NNLS,
+        source=FitSource.FITTED, coefficients={"tout": 50.0, "tin": 1.0}, is_selected=True,
+        uses_estimated_energy=True)
+    deps = [Deployment.objects.create(llm=llms["Llama-2 (7B)"], hardware=hw),
+            Deployment.objects.create(llm=llms["Llama-2 (13B)"], hardware=hw, energy_fit_choice="selected")]
+    r = staff.post("/plans/new/", {"workload": wl.pk, "deployments": [d.pk for d in deps],
+                                   "objective": "paper-energy-accuracy", "zeta": 0.5, "time_limit_s": 30, "seed": 0})
+    assert r.status_code == 302
+    job = ScheduleJob.objects.get()
+    run_schedule_job(job.pk)
+    page = staff.get(f"/plans/{job.pk}/").content.decode()
+    warnings = page[page.index('id="warnings"'):]
+    assert "clamp" in warnings.lower()
+    assert '<span class="badge estimated">estimated</span>' in warnings
+    job.refresh_from_db()
+    assert job.results["energy_estimated"] == [deps[1].key]
+
+
+def test_admin_pages_for_scheduling_models(staff, reference):
+    wl = import_workload(small_csv(), "admin wl")
+    hw, llms = reference
+    Deployment.objects.create(llm=llms["Llama-2 (7B)"], hardware=hw)
+    for url in ("/admin/scheduling/workload/", f"/admin/scheduling/workload/{wl.pk}/change/",
+                "/admin/scheduling/deployment/", "/admin/scheduling/deployment/add/",
+                "/admin/scheduling/schedulejob/"):
+        assert staff.get(url).status_code == 200, url

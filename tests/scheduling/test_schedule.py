@@ -132,3 +132,34 @@ def test_bad_parameters_name_their_field(objective, params, field):
     with pytest.raises(jobs.JobParameterError) as err:
         jobs.normalise_parameters(objective, params)
     assert err.value.field == field
+
+
+def test_capacity_from_the_deployment_horizon_is_respected(tmp_path, reference, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    path, tin, tout = _csv(tmp_path, n=200)
+    wl = import_workload(path, "cap")
+    hw, llms = reference
+    # The fast 7B model gets little GPU time; the planner must spill to the others.
+    small = Deployment.objects.create(llm=llms["Llama-2 (7B)"], hardware=hw, instances=1, horizon_s=200)
+    others = [Deployment.objects.create(llm=llms[n], hardware=hw) for n in ("Llama-2 (13B)", "Llama-2 (70B)")]
+    job = jobs.create_job(wl, [small, *others], "paper-energy-accuracy", {"zeta": 1.0})
+    assert job.deployment_specs[0]["capacity_gpu_s"] == 200.0
+    run_schedule_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    plan = job.results["plans"][0]
+    assert plan["per_deployment"][small.key]["gpu_s"] <= 200.0 + 1e-6
+    assert plan["gap"] is not None and plan["gap"] < 0.01
+
+
+def test_missing_workload_file_fails_the_job_instead_of_hanging(tmp_path, reference, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    path, _, _ = _csv(tmp_path, n=20)
+    wl = import_workload(path, "lost")
+    hw, llms = reference
+    job = jobs.create_job(wl, [Deployment.objects.create(llm=llms["Llama-2 (7B)"], hardware=hw)],
+                          "paper-energy-accuracy", {})
+    (settings.MEDIA_ROOT / wl.data_file.name).unlink()
+    run_schedule_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error
