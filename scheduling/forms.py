@@ -51,6 +51,8 @@ class DeploymentForm(forms.ModelForm):
         fields = ["llm", "hardware", "energy_fit_choice", "energy_fit", "runtime_fit_choice", "runtime_fit",
                   "min_share", "max_share", "instances", "gpus_per_instance", "horizon_s", "notes"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+        labels = {"llm": "LLM", "gpus_per_instance": "GPUs per instance", "energy_fit": "Energy fit (specific)",
+                  "runtime_fit": "Runtime fit (specific)"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -134,7 +134,8 @@ def _savings(plan: dict, baselines: dict) -> list[dict]:
 
 
 def _split_histograms(tin, tout, assignment, keys) -> dict:
-    edges_in, edges_out = log_bins(int(tin.max())), log_bins(int(tout.max()))
+    edges_in = log_bins(int(tin.max()), min_value=int(tin.min()))
+    edges_out = log_bins(int(tout.max()), min_value=int(tout.min()))
     by = {}
     for i, key in enumerate(keys):
         mask = assignment == i

@@ -294,10 +294,12 @@ def _validate(frame: pd.DataFrame, columns: dict, max_context: int, filename: st
 # --- statistics ----------------------------------------------------------------------
 
 
-def log_bins(max_value: int, bins: int = HISTOGRAM_BINS) -> np.ndarray:
-    """Log-spaced integer-friendly bin edges from 1 to just above the maximum."""
-    top = max(2.0, float(max_value) + 1)
-    return np.unique(np.round(np.geomspace(1.0, top, bins + 1), 6))
+def log_bins(max_value: int, bins: int = HISTOGRAM_BINS, min_value: int = 1) -> np.ndarray:
+    """Log-spaced bin edges from the minimum to just above the maximum (token counts span
+    decades, so linear bins would put nearly every query in the first bin)."""
+    low = max(1.0, float(min_value))
+    top = max(low + 1, float(max_value) + 1)
+    return np.unique(np.round(np.geomspace(low, top, bins + 1), 6))
 
 
 def histogram(values: np.ndarray, edges: np.ndarray) -> list[int]:
@@ -316,7 +318,7 @@ def summarise(tin: np.ndarray, tout: np.ndarray) -> tuple[dict, dict]:
     stats["total_tokens"] = stats["tin"]["sum"] + stats["tout"]["sum"]
     hist = {}
     for key, arr in (("tin", tin), ("tout", tout)):
-        edges = log_bins(int(arr.max()))
+        edges = log_bins(int(arr.max()), min_value=int(arr.min()))
         hist[key] = {"edges": edges.tolist(), "counts": histogram(arr, edges)}
     return stats, hist
 
