@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -72,6 +73,13 @@ class IsStaff(BasePermission):
 
 class ImportRequestSerializer(serializers.Serializer):
     file = serializers.FileField()
+
+    def validate_file(self, upload):
+        limit = getattr(settings, "MAX_UPLOAD_MB", 200)
+        if upload.size > limit * 1024 * 1024:
+            raise serializers.ValidationError(f"The file is {upload.size / 1e6:.0f} MB; the limit is {limit} MB.")
+        return upload
+
     llm = serializers.CharField(required=False, allow_blank=True,
                                 help_text="LLM name, slug or alias, for files without a Model/llm column.")
     hardware = serializers.CharField(required=False, allow_blank=True,

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -177,8 +178,13 @@ def read_source(source) -> tuple[bytes, str]:
 
 def decode(raw: bytes) -> str:
     if raw[:2] == b"\x1f\x8b":
+        limit = getattr(settings, "MAX_IMPORT_UNCOMPRESSED_MB", 1024) * 1024 * 1024
         try:
-            raw = gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
+                raw = fh.read(limit + 1)
+            if len(raw) > limit:
+                raise ImportFailed([RowError(
+                    f"The file expands to more than {limit // 2**20} MB when uncompressed; split it.")])
         except (OSError, EOFError) as exc:
             raise ImportFailed([RowError(f"The file looks gzip-compressed but cannot be read: {exc}.")]) from None
     try:

@@ -132,3 +132,12 @@ def test_openapi_schema_lists_the_endpoints(user_api):
         pytest.skip("schema endpoint not mounted at /api/v1/schema/")
     text = r.content.decode()
     assert "/api/v1/measurements/import" in text and "/api/v1/import-batches/" in text
+
+
+def test_upload_over_the_limit_is_refused(staff_api, pair, settings):
+    settings.MAX_UPLOAD_MB = 1
+    big = own_csv(*[GOOD] * 30000)
+    assert len(big) > 1024 * 1024
+    r = staff_api.post(URL, {"file": upload(big)}, format="multipart")
+    assert r.status_code == 400 and "limit is 1 MB" in r.json()["file"][0]
+    assert Measurement.objects.count() == 0

@@ -142,3 +142,11 @@ def test_not_utf8(pair):
 
 def test_bad_gzip(pair):
     assert "gzip" in failing(b"\x1f\x8b\x08\x00garbage").errors[0].message
+
+
+def test_gzip_expanding_past_the_limit(pair, settings):
+    import gzip
+
+    settings.MAX_IMPORT_UNCOMPRESSED_MB = 1
+    data = gzip.compress(own_csv(*[GOOD] * 30000))
+    assert "more than 1 MB when uncompressed" in failing(data).errors[0].message

@@ -75,6 +75,8 @@ def test_json_download(staff_client, imported):
 
 
 def test_import_form_success_and_errors(staff_client, pair):
+    html = staff_client.get("/measurements/import/").content.decode()
+    assert 'id="column-reference"' in html and "<code>Number of Input Tokens</code>" in html
     good = SimpleUploadedFile("ok.csv", own_csv("Tiny LM (1B),Test Box,32,64,1.5,100,rapl,10,0", header=HEADER))
     r = staff_client.post("/measurements/import/", {"file": good})
     assert r.status_code == 200
