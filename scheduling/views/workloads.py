@@ -56,7 +56,8 @@ def workload_upload(request):
     else:
         form = WorkloadUploadForm()
     status = 400 if request.method == "POST" else 200
-    return render(request, "scheduling/workload_upload.html", {"form": form, "file_errors": file_errors},
+    return render(request, "scheduling/workload_upload.html", {"form": form, "file_errors": file_errors,
+                                                            "max_upload_mb": limit_mb},
                   status=status)
 
 

@@ -8,7 +8,15 @@
     const input = document.getElementById(inputId);
     if (!zone || !input) return;
     const label = document.getElementById(zoneId + "-file");
-    const show = () => { if (label) label.textContent = input.files.length ? input.files[0].name : ""; };
+    const maxMb = parseFloat(zone.dataset.maxMb || "0");
+    // The server refuses oversize files too; saying so before a long upload is kinder.
+    const show = () => {
+      const f = input.files.length ? input.files[0] : null;
+      if (label) label.textContent = f ? `${f.name} (${(f.size / 1048576).toFixed(1)} MB)` : "";
+      const tooBig = f && maxMb && f.size > maxMb * 1048576;
+      zone.classList.toggle("error", Boolean(tooBig));
+      if (tooBig && label) label.textContent += ` is above the upload limit of ${maxMb} MB; compress it with gzip.`;
+    };
     ["dragenter", "dragover"].forEach((ev) => zone.addEventListener(ev, (e) => {
       e.preventDefault(); zone.classList.add("dragover");
     }));
