@@ -76,6 +76,8 @@
           if (bar) bar.value = s.percent;
           if (text) text.textContent = `${s.steps_done} / ${s.steps_total}`;
           if (badge) badge.textContent = s.status;
+          const hint = document.getElementById("queue-hint");
+          if (hint) hint.hidden = s.status !== "pending";
           if (s.status === "pending" || s.status === "running") setTimeout(tick, 1000);
           else window.location.reload();
         })
