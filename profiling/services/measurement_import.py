@@ -357,18 +357,18 @@ def _duplicate(earlier: ImportBatch) -> ImportFailed:
 
 
 def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict:
-    lines = text.splitlines()
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None:
+    # Physical lines as csv counts them (\n, \r\n, \r), so reported line numbers match editors.
+    header_line = next((line for line in io.StringIO(text, newline=None) if line.strip()), None)
+    if header_line is None:
         raise ImportFailed([RowError("The file is empty: expected a header line and data rows.")])
-    header_line = lines[first]
+    header_line = header_line.rstrip("\n")
     delimiter = sniff_delimiter(header_line)
     if delimiter is None:
         raise ImportFailed([RowError(
             f"Only one column was detected in the header ({header_line[:120]!r}): the file must be "
             "delimited by commas, semicolons or tabs.", column=None)])
-    reader = csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delimiter)
-    header = next(reader)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(r for r in reader if r and any(c.strip() for c in r))
     columns: dict[str, int] = {}  # canonical name -> index
     shown: dict[str, str] = {}  # canonical name -> header text in the file
     for index, title in enumerate(header):
@@ -431,7 +431,6 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
     unknown_hw: dict[str, int] = {}
     width = len(header)
     row_no = 0
-    line_offset = first + 1  # the header's physical line number
 
     def bad(message, column_key):
         nonlocal error_count
@@ -441,7 +440,7 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
 
     for record in reader:
         row_no += 1
-        line = line_offset + reader.line_num - 1
+        line = reader.line_num
         if not record or (len(record) == 1 and not record[0].strip()):
             row_no -= 1  # blank lines are not rows
             continue

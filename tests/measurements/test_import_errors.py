@@ -150,3 +150,10 @@ def test_gzip_expanding_past_the_limit(pair, settings):
     settings.MAX_IMPORT_UNCOMPRESSED_MB = 1
     data = gzip.compress(own_csv(*[GOOD] * 30000))
     assert "more than 1 MB when uncompressed" in failing(data).errors[0].message
+
+
+def test_line_numbers_count_blank_lines_and_crlf(pair):
+    text = "\r\n" + own_csv(GOOD, "", "Tiny LM (1B),Test Box,32,64,1,1.5,abc,10,1").decode().replace("\n", "\r\n")
+    err = failing(text.encode()).errors[0]
+    # Line 1 is blank, the header is line 2, GOOD line 3, a blank line 4, the bad row line 5.
+    assert (err.row, err.line, err.column) == (2, 5, "gpu_energy_j")
