@@ -200,7 +200,20 @@ def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict
         "gaps": [p["gap"] for p in plans],
         "plan_stats": [p.get("stats", {}) for p in plans],
     }
-    return Execution(results=results, assignments=np.vstack(assignments), solver_stats=stats)
+    return Execution(results=_finite(results), assignments=np.vstack(assignments), solver_stats=_finite(stats))
+
+
+def _finite(value):
+    """JSON has no NaN or infinity (PostgreSQL's jsonb refuses them): store None instead."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.generic):
+        return _finite(value.item())
+    return value
 
 
 def summary(results: dict) -> dict:

@@ -163,3 +163,8 @@ def test_missing_workload_file_fails_the_job_instead_of_hanging(tmp_path, refere
     run_schedule_job(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.error
+
+
+def test_results_are_plain_finite_json():
+    assert jobs._finite({"a": [float("nan"), 1.5, np.float64("inf")], "b": np.int64(3)}) == {
+        "a": [None, 1.5, None], "b": 3}
