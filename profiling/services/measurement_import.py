@@ -55,7 +55,7 @@ OWN_COLUMNS = {
     "gpu_energy_source": "where the GPU figure came from (default imported)",
     "cpu_energy_source": "where the CPU figure came from (default imported)",
     "dram_energy_source": "where the DRAM figure came from (default imported)",
-    "iteration": "repetition index, whole number >= 0; 0 is the warm-up",
+    "iteration": "repetition index, whole number >= 0; 0 is the warm-up (without this column none is)",
     "is_warmup": "optional true/false overriding the iteration-0 rule",
     "measured_at": "ISO 8601 timestamp or Unix seconds (UTC when no offset)",
 }
