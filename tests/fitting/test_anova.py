@@ -1,6 +1,7 @@
 """Two-way ANOVA on grid data, as the paper's Table 5.1."""
 
 import numpy as np
+import pytest
 
 from profiling.services.anova import two_way_anova
 
@@ -36,3 +37,29 @@ def test_anova_explains_why_a_sweep_has_none():
     cross_tout = np.r_[np.arange(5.0) * 10 + 8, np.full(5, 32.0)]
     out = two_way_anova(cross_tin, cross_tout, np.arange(10.0))
     assert not out["available"] and "not a complete grid" in out["reason"]
+
+
+def test_sufficient_statistics_table_equals_statsmodels(monkeypatch):
+    from profiling.services import anova
+
+    rng = np.random.default_rng(9)
+    tin, tout = np.meshgrid([8.0, 64, 512, 2048], [16.0, 256, 4096])
+    reps = rng.integers(2, 6, tin.size)  # unbalanced on purpose
+    tin, tout = np.repeat(tin.ravel(), reps), np.repeat(tout.ravel(), reps)
+    y = 3 * tin + 20 * tout + 0.02 * tin * tout + rng.normal(0, 500, tin.size)
+    for replicated_data in (True, False):
+        if not replicated_data:  # one row per cell
+            _, first = np.unique(np.column_stack([tin, tout]), axis=0, return_index=True)
+            tin, tout, y = tin[first], tout[first], y[first]
+        slow = anova.two_way_anova(tin, tout, y)
+        monkeypatch.setattr(anova, "STATSMODELS_MAX_ROWS", 0)
+        fast = anova.two_way_anova(tin, tout, y)
+        monkeypatch.setattr(anova, "STATSMODELS_MAX_ROWS", 20_000)
+        assert slow["method"] == "statsmodels anova_lm" and fast["method"] == "cell sufficient statistics"
+        assert [r["source"] for r in slow["table"]] == [r["source"] for r in fast["table"]]
+        for s, f in zip(slow["table"], fast["table"], strict=True):
+            assert f["df"] == s["df"]
+            assert f["sum_sq"] == pytest.approx(s["sum_sq"], rel=1e-7)
+            if s["F"] is not None:
+                assert f["F"] == pytest.approx(s["F"], rel=1e-7)
+                assert f["p"] == pytest.approx(s["p"], rel=1e-6, abs=1e-300)

@@ -7,8 +7,9 @@ from profiling.services import fitting
 
 GRID = np.array([8.0, 32, 128, 512, 2048])
 TRUTH = {
-    # Paper-form data with a negative a0 that the non-negative forms cannot reproduce.
-    "paper": {"tin": -3.89, "tout": 31.52, "tin_tout": 0.0427},
+    # Paper-form data with a negative a0 (yet positive on the grid, tout >= 8) that the
+    # non-negative forms cannot reproduce.
+    "paper": {"tin": -0.2, "tout": 30.0, "tin_tout": 0.04},
     # A large fixed overhead the paper form (no intercept) cannot represent.
     "nnls": {"intercept": 2000.0, "tin": 0.8, "tout": 25.0, "tin_tout": 0.03},
     # Strong quadratic terms only the extended form has.
@@ -30,7 +31,20 @@ def test_cv_selection_picks_the_true_form(form):
     assert results[form].cv_scheme.startswith("leave-one-cell-out")
 
 
-def test_selection_never_uses_a_non_identifiable_form():
+def test_selection_never_uses_a_non_identifiable_or_negative_form():
     a = fitting.FitResult("paper", "energy", ("tin",), {}, 10, 0.9, 0.9, 1.0, 1.0, 50.0, "x", True)
     b = fitting.FitResult("extended", "energy", ("tin",), {}, 10, 0.99, 0.99, 1.0, 1.0, 1.0, "x", False)
     assert fitting.select_form({"paper": a, "extended": b}) == "paper"
+    a.diagnostics["negative_in_range"] = {"fraction": 0.1}
+    assert fitting.select_form({"paper": a, "extended": b}) is None
+
+
+def test_published_style_paper_data_is_not_selected_when_negative_in_range():
+    from profiling.services import terms
+
+    tin, tout = np.meshgrid(GRID, GRID)
+    tin, tout = np.repeat(tin.ravel(), 3), np.repeat(tout.ravel(), 3)
+    llama = {"tin": -3.89, "tout": 31.52, "tin_tout": 0.0427}
+    y = np.abs(terms.predict(llama, tin, tout)) + 1.0
+    results, selected = fitting.fit_all(tin, tout, y)
+    assert selected != "paper" or not results["paper"].diagnostics["negative_in_range"]
