@@ -14,9 +14,8 @@ import argparse
 import platform
 import time
 
-import numpy as np
-
 import _django
+import numpy as np
 
 
 def synthetic(n, seed=0):

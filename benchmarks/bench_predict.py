@@ -14,9 +14,8 @@ import json
 import platform
 import time
 
-import numpy as np
-
 import _django
+import numpy as np
 
 
 def main():
