@@ -62,18 +62,23 @@ class Workload(models.Model):
 
 
 class Deployment(models.Model):
-    """An LLM on a hardware system with the energy and runtime models to plan with."""
+    """An LLM on a hardware system with the energy and runtime models to plan with.
+
+    A specific fit is SET_NULL on delete rather than PROTECTed so that refits and batch
+    deletes in the profiling app never fail because of a deployment; the deployment then
+    reports "a specific fit was chosen but none given" until it is edited.
+    """
 
     llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="deployments")
     hardware = models.ForeignKey(Hardware, on_delete=models.CASCADE, related_name="deployments")
     energy_fit_choice = models.CharField(max_length=16, choices=FitChoice.choices, default=FitChoice.PUBLISHED)
     energy_fit = models.ForeignKey(
-        EnergyModelFit, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        EnergyModelFit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="Only when the choice is a specific fit.",
     )
     runtime_fit_choice = models.CharField(max_length=16, choices=FitChoice.choices, default=FitChoice.PUBLISHED)
     runtime_fit = models.ForeignKey(
-        EnergyModelFit, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        EnergyModelFit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="Only when the choice is a specific fit.",
     )
     min_share = models.FloatField(default=0.0, help_text="Smallest fraction of the queries (0..1).")

@@ -105,3 +105,14 @@ def test_reference_deployments_are_created_once(reference):
     second = ensure_reference_deployments()
     assert len(first) == 3
     assert [d.pk for d in first] == [d.pk for d in second]
+
+
+def test_deleting_a_specific_fit_leaves_a_deployment_that_explains_itself(reference):
+    hw, llms = reference
+    llm = llms["Llama-2 (7B)"]
+    fit = _fitted(llm, hw)
+    dep = Deployment.objects.create(llm=llm, hardware=hw, energy_fit_choice=FitChoice.SPECIFIC, energy_fit=fit)
+    fit.delete()
+    dep.refresh_from_db()
+    with pytest.raises(DeploymentResolutionError, match="none given"):
+        spec_for_deployment(dep)
