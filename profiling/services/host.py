@@ -41,6 +41,7 @@ class HostInfo:
     nvml: str = "absent"  # "ok", or why not
     rapl_domains: list[str] = field(default_factory=list)
     rapl: str = "absent"
+    cpu_tdp_w: float | None = None
 
     @property
     def gpu_model(self) -> str:
@@ -97,6 +98,22 @@ def rapl_domains(root: Path = POWERCAP_ROOT) -> tuple[list[str], str]:
     if unreadable:
         return [], f"not readable ({', '.join(unreadable)}: energy_uj needs root or a udev rule)"
     return [], "absent (no intel-rapl zones)"
+
+
+def rapl_package_tdp_w(root: Path = POWERCAP_ROOT) -> float | None:
+    """Per-socket TDP from the package zones' long-term power limit, when readable."""
+    limits = []
+    for zone in sorted(root.glob("intel-rapl:*")) if root.is_dir() else []:
+        if zone.name.count(":") != 1:
+            continue  # sub-zones (core, dram) have no TDP of their own
+        try:
+            if (zone / "constraint_0_name").read_text().strip() != "long_term":
+                continue
+            limits.append(int((zone / "constraint_0_max_power_uw").read_text().strip()) / 1e6)
+        except (OSError, ValueError):
+            continue
+    limits = [w for w in limits if w > 0]
+    return max(limits) if limits else None
 
 
 def nvml_gpus() -> tuple[list[GPUInfo], str]:
@@ -162,6 +179,7 @@ def detect() -> HostInfo:
         nvml=nvml_status,
         rapl_domains=domains,
         rapl=rapl_status,
+        cpu_tdp_w=rapl_package_tdp_w(),
     )
 
 
@@ -184,6 +202,8 @@ def register(info: HostInfo, name: str | None = None):
         "has_nvml_power": bool(info.gpus) and all(g.has_power for g in info.gpus),
         "rapl_domains": info.rapl_domains,
     }
+    if info.cpu_tdp_w:  # keep a TDP typed in by hand when the machine does not report one
+        values["cpu_tdp_w"] = info.cpu_tdp_w
     hardware = Hardware.objects.filter(name=name).first()
     created = hardware is None
     if created:

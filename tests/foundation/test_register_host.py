@@ -62,6 +62,16 @@ def test_rapl_domains_from_a_powercap_tree(tmp_path):
     assert host.rapl_domains(tmp_path / "missing")[1].startswith("absent")
 
 
+def test_cpu_tdp_from_package_zones(tmp_path):
+    for zone, name, limit in [("intel-rapl:0", "long_term", "205000000"), ("intel-rapl:0:0", "long_term", "1"),
+                              ("intel-rapl:1", "long_term", "205000000")]:
+        (tmp_path / zone).mkdir()
+        (tmp_path / zone / "constraint_0_name").write_text(name + "\n")
+        (tmp_path / zone / "constraint_0_max_power_uw").write_text(limit + "\n")
+    assert host.rapl_package_tdp_w(tmp_path) == 205.0
+    assert host.rapl_package_tdp_w(tmp_path / "missing") is None
+
+
 def test_cpu_model_from_cpuinfo(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nmodel name\t: AMD EPYC 7742 64-Core Processor\nphysical id\t: 0\n"
@@ -74,3 +84,17 @@ def test_print_slug_for_worker_scripts():
     out = StringIO()
     call_command("register_host", "--name", "GPU box 2", "--print-slug", stdout=out)
     assert out.getvalue().strip() == "gpu-box-2"
+
+
+def test_nvml_library_without_driver_is_no_nvml():
+    """With nvidia-ml-py installed (requirements-worker.txt) but no driver, NVML is reported absent."""
+    pynvml = pytest.importorskip("pynvml", reason="nvidia-ml-py is only in requirements-worker.txt")
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        pass
+    else:
+        pynvml.nvmlShutdown()
+        pytest.skip("this machine has a working NVML driver")
+    gpus, status = host.nvml_gpus()
+    assert gpus == [] and status.startswith("absent (nvmlInit failed")

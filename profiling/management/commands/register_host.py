@@ -47,6 +47,7 @@ class Command(BaseCommand):
             f"NVML:       {info.nvml}",
             f"GPUs:       {gpus}",
             f"RAPL:       {', '.join(info.rapl_domains) if info.rapl_domains else info.rapl}",
+            f"CPU TDP:    {f'{info.cpu_tdp_w:g} W per socket (RAPL long-term limit)' if info.cpu_tdp_w else 'unknown'}",
         ]
         for line in lines:
             self.stdout.write(line)
