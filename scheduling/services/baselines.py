@@ -47,7 +47,9 @@ def baselines(
     ``objective``/``zeta`` only decide which objective value is reported with
     each baseline (for the constrained objectives: its energy or accuracy).
     """
-    p = build_problem(tin, tout, deployments, paper_default_shares=paper_default_shares, deadline_s=deadline_s)
+    p = build_problem(
+        tin, tout, deployments, paper_default_shares=paper_default_shares, deadline_s=deadline_s
+    )
     return baselines_for_problem(p, seed=seed, objective=objective, zeta=zeta)
 
 
@@ -67,7 +69,9 @@ def policies(p: Problem, seed: int = 0) -> dict[str, np.ndarray]:
     return out
 
 
-def baselines_for_problem(p: Problem, *, seed=0, objective=PAPER_ENERGY_ACCURACY, zeta=0.5) -> dict[str, PlanResult]:
+def baselines_for_problem(
+    p: Problem, *, seed=0, objective=PAPER_ENERGY_ACCURACY, zeta=0.5
+) -> dict[str, PlanResult]:
     results = {}
     for name, assignment in policies(p, seed).items():
         t0 = time.perf_counter()

@@ -317,7 +317,9 @@ def side_constraint(p: Problem, objective: str, accuracy_target, energy_budget_j
         if not (energy_budget_j >= 0):
             raise PlanningError(f"energy budget must be non-negative, got {energy_budget_j}")
         scale = max(float(energy_budget_j), 1.0)
-        return SideConstraint(p.energy / scale, float(energy_budget_j) / scale, "<=", f"energy <= {energy_budget_j:.6g} J")
+        return SideConstraint(
+            p.energy / scale, float(energy_budget_j) / scale, "<=", f"energy <= {energy_budget_j:.6g} J"
+        )
     return None
 
 
@@ -344,9 +346,9 @@ def metrics(p: Problem, x: np.ndarray) -> dict:
         "total_energy_j": float(e.sum()),
         "total_runtime_s": float(r.sum()),
         "mean_runtime_s": float(r.sum() / p.n),
-        "accuracy": float(np.dot(tok, p.accuracy) / total_tok) if total_tok > 0 else float(
-            np.dot(q, p.accuracy) / p.n
-        ),
+        "accuracy": float(np.dot(tok, p.accuracy) / total_tok)
+        if total_tok > 0
+        else float(np.dot(q, p.accuracy) / p.n),
         "per_deployment": per,
     }
 
@@ -384,5 +386,7 @@ def violations(p: Problem, x: np.ndarray, side: SideConstraint | None = None, to
 def class_counts_from_assignment(p: Problem, assignment: np.ndarray) -> np.ndarray:
     """(C, D) counts of a per-query assignment."""
     D = len(p.deployments)
-    flat = np.bincount(p.inverse * D + np.asarray(assignment, dtype=np.int64), minlength=len(p.class_count) * D)
+    flat = np.bincount(
+        p.inverse * D + np.asarray(assignment, dtype=np.int64), minlength=len(p.class_count) * D
+    )
     return flat.reshape(len(p.class_count), D)

@@ -99,12 +99,19 @@ def solve(
             s.Add(sum(float(r[q, j]) * x[q][j] for q in range(n)) <= cap)
     if objective == "min-energy-accuracy-target":
         s.Add(
-            sum(float((tin[q] + tout[q]) * (acc[j] - accuracy_target) / tokens) * x[q][j] for q in range(n) for j in range(D))
+            sum(
+                float((tin[q] + tout[q]) * (acc[j] - accuracy_target) / tokens) * x[q][j]
+                for q in range(n)
+                for j in range(D)
+            )
             >= 0
         )
     if objective == "max-accuracy-energy-budget":
         scale = max(float(energy_budget_j), 1.0)
-        s.Add(sum(float(e[q, j] / scale) * x[q][j] for q in range(n) for j in range(D)) <= energy_budget_j / scale)
+        s.Add(
+            sum(float(e[q, j] / scale) * x[q][j] for q in range(n) for j in range(D))
+            <= energy_budget_j / scale
+        )
     s.Minimize(sum(float(cost[q, j]) * x[q][j] for q in range(n) for j in range(D)))
     built = time.perf_counter() - t0
 
@@ -120,7 +127,9 @@ def solve(
         pywraplp.Solver.INFEASIBLE: "infeasible",
     }.get(code, "error")
     if status in ("optimal", "feasible"):
-        assignment = np.array([int(np.argmax([v.solution_value() for v in row])) for row in x], dtype=np.int64)
+        assignment = np.array(
+            [int(np.argmax([v.solution_value() for v in row])) for row in x], dtype=np.int64
+        )
         value = float(cost[np.arange(n), assignment].sum())
         bound = s.Objective().BestBound()
         if objective == "max-accuracy-energy-budget":

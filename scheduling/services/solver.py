@@ -90,7 +90,9 @@ def plan(
     """
     started = time.perf_counter()
     _check_objective(objective, zeta, method)
-    p = build_problem(tin, tout, deployments, paper_default_shares=paper_default_shares, deadline_s=deadline_s)
+    p = build_problem(
+        tin, tout, deployments, paper_default_shares=paper_default_shares, deadline_s=deadline_s
+    )
     built = time.perf_counter() - started
     result = plan_problem(
         p,
@@ -212,7 +214,9 @@ def _solve_flow(p: Problem, costs: np.ndarray) -> np.ndarray:
     smcf.set_nodes_supplies(np.arange(C + D + 1), supplies)
     status = smcf.solve()
     if status != smcf.OPTIMAL:
-        raise PlanningError(f"min-cost flow failed with status {status}: the share bounds admit no assignment")
+        raise PlanningError(
+            f"min-cost flow failed with status {status}: the share bounds admit no assignment"
+        )
     return smcf.flows(np.arange(C * D)).reshape(C, D).astype(np.int64)
 
 
@@ -354,7 +358,7 @@ def _solve_mip(p: Problem, costs, side, deadline, mip_gap):
         gap = _gap(obj, lp_bound, costs, p.class_count)
     else:
         gap = np.inf
-    if costs.size <= FULL_MIP_MAX_VARS or gap > mip_gap:
+    if gap > mip_gap:
         remaining = deadline - time.perf_counter()
         if remaining > 0.5:
             t = time.perf_counter()
@@ -365,7 +369,9 @@ def _solve_mip(p: Problem, costs, side, deadline, mip_gap):
                 best_bound = max(best_bound, float(mbound))
             if xm is not None:
                 xm = np.rint(xm).astype(np.int64)
-                if not violations(p, xm, side) and (best is None or (xm * costs).sum() < (best * costs).sum()):
+                if not violations(p, xm, side) and (
+                    best is None or (xm * costs).sum() < (best * costs).sum()
+                ):
                     best = xm
                     label = "mip (SCIP on class counts)"
                 elif best is not None:

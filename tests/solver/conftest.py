@@ -27,7 +27,10 @@ def random_deployments(rng: np.random.Generator, D: int, **kw) -> list[Deploymen
                     "tout": float(rng.uniform(1, 20)),
                     "tin_tout": float(rng.uniform(0, 0.05)),
                 },
-                runtime_coefs={"intercept": float(rng.uniform(0.01, 0.5)), "tout": float(rng.uniform(0.01, 0.1))},
+                runtime_coefs={
+                    "intercept": float(rng.uniform(0.01, 0.5)),
+                    "tout": float(rng.uniform(0.01, 0.1)),
+                },
                 gpus=int(rng.integers(1, 3)),
                 **kw,
             )
@@ -48,14 +51,17 @@ def per_query(tin, tout, deployments):
     def ev(coefs):
         out = np.zeros_like(tin)
         for name, c in coefs.items():
-            out += c * {
-                "intercept": np.ones_like(tin),
-                "tin": tin,
-                "tout": tout,
-                "tin_tout": tin * tout,
-                "tin2": tin**2,
-                "tout2": tout**2,
-            }[name]
+            out += (
+                c
+                * {
+                    "intercept": np.ones_like(tin),
+                    "tin": tin,
+                    "tout": tout,
+                    "tin_tout": tin * tout,
+                    "tin2": tin**2,
+                    "tout2": tout**2,
+                }[name]
+            )
         return out
 
     e = np.maximum(np.column_stack([ev(d.energy_coefs) for d in deployments]), 0)

@@ -60,7 +60,9 @@ def test_paper_objectives_match_enumeration(seed, objective):
     assert res.status == "optimal"
     assert res.objective_value == pytest.approx(brute(tin, tout, deps, objective, zeta), rel=1e-9, abs=1e-12)
     # The reported value is the true objective of the returned assignment.
-    assert res.objective_value == pytest.approx(objective_of(tin, tout, deps, res.assignment, objective, zeta))
+    assert res.objective_value == pytest.approx(
+        objective_of(tin, tout, deps, res.assignment, objective, zeta)
+    )
     assert res.bound == pytest.approx(res.objective_value, rel=1e-9, abs=1e-12)
 
 
@@ -86,7 +88,9 @@ def test_constrained_objectives_match_enumeration(seed):
     e, _, _ = per_query(tin, tout, deps)
     budget = float(e.min(axis=1).sum() + 0.4 * (e.max(axis=1) - e.min(axis=1)).sum())
     want = brute(tin, tout, deps, "max-accuracy-energy-budget", budget=budget)
-    res = solver.plan(tin, tout, deps, objective="max-accuracy-energy-budget", energy_budget_j=budget, mip_gap=1e-12)
+    res = solver.plan(
+        tin, tout, deps, objective="max-accuracy-energy-budget", energy_budget_j=budget, mip_gap=1e-12
+    )
     assert res.objective_value == pytest.approx(want, rel=1e-7)
     assert res.total_energy_j <= budget * (1 + 1e-9)
 
@@ -99,7 +103,8 @@ def test_capacity_and_deadline_match_enumeration(seed):
     _, r, _ = per_query(tin, tout, base)
     # Room for roughly half the workload on each deployment: binding, still feasible.
     deps = [
-        type(d)(**{**d.__dict__, "capacity_gpu_s": float(r[:, j].sum() * d.gpus * 0.5)}) for j, d in enumerate(base)
+        type(d)(**{**d.__dict__, "capacity_gpu_s": float(r[:, j].sum() * d.gpus * 0.5)})
+        for j, d in enumerate(base)
     ]
     want = brute(tin, tout, deps, "paper-energy-accuracy", capacity=True)
     if want is None:
