@@ -33,6 +33,11 @@
       var bar = document.getElementById("upload-progress");
       var status = document.getElementById("upload-status");
       var button = document.getElementById("import-submit");
+      // Clear the previous outcome so nobody reads an old result as the new one.
+      ["import-result", "import-errors"].forEach(function (id) {
+        var old = document.getElementById(id);
+        if (old) old.remove();
+      });
       bar.hidden = false; status.hidden = false; button.disabled = true;
       status.textContent = "Uploading...";
       var xhr = new XMLHttpRequest();

@@ -39,7 +39,7 @@ def test_upload_page_imports_and_reports_errors(logged_in_page, live_server, pai
     # Uploading the first file again is refused, naming the batch.
     page.set_input_files("input[type=file]", str(good))
     page.click("#import-submit")
-    page.wait_for_selector("#import-errors")
+    page.wait_for_selector("#import-errors:has-text('already imported')")
     assert "already imported as batch #" in page.locator("#import-errors").inner_text()
 
     page.goto(f"{live_server.url}/measurements/")
