@@ -2,7 +2,7 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from energyweb.api.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff
@@ -69,9 +69,21 @@ class ScheduleJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     filterset_fields = ["status", "objective", "workload"]
 
     def get_permissions(self):
-        if self.action == "create":
+        if self.action in ("create", "cancel"):
             return [AuthenticatedMayPost()]
         return [ReadAuthenticatedWriteStaff()]
+
+    @extend_schema(request=None, responses={200: ScheduleJobSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a pending or running job (staff, or the user who created it)."""
+        job = self.get_object()
+        if not (request.user.is_staff or job.created_by_id == request.user.pk):
+            raise PermissionDenied("Only staff or the job's creator may cancel it.")
+        if not jobs.cancel(job):
+            raise ValidationError({"status": [f"The job has already {job.status}."]})
+        job.refresh_from_db()
+        return Response(ScheduleJobSerializer(job, context={"request": request}).data)
 
     @extend_schema(request=ScheduleJobCreateSerializer, responses={201: ScheduleJobSerializer})
     def create(self, request, *args, **kwargs):

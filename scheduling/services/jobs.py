@@ -265,38 +265,62 @@ def claim(job_id: int) -> bool:
         status=JobStatus.RUNNING, started=timezone.now(), steps_done=0, error="") == 1
 
 
-def run_job(job) -> None:
-    """Solve a claimed job and record results, or the error, on its row."""
+class JobCancelled(Exception):
+    """Raised between steps when the job's row says it was cancelled."""
+
+
+def cancel(job) -> bool:
+    """Cancel a pending or running job; a running one stops after its current step."""
     from scheduling.models import ScheduleJob
 
+    return ScheduleJob.objects.filter(
+        pk=job.pk, status__in=(JobStatus.PENDING, JobStatus.RUNNING)
+    ).update(status=JobStatus.CANCELLED, finished=timezone.now()) == 1
+
+
+def run_job(job) -> None:
+    """Solve a claimed job and record results, or the error, on its row.
+
+    Every final update is conditional on the row still being ``running``, so a job
+    cancelled meanwhile stays cancelled.
+    """
+    from scheduling.models import ScheduleJob
+
+    running = ScheduleJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING)
+
     def progress(done, total):
-        ScheduleJob.objects.filter(pk=job.pk).update(steps_done=done, steps_total=total)
+        if not running.update(steps_done=done, steps_total=total):
+            raise JobCancelled
+
+    def fail(message: str) -> None:
+        running.update(status=JobStatus.FAILED, error=message, finished=timezone.now())
 
     try:
         arrays = job.workload.load_arrays()
         specs = [spec_from_json(s) for s in job.deployment_specs]
         execution = execute(arrays.tin, arrays.tout, specs, job.objective, job.parameters, progress)
+    except JobCancelled:
+        log.info("schedule job %s cancelled", job.pk)
+        return
     except (PlanningError, ValueError, OSError) as exc:
         log.info("schedule job %s failed: %s", job.pk, exc)
-        ScheduleJob.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED, error=str(exc), finished=timezone.now())
+        fail(str(exc))
         return
     except (OperationalError, InterfaceError):
         raise  # transient: the task hands the job back and retries
     except Exception as exc:
         # A bug must not leave the job "running" for ever: record it, keep the traceback in the log.
         log.exception("schedule job %s crashed", job.pk)
-        ScheduleJob.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED, error=f"Internal error ({type(exc).__name__}): {exc}",
-            finished=timezone.now())
+        fail(f"Internal error ({type(exc).__name__}): {exc}")
         return
     buf = io.BytesIO()
     np.savez_compressed(buf, assignment=execution.assignments,
                         zetas=np.array(execution.results["parameters"]["zetas"]))
     name = default_storage.save(f"assignments/job-{job.pk}.npz", ContentFile(buf.getvalue()))
-    ScheduleJob.objects.filter(pk=job.pk).update(
-        status=JobStatus.SUCCEEDED, results=execution.results, solver_stats=execution.solver_stats,
-        assignment_file=name, finished=timezone.now(), steps_done=job.steps_total or 1)
+    if not running.update(status=JobStatus.SUCCEEDED, results=execution.results,
+                          solver_stats=execution.solver_stats, assignment_file=name,
+                          finished=timezone.now(), steps_done=job.steps_total or 1):
+        default_storage.delete(name)  # cancelled during the last step
 
 
 def load_assignment(job, plan_index: int | None = None) -> np.ndarray:

@@ -2,9 +2,11 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.views.decorators.http import require_POST
 
 from scheduling.forms import PlanForm
 from scheduling.models import ScheduleJob
@@ -68,6 +70,19 @@ def plan_detail(request, pk):
 
 
 @login_required
+@require_POST
+def plan_cancel(request, pk):
+    job = get_object_or_404(ScheduleJob, pk=pk)
+    if not (request.user.is_staff or job.created_by_id == request.user.pk):
+        raise PermissionDenied("Only staff or the plan's creator may cancel it.")
+    if jobs.cancel(job):
+        messages.info(request, f"Plan #{job.pk} cancelled.")
+    else:
+        messages.warning(request, f"Plan #{job.pk} had already finished.")
+    return redirect(job)
+
+
+@login_required
 def plan_status(request, pk):
     return JsonResponse(_status(get_object_or_404(ScheduleJob, pk=pk)))
 
@@ -116,6 +131,7 @@ urlpatterns = [
     path("plans/new/", plan_new, name="plan-new"),
     path("plans/<int:pk>/", plan_detail, name="plan-detail"),
     path("plans/<int:pk>/status.json", plan_status, name="plan-status"),
+    path("plans/<int:pk>/cancel/", plan_cancel, name="plan-cancel"),
     path("plans/<int:pk>/summary.json", plan_summary, name="plan-summary"),
     path("plans/<int:pk>/assignment.csv", plan_assignment, name="plan-assignment"),
 ]

@@ -118,3 +118,32 @@ def test_openapi_schema_lists_scheduling_endpoints(staff_client):
     paths = r.json()["paths"]
     assert any(p.startswith("/api/v1/workloads") for p in paths)
     assert any("schedule-jobs" in p and "assignment" in p for p in paths)
+
+
+def test_cancel_permissions_and_effect(staff_client, user_client, reference, django_user_model):
+    from rest_framework.test import APIClient
+
+    from scheduling.services import jobs
+
+    wl_id = upload(staff_client).json()["id"]
+    hw, llms = reference
+    dep = Deployment.objects.create(llm=llms["Llama-2 (7B)"], hardware=hw).pk
+    job_id = user_client.post("/api/v1/schedule-jobs/", {"workload": wl_id, "deployments": [dep]},
+                              format="json").json()["id"]
+    other = APIClient()
+    other.force_authenticate(django_user_model.objects.create_user("other", password="other-pass-123"))
+    assert other.post(f"/api/v1/schedule-jobs/{job_id}/cancel/").status_code == 403
+    r = user_client.post(f"/api/v1/schedule-jobs/{job_id}/cancel/")
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    # A cancelled job is never claimed by a worker.
+    assert run_schedule_job(job_id) == "skipped"
+    again = user_client.post(f"/api/v1/schedule-jobs/{job_id}/cancel/")
+    assert again.status_code == 400 and "already cancelled" in again.json()["status"][0]
+    # Cancelled while running: the job stops at its next step and keeps no results.
+    job2 = ScheduleJob.objects.create(workload_id=wl_id, deployment_specs=ScheduleJob.objects.get(
+        pk=job_id).deployment_specs, parameters=jobs.normalise_parameters("paper-energy-accuracy", {}))
+    assert jobs.claim(job2.pk)
+    assert jobs.cancel(job2)
+    jobs.run_job(ScheduleJob.objects.get(pk=job2.pk))
+    job2.refresh_from_db()
+    assert job2.status == "cancelled" and job2.results == {} and not job2.assignment_file

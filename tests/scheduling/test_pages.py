@@ -159,3 +159,15 @@ def test_admin_pages_for_scheduling_models(staff, reference):
                 "/admin/scheduling/deployment/", "/admin/scheduling/deployment/add/",
                 "/admin/scheduling/schedulejob/"):
         assert staff.get(url).status_code == 200, url
+
+
+def test_plan_page_cancel_button(staff, reference):
+    wl = import_workload(small_csv(), "cancel wl")
+    staff.post("/plans/new/", {"workload": wl.pk, "add_reference": "on", "objective": "paper-energy-accuracy",
+                               "zeta": 0.5, "time_limit_s": 30, "seed": 0})
+    job = ScheduleJob.objects.get()
+    assert 'id="cancel-button"' in staff.get(f"/plans/{job.pk}/").content.decode()
+    assert staff.post(f"/plans/{job.pk}/cancel/").status_code == 302
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+    assert "was cancelled" in staff.get(f"/plans/{job.pk}/").content.decode()
