@@ -35,8 +35,10 @@ def test_values_equal_terms_predict_with_intervals(user_api, fitted):
     runtime = EnergyModelFit.objects.get(pk=body["fits"]["runtime"]["id"])
     assert energy.is_selected and energy.source == FitSource.FITTED and runtime.target == "runtime"
     tin, tout = np.array(pairs, float).T
-    np.testing.assert_allclose(body["energy_j"], terms.predict(energy.coefficients, tin, tout), rtol=1e-12)
-    np.testing.assert_allclose(body["runtime_s"], terms.predict(runtime.coefficients, tin, tout), rtol=1e-12)
+    # Equal to terms.predict to the 7 significant digits the API sends.
+    assert body["significant_digits"] == 7
+    np.testing.assert_allclose(body["energy_j"], terms.predict(energy.coefficients, tin, tout), rtol=6e-7)
+    np.testing.assert_allclose(body["runtime_s"], terms.predict(runtime.coefficients, tin, tout), rtol=6e-7)
     lo, hi = np.array(body["energy_j_lower"]), np.array(body["energy_j_upper"])
     assert (lo <= np.array(body["energy_j"])).all() and (np.array(body["energy_j"]) <= hi).all()
     # (4000, 10) lies outside the measured 8..2048 range.
@@ -74,6 +76,13 @@ def test_bad_input_gives_field_keyed_400(user_api, fitted, payload, field, text)
     r = user_api.post(URL, payload, format="json")
     assert r.status_code == 400
     assert field in r.json() and text in " ".join(r.json()[field]), r.json()
+
+
+def test_round_sig_keeps_seven_significant_digits():
+    from profiling.api.predict import round_sig
+
+    x = np.array([123456.789123, -0.000123456789, 0.0, 9.999999999e8, 31.52])
+    np.testing.assert_allclose(round_sig(x), [123456.8, -0.0001234568, 0.0, 1e9, 31.52], rtol=1e-12)
 
 
 def test_too_many_pairs(user_api, fitted, settings):
