@@ -77,3 +77,11 @@ class ScheduleJobCreateSerializer(serializers.Serializer):
         required=False, default=dict,
         help_text="zeta (or zetas: list, or sweep: true), accuracy_target, energy_budget_j, deadline_s, "
                   "time_limit_s, seed")
+
+
+class WorkloadGenerateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    n = serializers.IntegerField(min_value=1, help_text="Number of queries.")
+    tin = serializers.CharField(required=False, help_text="e.g. lognormal:mu=6.5,sigma=1 or resample:<workload>")
+    tout = serializers.CharField(required=False, help_text="e.g. uniform:low=8,high=512")
+    seed = serializers.IntegerField(required=False, default=0)

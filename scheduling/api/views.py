@@ -10,12 +10,14 @@ from scheduling.api.serializers import (
     DeploymentSerializer,
     ScheduleJobCreateSerializer,
     ScheduleJobSerializer,
+    WorkloadGenerateSerializer,
     WorkloadSerializer,
     WorkloadUploadSerializer,
 )
 from scheduling.models import Deployment, ScheduleJob, Workload
 from scheduling.services import jobs
 from scheduling.services.deployments import DeploymentResolutionError
+from scheduling.services.generator import DEFAULT_TIN, DEFAULT_TOUT, GeneratorError, generate_workload
 from scheduling.services.workloads import WorkloadFileError, import_workload, stats_rows
 
 
@@ -42,6 +44,20 @@ class WorkloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             body = exc.as_dict()
             body[exc.field] = [str(exc)]
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return Response(WorkloadSerializer(wl, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=WorkloadGenerateSerializer, responses={201: WorkloadSerializer})
+    @action(detail=False, methods=["post"])
+    def generate(self, request):
+        """A synthetic workload from named distributions (seeded); labelled is_synthetic."""
+        s = WorkloadGenerateSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        d = s.validated_data
+        try:
+            wl = generate_workload(d["name"], d["n"], d.get("tin") or DEFAULT_TIN, d.get("tout") or DEFAULT_TOUT,
+                                   d["seed"], user=request.user)
+        except GeneratorError as exc:
+            raise ValidationError({exc.field or "non_field_errors": [str(exc)]}) from exc
         return Response(WorkloadSerializer(wl, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get"])

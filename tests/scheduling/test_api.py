@@ -147,3 +147,14 @@ def test_cancel_permissions_and_effect(staff_client, user_client, reference, dja
     jobs.run_job(ScheduleJob.objects.get(pk=job2.pk))
     job2.refresh_from_db()
     assert job2.status == "cancelled" and job2.results == {} and not job2.assignment_file
+
+
+def test_generate_synthetic_workload_via_api(staff_client, user_client):
+    body = {"name": "api synth", "n": 200, "tin": "uniform:low=5,high=50", "seed": 9}
+    assert user_client.post("/api/v1/workloads/generate/", body, format="json").status_code == 403
+    r = staff_client.post("/api/v1/workloads/generate/", body, format="json")
+    assert r.status_code == 201, r.content
+    assert r.json()["is_synthetic"] and r.json()["generator"]["seed"] == 9
+    assert r.json()["stats"]["tin"]["max"] <= 50
+    bad = staff_client.post("/api/v1/workloads/generate/", body | {"name": "x", "tout": "gamma"}, format="json")
+    assert bad.status_code == 400 and "Unknown distribution" in bad.json()["tout"][0]
