@@ -165,3 +165,9 @@ def test_deleting_a_workload_removes_its_file(media):
     assert len(files_in(media)) == 1
     wl.delete()
     assert files_in(media) == []
+
+
+def test_excel_style_crlf_quoted_semicolon_file(media):
+    data = '\ufeff"Number of Input Tokens";"Number of Output Tokens"\r\n"12";"30"\r\n7;9\r\n'.encode()
+    wl = import_workload(data, "excel")
+    assert wl.load_arrays().tin.tolist() == [12, 7]
