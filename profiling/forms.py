@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import django_filters
+import django_filters.widgets
 from django import forms
 from django.conf import settings
 
 from profiling.models import LLM, Hardware, ImportBatch, Measurement
 
 
+class AnyYesNo(django_filters.widgets.BooleanWidget):
+    """true/false/1/0 in URLs (API and page alike), shown as Any/Yes/No rather than "Unknown"."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
+
+
 class MeasurementFilter(django_filters.FilterSet):
     llm = django_filters.ModelChoiceFilter(queryset=LLM.objects.all(), label="LLM")
     hardware = django_filters.ModelChoiceFilter(queryset=Hardware.objects.all())
     import_batch = django_filters.ModelChoiceFilter(queryset=ImportBatch.objects.all(), label="Import batch")
-    is_warmup = django_filters.BooleanFilter(label="Warm-up")
-    is_estimated = django_filters.BooleanFilter(label="Estimated energy")
+    is_warmup = django_filters.BooleanFilter(label="Warm-up", widget=AnyYesNo)
+    is_estimated = django_filters.BooleanFilter(label="Estimated energy", widget=AnyYesNo)
     input_tokens_min = django_filters.NumberFilter(field_name="input_tokens", lookup_expr="gte",
                                                    label="Input tokens ≥")
     input_tokens_max = django_filters.NumberFilter(field_name="input_tokens", lookup_expr="lte",
