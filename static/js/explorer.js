@@ -14,7 +14,8 @@
   function fmt(v, d) {
     if (v === null || v === undefined) return "–";
     const a = Math.abs(v);
-    return (a !== 0 && (a < 1e-3 || a >= 1e5)) ? v.toExponential(d || 3) : v.toFixed(d || 3);
+    const digits = d === undefined ? 3 : d;
+    return (a !== 0 && (a < 1e-3 || a >= 1e5)) ? v.toExponential(digits) : v.toFixed(digits);
   }
 
   function tokenChart(data, target, unit) {
@@ -199,12 +200,15 @@
       data: data.rows.filter((r) => r.hardware === hw).map((r) => ({
         x: r.parameters_b, y: r.energy_per_token_j, llm: r.llm, source: r.source, estimated: r.estimated })),
       backgroundColor: EC.color(i, 0.75), borderColor: EC.color(i), pointRadius: 6,
-      pointStyle: data.rows.some((r) => r.hardware === hw && r.source === "published") ? "triangle" : "circle",
+      pointStyle: data.rows.filter((r) => r.hardware === hw).map((r) => (r.source === "published" ? "triangle" : "circle")),
     }));
     EC.makeChart("chart-compare", {
       type: "scatter", data: { datasets },
       options: {
-        scales: { x: logAxis("parameters (B)"), y: logAxis(`J per token at tin=${data.tin}, tout=${data.tout}`) },
+        // A physically invalid (negative) prediction cannot sit on a log axis: fall back to linear.
+        scales: { x: logAxis("parameters (B)"),
+                  y: (data.rows.every((r) => r.energy_per_token_j > 0) ? logAxis : linAxis)(
+                    `J per token at tin=${data.tin}, tout=${data.tout}`) },
         plugins: { tooltip: { callbacks: { label: (ctx) =>
           `${ctx.raw.llm} (${ctx.dataset.label}, ${ctx.raw.source}${ctx.raw.estimated ? ", estimated" : ""}): ${fmt(ctx.raw.y)} J/token` } } },
       },
