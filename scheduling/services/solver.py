@@ -311,6 +311,10 @@ class _Model:
                     helper.add_hint(int(i), 0.0)
         s = mbh.ModelSolverHelper(solver)
         s.set_time_limit_in_seconds(max(float(time_limit), 0.1))
+        if solver == "glop":
+            # Dual simplex is ~9x faster than primal here: the transportation
+            # rows start dual feasible from the per-class cheapest deployment.
+            s.set_solver_specific_parameters("use_dual_simplex: true")
         if integer and solver == "scip":
             s.set_solver_specific_parameters(f"limits/gap = {gap}\nrandomization/randomseedshift = 0\n")
         s.solve(helper)
