@@ -130,11 +130,17 @@ def pair_data(llm, hardware) -> dict:
         if len(rows) > MAX_POINTS:
             pick = np.sort(rng.choice(len(rows), MAX_POINTS, replace=False))
         curves = []
+        tins = lo_out = None
         if plot is not None and len(rows):
             tins = np.unique(tin)
             if len(tins) > MAX_CURVES:
                 tins = tins[np.unique(np.round(np.linspace(0, len(tins) - 1, MAX_CURVES)).astype(int))]
             lo_out, hi_out = max(float(tout.min()), 1.0), max(float(tout.max()), 1.0)
+        elif plot is not None and plot.tin_min is not None and plot.tout_min is not None:
+            # No measurements (e.g. a published model): draw it over the range it was fitted on.
+            tins = np.unique(np.round(np.geomspace(max(plot.tin_min, 1), max(plot.tin_max, 1), 4)))
+            lo_out, hi_out = float(max(plot.tout_min, 1)), float(max(plot.tout_max, 1))
+        if tins is not None:
             grid = np.unique(np.round(np.geomspace(lo_out, hi_out, 40)))
             for t in tins:
                 mu, lo, hi = fitting.prediction_interval(plot.coefficients, plot.metrics or {},

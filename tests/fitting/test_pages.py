@@ -94,7 +94,23 @@ def test_explorer_and_compare_render_charts_in_chromium(transactional_db, logged
         page.locator(".downloads a[data-fmt=json]").first.click()
     rows = json.loads(open(dl.value.path()).read())
     assert rows and {"series", "tin", "tout", "value"} <= set(rows[0])
-    page.goto(f"{live_server.url}/explorer/compare/?tin=256&tout=128")
+    # A pair known only from the literature: its published curves, with the negative-energy warning.
+    from profiling.models import LLM
+
+    other = LLM.objects.create(name="Llama-2 (7B)", parameters_b=7, weights="meta-llama/Llama-2-7b-hf")
+    EnergyModelFit.objects.create(
+        llm=other, hardware=hardware, target="energy", form="paper", source=FitSource.PUBLISHED, is_selected=True,
+        coefficients={"tin": -3.89, "tout": 31.52, "tin_tout": 4.27e-02}, tin_min=8, tin_max=2048, tout_min=8,
+        tout_max=2048, citation="Wilkins et al. 2024, Table 5.2",
+        diagnostics={"warnings": fitting.model_warnings("paper", {"tin": -3.89, "tout": 31.52, "tin_tout": 4.27e-02},
+                                                        (8, 2048), (8, 2048))})
+    page.goto(f"{live_server.url}/explorer/")
+    page.click("text=Llama-2 (7B)")
+    page.wait_for_selector("#chart-energy[data-rendered=true]")
+    assert "published" in page.inner_text("#energy-fit-note")
+    assert "Physically invalid" in page.inner_text("#fit-table-energy")
+    page.goto(f"{live_server.url}/explorer/compare/?tin=2000&tout=8")
     page.wait_for_selector("#chart-compare[data-rendered=true]")
-    assert llm.name in page.inner_text("#compare-table")
+    table = page.inner_text("#compare-table")
+    assert llm.name in table and "negative: physically invalid" in table
     assert page.console_log.errors() == []
