@@ -16,6 +16,9 @@ class MeasurementAdmin(admin.ModelAdmin):
     raw_id_fields = ("llm", "hardware", "profiling_run", "import_batch")
     readonly_fields = ("total_energy_j", "is_estimated")
     list_per_page = 100
+    # Newest first by primary key: the model's grouped ordering would sort millions of rows per page.
+    ordering = ("-id",)
+    show_full_result_count = False
 
     def save_model(self, request, obj, form, change):
         # Derived fields follow the components, as the importer computes them.

@@ -46,8 +46,8 @@ class ImportBatchSerializer(serializers.ModelSerializer):
 
 
 class MeasurementViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = Measurement.objects.select_related("llm", "hardware").order_by(
-        "llm_id", "hardware_id", "input_tokens", "output_tokens", "iteration", "id")
+    # Import order by default: it pages by the primary key index even over millions of rows.
+    queryset = Measurement.objects.select_related("llm", "hardware").order_by("id")
     serializer_class = MeasurementSerializer
     filterset_class = MeasurementFilter
     ordering_fields = ["input_tokens", "output_tokens", "runtime_s", "total_energy_j", "iteration", "id"]
