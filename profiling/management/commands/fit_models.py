@@ -98,6 +98,10 @@ class Command(BaseCommand):
             )
             for w in row["warnings"]:
                 self.stdout.write(f"    ! {w}")
+        for key, form in selected.items():
+            if form is None:
+                self.stdout.write(f"{key}: no form selected (none is identifiable and non-negative over the "
+                                  "measured range); the pair's previous fitted selection was cleared.")
         for s in skipped:
             self.stderr.write(f"skipped {s['llm']} @ {s['hardware']} {s['target']}: {s['reason']}")
         if not fits:
