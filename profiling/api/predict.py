@@ -169,7 +169,4 @@ def register(router):
     """Predict is an action, not a resource: no viewset to register."""
 
 
-urlpatterns = [
-    path("predict", PredictView.as_view(), name="predict"),
-    path("predict/", PredictView.as_view()),
-]
+urlpatterns = [path("predict", PredictView.as_view(), name="predict")]
