@@ -427,8 +427,8 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
     warnings: list[RowError] = []
     skipped = 0
     error_count = 0
-    unknown_llm: dict[str, int] = {}
-    unknown_hw: dict[str, int] = {}
+    unknown_llm: dict[str, tuple[int, int]] = {}  # name -> (row, line) where first seen
+    unknown_hw: dict[str, tuple[int, int]] = {}
     width = len(header)
     row_no = 0
 
@@ -549,7 +549,7 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
             else:
                 llm_id = llms.get(text)
                 if llm_id is None:
-                    unknown_llm.setdefault(text, row_no)
+                    unknown_llm.setdefault(text, (row_no, line))
                     llm_id = text
         if i_hw is not None:
             text = record[i_hw].strip()
@@ -559,7 +559,7 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
             else:
                 hw_id = hws.get(text)
                 if hw_id is None:
-                    unknown_hw.setdefault(text, row_no)
+                    unknown_hw.setdefault(text, (row_no, line))
                     hw_id = text
         if not ok or error_count:
             continue  # keep validating, stop collecting rows once the file is known bad
@@ -569,10 +569,17 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
         rows.append([llm_id, hw_id, tin, tout, batch, runtime, gpu, cpu, dram, total,
                      gsrc or "", csrc or "", dsrc or "", estimated, warmup, iteration, when])
 
+    if create_missing:
+        for label, unknown, key in (("LLM", unknown_llm, "llm"), ("hardware", unknown_hw, "hardware")):
+            for name, (row, at_line) in unknown.items():
+                if not slugify(name):
+                    error_count += 1
+                    errors.append(RowError(f"Cannot create {label} {name!r}: a name needs a letter or digit.",
+                                           row, at_line, shown.get(key, key)))
     if (unknown_llm or unknown_hw) and not create_missing:
         for label, unknown, key in (("LLM", unknown_llm, "llm"), ("hardware", unknown_hw, "hardware")):
             if unknown:
-                listed = ", ".join(f"{n!r} (first on row {r})" for n, r in unknown.items())
+                listed = ", ".join(f"{n!r} (first on row {r})" for n, (r, _) in unknown.items())
                 error_count += 1
                 errors.insert(0, RowError(
                     f"Unknown {label} name(s): {listed}. Add them (or an alias) in the admin, "

@@ -157,3 +157,8 @@ def test_line_numbers_count_blank_lines_and_crlf(pair):
     err = failing(text.encode()).errors[0]
     # Line 1 is blank, the header is line 2, GOOD line 3, a blank line 4, the bad row line 5.
     assert (err.row, err.line, err.column) == (2, 5, "gpu_energy_j")
+
+
+def test_create_missing_refuses_a_name_without_letters(pair):
+    err = failing(own_csv("Tiny LM (1B),+++,32,64,1,1.5,100,10,1"), create_missing=True).errors[0]
+    assert (err.row, err.line, err.column) == (1, 2, "hardware") and "letter or digit" in err.message
