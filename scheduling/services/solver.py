@@ -389,37 +389,48 @@ def _repair(p: Problem, costs, side, cap, xl, deadline):
     """Round an LP vertex: keep floor(x), re-place the leftover queries by a small MIP.
 
     A vertex of the class-count LP splits only a handful of classes (one per
-    extra row, roughly), so the leftover problem has few variables.
+    extra row, roughly), so the leftover problem has few variables. When
+    capacities are tight the leftovers may not fit in what floor(x) leaves
+    free; then we also free the k classes that use each deployment most
+    (k = 16, then 128) so the sub-MIP can shuffle them (a small large-
+    neighbourhood search) before giving up to SCIP on the whole model.
     """
-    base = np.floor(xl + 1e-9).astype(np.int64)
-    base = np.minimum(base, p.class_count[:, None])
-    left = p.class_count - base.sum(axis=1)
-    rows = np.flatnonzero(left > 0)
-    if rows.size == 0:
-        return base if not violations(p, base, side) else None
-    used = base.sum(axis=0)
-    sub_side = None
-    if side is not None:
-        rhs = side.rhs - float((base * side.coef).sum())
-        sub_side = SideConstraint(side.coef[rows], rhs, side.sense, side.label)
-    sub_cap = None
-    if cap is not None:
-        sub_cap = cap - (base * p.runtime).sum(axis=0)
-    m = _Model(
-        costs[rows],
-        left[rows],
-        np.maximum(p.lo - used, 0),
-        p.hi - used,
-        p.runtime[rows],
-        sub_cap,
-        sub_side,
-    )
-    _, y, _, _ = m.solve("scip", max(min(deadline - time.perf_counter(), 30.0), 1.0), integer=True)
-    if y is None:
-        return None
-    x = base.copy()
-    x[rows] += np.rint(y).astype(np.int64)
-    return x if not violations(p, x, side) else None
+    floor = np.minimum(np.floor(xl + 1e-9).astype(np.int64), p.class_count[:, None])
+    frac_rows = np.flatnonzero(p.class_count - floor.sum(axis=1) > 0)
+    if frac_rows.size == 0:
+        return floor if not violations(p, floor, side) else None
+    load = floor * np.maximum(p.runtime, 1e-12) if cap is not None else floor.astype(np.float64)
+    for k in (0, 16, 128):
+        if k and k * len(p.deployments) >= len(p.class_count) // 2:
+            break  # the neighbourhood would be most of the model: leave that to the full MIP
+        remaining = deadline - time.perf_counter()
+        if remaining < 0.2:
+            break
+        rows = frac_rows
+        if k:
+            top = np.argsort(-load, axis=0, kind="stable")[:k].ravel()
+            rows = np.union1d(frac_rows, top)
+        base = floor.copy()
+        base[rows] = 0
+        left = p.class_count[rows]
+        used = base.sum(axis=0)
+        sub_side = None
+        if side is not None:
+            rhs = side.rhs - float((base * side.coef).sum())
+            sub_side = SideConstraint(side.coef[rows], rhs, side.sense, side.label)
+        sub_cap = cap - (base * p.runtime).sum(axis=0) if cap is not None else None
+        m = _Model(
+            costs[rows], left, np.maximum(p.lo - used, 0), p.hi - used, p.runtime[rows], sub_cap, sub_side
+        )
+        # A quarter of what is left: the full MIP, warm-started from this, gets the rest.
+        _, y, _, _ = m.solve("scip", min(remaining * 0.25, 10.0), integer=True, gap=1e-6)
+        if y is None:
+            continue
+        x = base
+        x[rows] += np.rint(y).astype(np.int64)
+        if not violations(p, x, side):
+            return x
+    return None
 
 
 def _explain_infeasible(p: Problem, costs, side, status) -> None:
