@@ -103,7 +103,10 @@ def pair_data(llm, hardware) -> dict:
         data["latest_fit"] = data["latest_fit"].isoformat()
     rng = np.random.default_rng(0)
     for ti, (target, _column) in enumerate(TARGETS.items()):
-        keep = ~warm & (~estimated if target == "energy" else True)
+        plot = _plot_fit(fits[target])
+        # Estimated energy is shown only beside a fit that was made from it, and then labelled.
+        show_estimated = target == "energy" and plot is not None and plot.uses_estimated_energy
+        keep = ~warm & (~estimated if target == "energy" and not show_estimated else True)
         rows = raw[keep]
         tin, tout, y = rows[:, 0], rows[:, 1], rows[:, 2 + ti]
         cells = {}
@@ -115,7 +118,6 @@ def pair_data(llm, hardware) -> dict:
             sq = np.bincount(inv, weights=y * y) / n
             std = np.sqrt(np.maximum(sq - mean * mean, 0.0) * n / np.maximum(n - 1, 1))
             cells = {"tin": keys[:, 0], "tout": keys[:, 1], "n": n, "mean": mean, "std": std}
-        plot = _plot_fit(fits[target])
         cell_rows = []
         if cells:
             pred = terms.predict(plot.coefficients, cells["tin"], cells["tout"]) if plot else None
@@ -152,6 +154,7 @@ def pair_data(llm, hardware) -> dict:
             "n": int(len(rows)),
             "points": [[int(tin[i]), int(tout[i]), _num(y[i])] for i in pick],
             "points_sampled": bool(len(rows) > MAX_POINTS),
+            "estimated_points": bool(show_estimated and (estimated & keep).any()),
             "cells": cell_rows,
             "plot_fit": None if plot is None else {"id": plot.pk, "form": plot.form, "source": plot.source,
                                                    "label": (plot.metrics or {}).get("label", plot.form),

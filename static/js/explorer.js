@@ -24,12 +24,13 @@
     if (!canvas || !t) return;
     const tins = [...new Set(t.points.map((p) => p[0]))].sort((a, b) => a - b);
     const index = new Map(tins.map((v, i) => [v, i]));
+    const kind = t.estimated_points ? "measured (some energy estimated)" : "measured";
     const datasets = tins.map((tin, i) => ({
-      type: "scatter", label: `measured, tin=${tin}`,
+      type: "scatter", label: `${kind}, tin=${tin}`,
       data: t.points.filter((p) => p[0] === tin).map((p) => ({ x: p[1], y: p[2] })),
       backgroundColor: EC.color(i, 0.55), borderColor: EC.color(i), pointRadius: 3,
     }));
-    const rows = t.points.map((p) => ({ series: "measured", tin: p[0], tout: p[1], value: p[2] }));
+    const rows = t.points.map((p) => ({ series: kind, tin: p[0], tout: p[1], value: p[2] }));
     t.curves.forEach((c) => {
       const i = index.has(c.tin) ? index.get(c.tin) : datasets.length;
       datasets.push({

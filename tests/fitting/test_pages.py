@@ -114,3 +114,18 @@ def test_explorer_and_compare_render_charts_in_chromium(transactional_db, logged
     table = page.inner_text("#compare-table")
     assert llm.name in table and "negative: physically invalid" in table
     assert page.console_log.errors() == []
+
+
+def test_estimated_fit_is_labelled_on_the_page_and_in_the_data(client, plain_user, llm, hardware):
+    from tests.fitting.conftest import add_grid
+
+    add_grid(llm, hardware, estimated=True)
+    fitting.fit_pair(llm, hardware, "energy", include_estimated=True)
+    client.force_login(plain_user)
+    html = client.get(f"/explorer/{llm.slug}/{hardware.slug}/").content.decode()
+    assert html.count('badge estimated">estimated') >= 3  # every form's row
+    data = client.get(f"/explorer/{llm.slug}/{hardware.slug}/data.json").json()
+    energy = data["targets"]["energy"]
+    assert energy["plot_fit"]["estimated"] and energy["estimated_points"]
+    assert "estimated" in energy["plot_fit"]["label"]
+    assert "estimated" in client.get("/explorer/").content.decode()
