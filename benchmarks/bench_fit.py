@@ -64,6 +64,13 @@ def main():
         out = fitting.fit_pair(llm, hw, target)
         rows.append((f"stored refit, {target} ({vendor})", args.rows, time.perf_counter() - t, out["selected"]))
 
+    from profiling.views.explorer import pair_data
+
+    t = time.perf_counter()
+    data = pair_data(llm, hw)
+    rows.append((f"explorer pair data (charts, {vendor})", args.rows, time.perf_counter() - t,
+                 f"{len(data['targets']['energy']['cells'])} cells"))
+
     print(f"# bench_fit on {platform.machine()}, {vendor}")
     print(f"{'step':42s} {'rows':>8s} {'seconds':>8s}  result")
     for name, n, sec, res in rows:
