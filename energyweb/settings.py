@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from energyweb.env import database_from_url, env_bool, env_int, env_list, env_str, redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("ENERGYWEB_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR = Path(env_str("ENERGYWEB_VAR_DIR") or str(BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
@@ -123,6 +123,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# whitenoise warns on every start when the folder is missing; collectstatic is optional.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Front-end libraries are pinned in package.json and installed by npm into
 # node_modules/ (git-ignored); Django serves them from there, never from a CDN.
 STATICFILES_DIRS = [
@@ -141,6 +143,7 @@ MEDIA_ROOT = VAR_DIR / "media"
 MAX_UPLOAD_MB = env_int("ENERGYWEB_MAX_UPLOAD_MB", 200, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+MAX_IMPORT_UNCOMPRESSED_MB = env_int("ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB", 1024, minimum=1)
 MAX_CONTEXT_TOKENS = env_int("ENERGYWEB_MAX_CONTEXT_TOKENS", 131072, minimum=1)
 
 # --- Celery -----------------------------------------------------------------
@@ -170,8 +173,9 @@ HEARTBEAT_INTERVAL_S = env_int("ENERGYWEB_HEARTBEAT_INTERVAL_S", 60, minimum=5)
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first, so a token client without credentials gets 401 (WWW-Authenticate).
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["energyweb.api.permissions.ReadAuthenticatedWriteStaff"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -193,6 +197,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One named enum per choice set, however many fields share it.
+    "ENUM_NAME_OVERRIDES": {
+        "EnergySourceEnum": "profiling.choices.EnergySource",
+        "FitChoiceEnum": "scheduling.choices.FitChoice",
+        "JobStatusEnum": "profiling.choices.JobStatus",
+    },
 }
 
 LOGGING = {

@@ -133,6 +133,11 @@ class WorkerProcess:
             self.app._pool.force_close_all()
             self.app._pool = None
         self.app.amqp._producer_pool = None
+        # kombu keeps a producer pool per broker URL; a second worker on the same
+        # URL would otherwise get "Acquire on closed pool".
+        from kombu import pools
+
+        pools.reset()
         self.app.__dict__.pop("backend", None)
         self.app._local.__dict__.pop("backend", None)
 
@@ -265,12 +270,18 @@ def api_client():
 
 
 @pytest.fixture
-def staff_api(api_client, staff_user):
-    api_client.force_authenticate(staff_user)
-    return api_client
+def staff_api(staff_user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()  # its own client, so a test can hold staff_api and user_api at once
+    client.force_authenticate(staff_user)
+    return client
 
 
 @pytest.fixture
-def user_api(api_client, plain_user):
-    api_client.force_authenticate(plain_user)
-    return api_client
+def user_api(plain_user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(plain_user)
+    return client

@@ -53,8 +53,9 @@ def test_token_auth(seeded, staff_user, plain_user):
     assert client.post("/api/v1/llms/", NEW_LLM, format="json").status_code == 403
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     refused = client.get("/api/v1/hardware/")
-    # 403 rather than 401 because session auth is listed first (it sends no WWW-Authenticate).
-    assert refused.status_code in (401, 403) and refused.json()["detail"] == "Invalid token."
+    # Token auth is listed first, so a bad token is a 401 with WWW-Authenticate.
+    assert refused.status_code == 401 and refused.json()["detail"] == "Invalid token."
+    assert refused.headers["WWW-Authenticate"].startswith("Token")
     # The same key is printed again; --reset replaces it.
     again = StringIO()
     call_command("create_api_token", "viewer", stdout=again)
