@@ -92,3 +92,21 @@ def test_fit_models_text_output_and_errors(grid_pair):
     assert "R²(centered)" in text and "R²(uncentered)" in text and "[selected]" in text
     with pytest.raises(CommandError, match="No single LLM"):
         _run("--llm", "nope", "--hardware", "Test GPU box")
+
+
+def test_fit_models_flags_include_warmup_and_dry_run(grid_pair):
+    llm, hw = grid_pair
+    before = EnergyModelFit.objects.count()
+    payload = json.loads(_run("--llm", llm.slug, "--hardware", hw.slug, "--target", "runtime", "--form", "nnls",
+                              "--include-warmup", "--dry-run", "--json"))
+    assert payload["n"] == len(GRID) ** 2 * 4 and payload["fit_id"] is None
+    assert EnergyModelFit.objects.count() == before
+
+
+def test_refit_task_body_is_a_quiet_no_op_for_missing_rows(grid_pair):
+    from profiling.tasks import refit_pair
+
+    llm, hw = grid_pair
+    assert refit_pair(999999, hw.pk) is None
+    out = refit_pair(llm.pk, hw.pk)  # the task body, run in-process
+    assert out["energy"]["selected"] and set(out["runtime"]["fit_ids"]) == {"paper", "nnls", "extended"}
