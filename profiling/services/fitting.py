@@ -98,6 +98,7 @@ class FitResult:
     cv_mape: float | None
     cv_scheme: str
     identifiable: bool
+    cv_mape_se: float | None = None
     coef_table: dict[str, dict] = field(default_factory=dict)
     f_statistic: float | None = None
     f_pvalue: float | None = None
@@ -125,6 +126,7 @@ class FitResult:
             "mape": self.mape,
             "cv_mape": self.cv_mape,
             "cv_scheme": self.cv_scheme,
+            "cv_mape_se": self.cv_mape_se,
             "coef_table": self.coef_table,
             "f_statistic": self.f_statistic,
             "f_pvalue": self.f_pvalue,
@@ -278,6 +280,12 @@ def _cv_groups(tin, tout, seed: int = 0) -> tuple[np.ndarray, str]:
 
 def cross_validated_mape(form: str, tin, tout, y, groups=None, scheme=None) -> tuple[float | None, str]:
     """Mean absolute percentage error of predictions for rows held out of the fit."""
+    cv, scheme, _se = cross_validate(form, tin, tout, y, groups, scheme)
+    return cv, scheme
+
+
+def cross_validate(form: str, tin, tout, y, groups=None, scheme=None):
+    """(CV MAPE, scheme, standard error of the CV MAPE across held-out groups)."""
     names = FORMS[form]
     x = term_defs.design_matrix(names, tin, tout)
     scale = np.linalg.norm(x, axis=0)
@@ -287,7 +295,7 @@ def cross_validated_mape(form: str, tin, tout, y, groups=None, scheme=None) -> t
         groups, scheme = _cv_groups(tin, tout)
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     if n_groups < 2:
-        return None, scheme
+        return None, scheme, None
     # Per-group Gram matrices in one pass: G_k = sum over rows of group k of x x'.
     p = xs.shape[1]
     outer = (xs[:, :, None] * xs[:, None, :]).reshape(len(xs), p * p)
@@ -303,7 +311,19 @@ def cross_validated_mape(form: str, tin, tout, y, groups=None, scheme=None) -> t
             continue
         b = _gram_solve((g_tot - g_groups[k]).reshape(p, p), c_tot - c_groups[k], NONNEGATIVE[form])
         pred[rows] = xs[rows] @ b
-    return mape(y, pred), scheme
+    return mape(y, pred), scheme, _group_se(y, pred, groups, n_groups)
+
+
+def _group_se(y, pred, groups, n_groups) -> float | None:
+    """Standard error of the CV MAPE across held-out groups (cells or folds)."""
+    ok = y != 0
+    ape = np.zeros_like(y)
+    ape[ok] = np.abs((y[ok] - pred[ok]) / y[ok]) * 100.0
+    count = np.bincount(groups[ok], minlength=n_groups)
+    per_group = np.bincount(groups[ok], weights=ape[ok], minlength=n_groups)[count > 0] / count[count > 0]
+    if per_group.size < 2:
+        return None
+    return float(per_group.std(ddof=1) / np.sqrt(per_group.size))
 
 
 # --- fitting ---------------------------------------------------------------------------
@@ -394,11 +414,11 @@ def fit_form(form: str, tin, tout, y, *, target: str = "energy", uses_estimated_
     yhat = term_defs.predict(coefs, tin, tout)
     r2c, r2u = r2_scores(y, yhat)
     rmse = float(np.sqrt(np.mean((y - yhat) ** 2)))
-    cv, scheme = cross_validated_mape(form, tin, tout, y, cv_groups, cv_scheme)
+    cv, scheme, cv_se = cross_validate(form, tin, tout, y, cv_groups, cv_scheme)
     result = FitResult(
         form=form, target=target, terms=names, coefficients=coefs, n=int(n),
         r2=_finite(r2c), r2_uncentered=_finite(r2u), rmse=rmse, mape=mape(y, yhat),
-        cv_mape=_finite(cv), cv_scheme=scheme, identifiable=diag["identifiable"],
+        cv_mape=_finite(cv), cv_scheme=scheme, identifiable=diag["identifiable"], cv_mape_se=_finite(cv_se),
         coef_table=coef_table, f_statistic=f_stat, f_pvalue=f_p, sigma2=sigma2,
         df_resid=int(df_resid), cov=cov, cov_terms=cov_terms, diagnostics=diag,
         uses_estimated_energy=uses_estimated_energy,
@@ -469,15 +489,20 @@ def eligible(r: FitResult) -> tuple[bool, str]:
 
 
 def select_form(results: dict[str, FitResult]) -> str | None:
-    """The eligible form with the lowest cross-validated MAPE (None if none qualifies).
+    """The simplest eligible form within one standard error of the lowest CV MAPE.
 
     Eligible: identifiable, and physically valid over the measured range; a model
-    used for planning must not predict negative energy where it is used.
+    used for planning must not predict negative energy where it is used. The
+    one-standard-error rule (Breiman et al. 1984; Hastie et al., ESL 7.10) keeps a
+    form with more terms from winning on noise it has learnt to fit: the extended
+    form nests the NNLS form, so on NNLS-shaped data it is often a hair better.
     """
     ok = [r for r in results.values() if eligible(r)[0]]
     if not ok:
         return None
-    return min(ok, key=lambda r: (r.cv_mape, len(r.terms))).form
+    best = min(ok, key=lambda r: (r.cv_mape, len(r.terms)))
+    limit = best.cv_mape + (best.cv_mape_se or 0.0)
+    return min((r for r in ok if r.cv_mape <= limit), key=lambda r: (len(r.terms), r.cv_mape)).form
 
 
 def fit_all(tin, tout, y, *, target="energy", forms=None, uses_estimated_energy=False):
@@ -587,7 +612,8 @@ def fit_pair(llm, hardware, target: str, *, forms=None, include_estimated: bool 
             diagnostics["anova"] = anova
             diagnostics["excluded_warmup"] = data.excluded_warmup
             diagnostics["excluded_estimated"] = data.excluded_estimated
-            diagnostics["selected_by"] = ("lowest cross-validated MAPE among identifiable forms that are "
+            diagnostics["selected_by"] = ("simplest form within one standard error of the lowest "
+                                          "cross-validated MAPE, among identifiable forms that are "
                                           "non-negative over the measured range")
             diagnostics["eligible"], diagnostics["ineligible_reason"] = eligible(r)
             fit = EnergyModelFit.objects.create(
