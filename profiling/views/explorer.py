@@ -45,6 +45,7 @@ def _fit_row(fit: EnergyModelFit) -> dict:
         "coefficients": fit.coefficients, "coef_table": m.get("coef_table", {}),
         "r2": m.get("r2"), "r2_uncentered": m.get("r2_uncentered"), "rmse": m.get("rmse"),
         "mape": m.get("mape"), "cv_mape": m.get("cv_mape"), "cv_scheme": m.get("cv_scheme"),
+        "cv_mape_se": m.get("cv_mape_se"),
         "f_statistic": m.get("f_statistic"), "f_pvalue": m.get("f_pvalue"),
         "ci_method": m.get("ci_method"), "interval_method": m.get("interval_method"),
         "rank": d.get("rank"), "n_terms": d.get("n_terms"), "condition_number": d.get("condition_number"),
