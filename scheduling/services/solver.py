@@ -354,6 +354,8 @@ def _solve_mip(p: Problem, costs, side, deadline, mip_gap):
         return xr.astype(np.int64), lp_bound, "lp (GLOP, integral)", None, extra
     extra["lp_integral"] = False
 
+    # Rows hold to the solvers' feasibility tolerance: violations() accepts
+    # 1e-7 in row units (accuracy percentage points; fractions of the budget).
     best = _repair(p, costs, side, cap, xl, deadline)
     label = "lp (GLOP) + repair (SCIP)"
     best_bound = lp_bound
@@ -518,6 +520,10 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
             stats=stats,
         )
     internal = float((x * costs).sum())
+    if bound is not None and bound > internal:
+        # Float noise between the solver's tolerances and our recomputation: a
+        # bound cannot exceed a feasible value, so report them equal.
+        bound = internal
     gap = _gap(internal, bound, costs, p.class_count)
     if status is None:
         status = "optimal" if gap <= OPTIMAL_GAP else "feasible"
