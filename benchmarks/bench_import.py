@@ -77,7 +77,7 @@ def main() -> None:
         t_delete = float("nan")
 
     db = connection.vendor + (f" {connection.pg_version // 10000}" if connection.vendor == "postgresql" else "")
-    print(f"| database | rows | file MB | generate s | parse+validate s | import total s | rows/s | delete batch s |")
+    print("| database | rows | file MB | generate s | parse+validate s | import total s | rows/s | delete batch s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(f"| {db} | {summary.rows:,} | {size_mb:.1f} | {t_gen:.1f} | {t_parse:.1f} | {t_total:.1f} | "
           f"{summary.rows / t_total:,.0f} | {t_delete:.1f} |")
