@@ -51,5 +51,6 @@ lint: $(STAMP_DEV)
 bench: $(STAMP_RUN)
 	@set -e; for script in benchmarks/*.py; do \
 		[ -e "$$script" ] || { echo "no benchmarks yet"; break; }; \
+		case "$$(basename $$script)" in _*|*_common.py) continue ;; esac; \
 		echo "== $$script"; $(PY) "$$script"; \
 	done
