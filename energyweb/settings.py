@@ -167,6 +167,30 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = 7 * 24 * 3600
+# A pool child killed mid-task (SIGKILL, OOM) puts its message back at once rather
+# than acknowledging it; the job row's claim decides whether it runs again.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Redis redelivers a message left unacknowledged this long (a worker that vanished
+# holding it). It must exceed the longest task, or a task still running is delivered
+# again (harmless: the live lease refuses the second claim, but it wastes a slot).
+# Lost workers are normally recovered far sooner by the job leases below.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("ENERGYWEB_VISIBILITY_TIMEOUT_S", 6 * 3600 + 600, minimum=60),
+}
+# Time limits stop a runaway task (soft: an exception the job records; hard: the pool
+# child is killed and the lease recovery takes over). Plans are bounded by the
+# solver's own time_limit_s (at most an hour); profiling runs and executions can
+# take hours on a large model.
+PLAN_SOFT_TIME_LIMIT_S = env_int("ENERGYWEB_PLAN_TIME_LIMIT_S", 3900, minimum=60)
+LONG_JOB_SOFT_TIME_LIMIT_S = env_int("ENERGYWEB_LONG_JOB_TIME_LIMIT_S", 6 * 3600, minimum=60)
+# Job lifecycle (energyweb.jobs): a worker renews its job's lease every third of
+# JOB_LEASE_S; a job whose lease expired is taken over by the recovery that every
+# worker runs every JOB_RECOVERY_INTERVAL_S; a pending job whose wake-up is older
+# than JOB_RESEND_AFTER_S is sent again; after JOB_MAX_ATTEMPTS lost workers it fails.
+JOB_LEASE_S = env_int("ENERGYWEB_JOB_LEASE_S", 60, minimum=2)
+JOB_RECOVERY_INTERVAL_S = env_int("ENERGYWEB_JOB_RECOVERY_INTERVAL_S", 30, minimum=1)
+JOB_RESEND_AFTER_S = env_int("ENERGYWEB_JOB_RESEND_AFTER_S", 300, minimum=1)
+JOB_MAX_ATTEMPTS = env_int("ENERGYWEB_JOB_MAX_ATTEMPTS", 3, minimum=1)
 # Seconds without a heartbeat before a host is shown offline.
 HOST_OFFLINE_AFTER_S = env_int("ENERGYWEB_HOST_OFFLINE_AFTER_S", 180, minimum=10)
 HEARTBEAT_INTERVAL_S = env_int("ENERGYWEB_HEARTBEAT_INTERVAL_S", 60, minimum=5)
@@ -202,7 +226,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EnergySourceEnum": "profiling.choices.EnergySource",
         "FitChoiceEnum": "scheduling.choices.FitChoice",
-        "JobStatusEnum": "profiling.choices.JobStatus",
+        "JobStatusEnum": "energyweb.jobs.choices.JobStatus",
     },
 }
 

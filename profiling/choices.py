@@ -1,5 +1,8 @@
 from django.db import models
 
+# The job lifecycle lives in energyweb.jobs; re-exported here for existing imports.
+from energyweb.jobs.choices import JobStatus  # noqa: F401
+
 
 class Dtype(models.TextChoices):
     FLOAT16 = "float16", "float16"
@@ -36,10 +39,3 @@ class EnergySource(models.TextChoices):
     def estimated(cls) -> set[str]:
         return {cls.ESTIMATE_TDP}
 
-
-class JobStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"

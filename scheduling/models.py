@@ -17,7 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
-from profiling.choices import FitTarget, JobStatus
+from energyweb.jobs.models import Job
+from profiling.choices import FitTarget
 from profiling.models import LLM, EnergyModelFit, Hardware
 from scheduling.choices import FitChoice, Objective
 
@@ -158,8 +159,16 @@ class Deployment(models.Model):
             raise ValidationError(errors)
 
 
-class ScheduleJob(models.Model):
-    """One planning run: a zeta (or a sweep) over a workload and deployments, plus baselines."""
+class ScheduleJob(Job):
+    """One planning run: a zeta (or a sweep) over a workload and deployments, plus baselines.
+
+    On the shared job lifecycle (energyweb.jobs): a plan cannot resume midway, so a
+    job whose worker was lost restarts from its first zeta.
+    """
+
+    job_task = "scheduling.run_schedule_job"
+    job_resumable = False
+    job_label = "plan"
 
     workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="jobs")
     deployments = models.ManyToManyField(Deployment, blank=True, related_name="jobs")
@@ -169,20 +178,12 @@ class ScheduleJob(models.Model):
     objective = models.CharField(max_length=40, choices=Objective.choices,
                                  default=Objective.PAPER_ENERGY_ACCURACY)
     parameters = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING,
-                              db_index=True)
-    steps_done = models.PositiveIntegerField(default=0)
-    steps_total = models.PositiveIntegerField(default=0)
     results = models.JSONField(default=dict, blank=True)
     solver_stats = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
     assignment_file = models.FileField(upload_to="assignments/", max_length=300, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created = models.DateTimeField(auto_now_add=True)
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -192,16 +193,6 @@ class ScheduleJob(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("scheduling:plan-detail", args=[self.pk])
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in (JobStatus.PENDING, JobStatus.RUNNING)
-
-    @property
-    def progress_percent(self) -> int:
-        if not self.steps_total:
-            return 0
-        return int(round(100 * self.steps_done / self.steps_total))
 
     def clean(self):
         errors = {}

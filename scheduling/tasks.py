@@ -1,13 +1,14 @@
-"""Thin Celery tasks: load the row by id, claim it, call the service, record status."""
+"""Thin Celery tasks: the job service claims the row by id and runs the planning service."""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from profiling.choices import JobStatus
+from energyweb.jobs import service as job_service
 from scheduling.services import jobs
 
 log = logging.getLogger(__name__)
@@ -19,20 +20,12 @@ log = logging.getLogger(__name__)
     autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=True, retry_jitter=True, max_retries=3,
     ignore_result=True,
+    # The solver's own limit is at most an hour (time_limit_s); these only stop a runaway.
+    soft_time_limit=settings.PLAN_SOFT_TIME_LIMIT_S, time_limit=settings.PLAN_SOFT_TIME_LIMIT_S + 120,
 )
 def run_schedule_job(job_id: int) -> str:
     from scheduling.models import ScheduleJob
 
-    if not jobs.claim(job_id):
-        # Gone, already running elsewhere (a re-delivered message) or finished.
-        return "skipped"
-    job = ScheduleJob.objects.select_related("workload").filter(pk=job_id).first()
-    if job is None:
-        return "gone"
-    try:
-        jobs.run_job(job)
-    except (OperationalError, InterfaceError):
-        # Hand the job back so the automatic retry can claim it again.
-        ScheduleJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(status=JobStatus.PENDING)
-        raise
-    return "done"
+    # "skipped": gone, finished, or held by a live worker (a re-delivered message).
+    return job_service.run_claimed(ScheduleJob, job_id, jobs.run_job,
+                                   transient=(OperationalError, InterfaceError))

@@ -102,18 +102,20 @@ def _database_url_for_worker() -> str:
 
 
 class WorkerProcess:
-    def __init__(self, broker: str, queues: str, log: Path):
+    def __init__(self, broker: str, queues: str, log: Path, env: dict | None = None):
         from energyweb.celery import app
 
         self.app = app
         self.broker = broker
-        env = dict(os.environ)
-        env.update(
+        base = dict(os.environ)
+        base.update(
             REDIS_URL=broker,
             DATABASE_URL=_database_url_for_worker(),
             CELERY_TASK_ALWAYS_EAGER="0",
             DJANGO_SETTINGS_MODULE="energyweb.settings",
         )
+        base.update(env or {})
+        env = base
         self.log = log
         self._log_file = open(log, "wb")
         self.proc = subprocess.Popen(
@@ -158,7 +160,15 @@ class WorkerProcess:
                 continue
         raise RuntimeError(f"celery worker not ready in {timeout}s ({last!r}):\n{self.log.read_text()[-4000:]}")
 
+    def kill(self):
+        """SIGKILL, as a crash or the OOM killer would: no shutdown code runs."""
+        self.proc.kill()
+        self.proc.wait(timeout=20)
+        self._log_file.close()
+
     def stop(self):
+        if self.proc.poll() is not None:
+            return
         self.proc.terminate()
         try:
             self.proc.wait(timeout=20)
@@ -167,16 +177,18 @@ class WorkerProcess:
         self._log_file.close()
 
 
-def start_worker(broker: str, tmp_path: Path, queues: str = "default") -> WorkerProcess:
+def start_worker(broker: str, tmp_path: Path, queues: str = "default", env: dict | None = None,
+                 purge: bool = True, name: str = "celery-worker") -> WorkerProcess:
     from energyweb.celery import app
 
     # Configure the client first and drop messages left on a shared broker by
     # earlier tests whose database rows no longer exist.
     app.conf.broker_url = broker
-    with app.connection_for_write() as conn:
-        for queue in queues.split(","):
-            conn.default_channel.queue_purge(queue)
-    worker = WorkerProcess(broker, queues, tmp_path / "celery-worker.log")
+    if purge:
+        with app.connection_for_write() as conn:
+            for queue in queues.split(","):
+                conn.default_channel.queue_purge(queue)
+    worker = WorkerProcess(broker, queues, tmp_path / f"{name}.log", env=env)
     worker.configure_client()
     try:
         worker.wait_ready()

@@ -18,9 +18,8 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, transaction
-from django.utils import timezone
 
-from profiling.choices import JobStatus
+from energyweb.jobs import service as job_service
 from scheduling.choices import Objective
 from scheduling.services import solver as solver_service
 from scheduling.services.baselines import baselines_for_problem
@@ -237,8 +236,7 @@ def summary(results: dict) -> dict:
 
 
 def create_job(workload, deployments, objective: str, params: dict, user=None):
-    """Validate, snapshot the deployment specs and save a pending job; enqueue after commit."""
-    from energyweb.queue import enqueue_on_commit
+    """Validate, snapshot the deployment specs and save a pending job; wake a worker after commit."""
     from scheduling.models import ScheduleJob
 
     deployments = list(deployments)
@@ -253,74 +251,50 @@ def create_job(workload, deployments, objective: str, params: dict, user=None):
             created_by=user if (user is not None and user.is_authenticated) else None,
         )
         job.deployments.set(deployments)
-        enqueue_on_commit("scheduling.run_schedule_job", args=[job.id])
+        job_service.submit(job)
     return job
-
-
-def claim(job_id: int) -> bool:
-    """Move a pending job to running; False when another worker has it or it is finished."""
-    from scheduling.models import ScheduleJob
-
-    return ScheduleJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
-        status=JobStatus.RUNNING, started=timezone.now(), steps_done=0, error="") == 1
-
-
-class JobCancelled(Exception):
-    """Raised between steps when the job's row says it was cancelled."""
 
 
 def cancel(job) -> bool:
     """Cancel a pending or running job; a running one stops after its current step."""
-    from scheduling.models import ScheduleJob
-
-    return ScheduleJob.objects.filter(
-        pk=job.pk, status__in=(JobStatus.PENDING, JobStatus.RUNNING)
-    ).update(status=JobStatus.CANCELLED, finished=timezone.now()) == 1
+    return job_service.cancel(job)
 
 
-def run_job(job) -> None:
+def run_job(job, handle: job_service.JobHandle) -> None:
     """Solve a claimed job and record results, or the error, on its row.
 
-    Every final update is conditional on the row still being ``running``, so a job
-    cancelled meanwhile stays cancelled.
+    Every write goes through the claim's handle, so a job cancelled meanwhile stays
+    cancelled and a worker whose job was taken over cannot overwrite it.
     """
-    from scheduling.models import ScheduleJob
-
-    running = ScheduleJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING)
 
     def progress(done, total):
-        if not running.update(steps_done=done, steps_total=total):
-            raise JobCancelled
-
-    def fail(message: str) -> None:
-        running.update(status=JobStatus.FAILED, error=message, finished=timezone.now())
+        handle.progress(done, total)
+        job_service.fault_delay()
 
     try:
         arrays = job.workload.load_arrays()
         specs = [spec_from_json(s) for s in job.deployment_specs]
         execution = execute(arrays.tin, arrays.tout, specs, job.objective, job.parameters, progress)
-    except JobCancelled:
-        log.info("schedule job %s cancelled", job.pk)
-        return
+    except job_service.JobInterrupted:
+        raise
     except (PlanningError, ValueError, OSError) as exc:
         log.info("schedule job %s failed: %s", job.pk, exc)
-        fail(str(exc))
+        handle.fail(str(exc))
         return
     except (OperationalError, InterfaceError):
         raise  # transient: the task hands the job back and retries
     except Exception as exc:
         # A bug must not leave the job "running" for ever: record it, keep the traceback in the log.
         log.exception("schedule job %s crashed", job.pk)
-        fail(f"Internal error ({type(exc).__name__}): {exc}")
+        handle.fail(f"Internal error ({type(exc).__name__}): {exc}")
         return
     buf = io.BytesIO()
     np.savez_compressed(buf, assignment=execution.assignments,
                         zetas=np.array(execution.results["parameters"]["zetas"]))
     name = default_storage.save(f"assignments/job-{job.pk}.npz", ContentFile(buf.getvalue()))
-    if not running.update(status=JobStatus.SUCCEEDED, results=execution.results,
-                          solver_stats=execution.solver_stats, assignment_file=name,
-                          finished=timezone.now(), steps_done=job.steps_total or 1):
-        default_storage.delete(name)  # cancelled during the last step
+    if not handle.finish(results=execution.results, solver_stats=execution.solver_stats,
+                         assignment_file=name, steps_done=job.steps_total or 1):
+        default_storage.delete(name)  # cancelled or taken over during the last step
 
 
 def load_assignment(job, plan_index: int | None = None) -> np.ndarray:

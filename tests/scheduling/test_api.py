@@ -123,6 +123,7 @@ def test_openapi_schema_lists_scheduling_endpoints(staff_client):
 def test_cancel_permissions_and_effect(staff_client, user_client, reference, django_user_model):
     from rest_framework.test import APIClient
 
+    from energyweb.jobs import service as job_service
     from scheduling.services import jobs
 
     wl_id = upload(staff_client).json()["id"]
@@ -142,9 +143,11 @@ def test_cancel_permissions_and_effect(staff_client, user_client, reference, dja
     # Cancelled while running: the job stops at its next step and keeps no results.
     job2 = ScheduleJob.objects.create(workload_id=wl_id, deployment_specs=ScheduleJob.objects.get(
         pk=job_id).deployment_specs, parameters=jobs.normalise_parameters("paper-energy-accuracy", {}))
-    assert jobs.claim(job2.pk)
+    handle = job_service.claim(ScheduleJob, job2.pk)
+    assert handle is not None
     assert jobs.cancel(job2)
-    jobs.run_job(ScheduleJob.objects.get(pk=job2.pk))
+    with pytest.raises(job_service.JobCancelled):
+        jobs.run_job(ScheduleJob.objects.get(pk=job2.pk), handle)
     job2.refresh_from_db()
     assert job2.status == "cancelled" and job2.results == {} and not job2.assignment_file
 

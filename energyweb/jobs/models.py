@@ -1,0 +1,71 @@
+"""The abstract job row that every long job inherits.
+
+A concrete job declares how it is woken up (``job_task``, ``job_queue()``) and
+whether a lost attempt can be resumed (``job_resumable``): a profiling run
+resumes at its first missing trial, a plan restarts from scratch.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from energyweb.jobs.choices import JobStatus
+
+
+class Job(models.Model):
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING,
+                              db_index=True)
+    steps_done = models.PositiveIntegerField(default=0)
+    steps_total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times a worker has claimed this job.")
+    lease_owner = models.CharField(max_length=64, blank=True,
+                                   help_text="Token of the claim that holds the job (empty when none).")
+    lease_expires = models.DateTimeField(
+        null=True, blank=True, db_index=True,
+        help_text="Until when the worker holding the job is presumed alive; it renews this while it works.")
+    worker = models.CharField(max_length=200, blank=True, help_text="The worker that last claimed the job.")
+    enqueued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last wake-up message was sent to the broker.")
+
+    # What a concrete job declares.
+    job_task: str = ""
+    job_resumable: bool = False
+    job_label: str = "job"
+
+    class Meta:
+        abstract = True
+
+    def job_queue(self) -> str:
+        return "default"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in JobStatus.active()
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.steps_total:
+            return 0
+        return int(round(100 * min(self.steps_done, self.steps_total) / self.steps_total))
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds left at the average pace of this attempt so far (None before the first step)."""
+        if self.status != JobStatus.RUNNING or not self.started or not self.steps_total or not self.steps_done:
+            return None
+        elapsed = (timezone.now() - self.started).total_seconds()
+        left = max(self.steps_total - self.steps_done, 0)
+        return elapsed / self.steps_done * left
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.started:
+            return None
+        end = self.finished or timezone.now()
+        return max((end - self.started).total_seconds(), 0.0)

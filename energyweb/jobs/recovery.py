@@ -1,0 +1,104 @@
+"""Recovery of lost jobs: expired leases and lost wake-up messages.
+
+Runs in every worker, on start and then every ``JOB_RECOVERY_INTERVAL_S``
+seconds, from a daemon thread of the worker's main process (like the heartbeat).
+Why a thread and not Celery beat: beat is one more process to run, and exactly
+one of it per deployment, or jobs get recovered twice; a thread in each worker
+needs nothing extra, and running it in many workers at once is safe because
+every step is a conditional UPDATE that only one of them wins.
+
+- A ``running`` job whose lease expired (its worker was killed, lost power or
+  network) goes back to ``pending`` and gets a new wake-up; past
+  ``JOB_MAX_ATTEMPTS`` claims it fails with the reason instead.
+- A ``pending`` job whose last wake-up is older than ``JOB_RESEND_AFTER_S`` is
+  sent again (the message may have died with a Redis restart). A duplicate
+  message is harmless: only one claim can win.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from django.apps import apps
+from django.conf import settings
+from django.db import close_old_connections
+from django.db.models import Q
+from django.utils import timezone
+
+from energyweb.jobs.choices import JobStatus
+from energyweb.jobs.models import Job
+
+log = logging.getLogger(__name__)
+
+_stop = threading.Event()
+_thread: threading.Thread | None = None
+
+
+def job_models() -> list[type[Job]]:
+    return [m for m in apps.get_models() if issubclass(m, Job) and m.job_task]
+
+
+def recover(now=None) -> dict:
+    """One recovery pass over every job model; returns counts per model for logs and tests."""
+    from energyweb.jobs.service import max_attempts, send_wakeup
+
+    now = now or timezone.now()
+    limit = max_attempts()
+    resend_after = timedelta(seconds=float(getattr(settings, "JOB_RESEND_AFTER_S", 300)))
+    report = {}
+    for model in job_models():
+        expired = model.objects.filter(status=JobStatus.RUNNING, lease_expires__lt=now)
+        failed = expired.filter(attempts__gte=limit).update(
+            status=JobStatus.FAILED, finished=now, lease_owner="", lease_expires=None,
+            error=f"Its worker was lost {limit} times (killed or unreachable); giving up.")
+        # enqueued_at cleared: the wake-up below goes out in this same pass.
+        reset = {"status": JobStatus.PENDING, "lease_owner": "", "lease_expires": None, "enqueued_at": None}
+        if not model.job_resumable:
+            reset["steps_done"] = 0
+        requeued_ids = list(expired.filter(attempts__lt=limit).values_list("pk", flat=True))
+        requeued = model.objects.filter(pk__in=requeued_ids, status=JobStatus.RUNNING,
+                                        lease_expires__lt=now).update(**reset)
+        stale = model.objects.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - resend_after),
+                                     status=JobStatus.PENDING)
+        resent = 0
+        for job in stale.order_by("pk")[:500]:
+            if getattr(model, "job_is_waiting", None) and model.job_is_waiting(job):
+                continue  # waits for another job on the same resource; that one wakes it
+            resent += bool(send_wakeup(job))
+        if failed or requeued or resent:
+            log.warning("job recovery %s: %d failed after %d attempts, %d taken back from lost workers, "
+                        "%d wake-ups re-sent", model.__name__, failed, limit, requeued, resent)
+        report[model._meta.label] = {"failed": failed, "requeued": requeued, "resent": resent}
+    return report
+
+
+def _loop(interval: float) -> None:
+    while True:
+        try:
+            recover()
+        except Exception:  # a database or broker blip must not kill the thread
+            log.exception("job recovery pass failed")
+        finally:
+            close_old_connections()
+        if _stop.wait(interval):
+            return
+
+
+def start(interval: float | None = None) -> threading.Thread:
+    global _thread
+    if interval is None:
+        interval = float(getattr(settings, "JOB_RECOVERY_INTERVAL_S", 30))
+    _stop.clear()
+    _thread = threading.Thread(target=_loop, args=(interval,), name="energyweb-job-recovery", daemon=True)
+    _thread.start()
+    log.info("job recovery every %ss (lease %ss, resend after %ss)", interval,
+             getattr(settings, "JOB_LEASE_S", 60), getattr(settings, "JOB_RESEND_AFTER_S", 300))
+    return _thread
+
+
+def stop() -> None:
+    _stop.set()
+    if _thread is not None:
+        _thread.join(timeout=5)

@@ -1,0 +1,76 @@
+"""A job survives a lost worker: real Celery workers on the real broker, killed with SIGKILL.
+
+The worker runs with a short lease and a fast recovery timer, and a fault-injection
+delay after each planning step so that the kill lands in the middle of the job.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from energyweb.jobs.choices import JobStatus
+from scheduling.models import ScheduleJob
+from tests.conftest import start_worker
+from tests.jobs.helpers import small_plan
+
+pytestmark = [pytest.mark.worker, pytest.mark.slow]
+
+FAST_RECOVERY = {"ENERGYWEB_JOB_LEASE_S": "3", "ENERGYWEB_JOB_RECOVERY_INTERVAL_S": "1",
+                 "ENERGYWEB_JOB_RESEND_AFTER_S": "2"}
+
+
+def _wait(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_plan_survives_kill_9_of_its_worker(transactional_db, reference, broker_url, tmp_path):
+    slow = start_worker(broker_url, tmp_path, env=FAST_RECOVERY | {"ENERGYWEB_FAULT_STEP_DELAY_S": "1.5"},
+                        name="slow-worker")
+    try:
+        job = small_plan(reference, n=300, zetas=[0.1, 0.3, 0.5, 0.7, 0.9], tmp_dir=tmp_path)
+        _wait(lambda: ScheduleJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, steps_done__gte=2).exists(),
+              60, "the job to be running past its second step")
+    finally:
+        slow.kill()
+    killed_at = time.monotonic()
+    # Nothing finishes it while no worker lives: the row still says running, held by a dead lease.
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING and job.attempts == 1
+    worker = start_worker(broker_url, tmp_path, env=FAST_RECOVERY, purge=False, name="second-worker")
+    try:
+        done = _wait(lambda: ScheduleJob.objects.filter(pk=job.pk).exclude(status__in=JobStatus.active()).first(),
+                     180, "the job to finish on the second worker")
+        recovered_s = time.monotonic() - killed_at
+    finally:
+        worker.stop()
+    assert done.status == JobStatus.SUCCEEDED, done.error
+    assert done.attempts == 2 and done.steps_done == done.steps_total == 6
+    assert len(done.results["plans"]) == 5 and done.assignment_file
+    assert done.lease_owner == "" and done.lease_expires is None
+    print(f"recovered in {recovered_s:.1f}s after kill -9")
+
+
+def test_pending_job_whose_message_was_lost_is_sent_again(transactional_db, reference, broker_url, tmp_path):
+    """As after a Redis restart that lost the queue: the row is pending, no message exists."""
+    from energyweb.celery import app
+
+    job = small_plan(reference, n=100, zetas=[0.5], tmp_dir=tmp_path)
+    # The message was published on commit; drop it as a broker restart without persistence would.
+    app.conf.broker_url = broker_url
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge("default")
+    worker = start_worker(broker_url, tmp_path, env=FAST_RECOVERY, purge=False)
+    try:
+        done = _wait(lambda: ScheduleJob.objects.filter(pk=job.pk, status=JobStatus.SUCCEEDED).first(), 120,
+                     "the lost job to be re-sent and run")
+    finally:
+        worker.stop()
+    assert done.attempts == 1 and done.steps_done == done.steps_total
