@@ -29,7 +29,7 @@ def test_registry_names_resolve_and_unknown_names_are_refused():
 
 def test_meters_and_backends_import_without_django():
     code = ("import sys; import profiling.meters, profiling.meters.nvml, profiling.meters.rapl, "
-            "profiling.meters.estimate, profiling.backends, profiling.backends.hf, profiling.backends.vllm; assert 'django' not in sys.modules, 'django imported'")
+            "profiling.meters.estimate, profiling.backends, profiling.backends.hf, profiling.backends.vllm, profiling.sweeps; assert 'django' not in sys.modules, 'django imported'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stderr
