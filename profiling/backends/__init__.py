@@ -1,0 +1,45 @@
+"""Inference backends behind one interface (see base.py). Importable without Django.
+
+A new backend is one module with a Backend subclass and one line in ``REGISTRY``;
+names match ProfilingRun.backend.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+# No backend ever downloads: set before anything imports huggingface_hub (it reads these once).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from .architectures import ARCHITECTURES, architecture
+from .base import Backend, BackendError, BackendUnavailable, Generation, LLMSpec
+
+# name -> "module:Class"; imported lazily (torch and vllm are heavy, vllm GPU-only).
+REGISTRY: dict[str, str] = {
+    "hf": "profiling.backends.hf:HFBackend",
+    "vllm": "profiling.backends.vllm:VllmBackend",
+}
+
+
+def backend_class(name: str) -> type[Backend]:
+    try:
+        module, cls = REGISTRY[name].split(":")
+    except KeyError:
+        raise BackendError(f"unknown backend {name!r}; known: {', '.join(REGISTRY)}") from None
+    return getattr(importlib.import_module(module), cls)
+
+
+def get_backend(name: str) -> Backend:
+    return backend_class(name)()
+
+
+def load_backend(name: str, spec: LLMSpec) -> Backend:
+    backend = get_backend(name)
+    backend.load(spec)
+    return backend
+
+
+__all__ = ["ARCHITECTURES", "REGISTRY", "Backend", "BackendError", "BackendUnavailable", "Generation", "LLMSpec",
+           "architecture", "backend_class", "get_backend", "load_backend"]

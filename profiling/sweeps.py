@@ -1,0 +1,329 @@
+"""Sweep designs, the paper's stopping rule, and one metered trial. Pure Python, no Django.
+
+A run is a Design (cells = token counts, a stopping rule, warm-up, a seed). Trials
+run in rounds: round r runs trial r of every unfinished cell, in an order shuffled
+by (seed, r), so drift (heat, clocks) spreads over all cells instead of biasing some.
+A cell is finished when the stopping rule says so. ``next_trial(done)`` depends only
+on the trials already done, so a run that was killed resumes exactly where it
+stopped, and each trial has a natural key (cell index, trial index) for a unique
+constraint.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from profiling.meters import Meter, Reading, WindowTooShort, dynamic_energy
+from profiling.meters.idle import IdleBaseline
+
+# Two-sided 95% Student t quantiles by degrees of freedom (scipy is not on GPU check hosts).
+_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+         2.045, 2.042]
+
+
+def t975(df: int) -> float:
+    if df < 1:
+        return math.inf
+    return _T975[df - 1] if df <= len(_T975) else 1.96 + 2.4 / df  # within 0.002 of t for df > 30
+
+
+def ci_half_width(values: Sequence[float]) -> float:
+    """Half-width of the 95% confidence interval of the mean (inf with fewer than two values)."""
+    if len(values) < 2:
+        return math.inf
+    return t975(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+
+
+@dataclass(frozen=True)
+class StoppingRule:
+    """Repeat a cell until the 95% CI half-width of its runtime is below ``tolerance_s`` (the paper:
+    0.5 s) or it has ``max_trials`` (the paper: 25); never fewer than ``min_trials``."""
+
+    tolerance_s: float = 0.5
+    max_trials: int = 25
+    min_trials: int = 3
+
+    def __post_init__(self):
+        if not 1 <= self.min_trials <= self.max_trials:
+            raise ValueError("need 1 <= min_trials <= max_trials")
+
+    @classmethod
+    def fixed(cls, trials: int) -> StoppingRule:
+        return cls(tolerance_s=math.inf, max_trials=trials, min_trials=trials)
+
+    def done(self, runtimes: Sequence[float]) -> bool:
+        n = len(runtimes)
+        if n >= self.max_trials:
+            return True
+        return n >= self.min_trials and ci_half_width(runtimes) < self.tolerance_s
+
+    def as_dict(self) -> dict[str, float]:
+        return {"tolerance_s": self.tolerance_s, "max_trials": self.max_trials, "min_trials": self.min_trials}
+
+
+@dataclass(frozen=True)
+class Cell:
+    index: int  # position in the design: stable across resumes, part of the trial key
+    input_tokens: int
+    output_tokens: int
+    batch_size: int = 1
+
+
+@dataclass(frozen=True)
+class Trial:
+    cell: Cell
+    trial_index: int  # per cell, warm-ups first
+    is_warmup: bool
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.cell.index, self.trial_index)
+
+
+@dataclass
+class Design:
+    name: str
+    cells: list[Cell]
+    stopping: StoppingRule = field(default_factory=StoppingRule)
+    warmup: int = 1  # warm-up trials before the first measured one (marked, excluded from fits)
+    warmup_per_cell: bool = False  # also warm up each cell (first call at a new shape can allocate)
+    seed: int = 0
+
+    def __post_init__(self):
+        if [c.index for c in self.cells] != list(range(len(self.cells))):
+            raise ValueError("cell indices must be 0..n-1 in order")
+        if not self.cells:
+            raise ValueError("a design needs at least one cell")
+
+    def round_order(self, r: int) -> list[Cell]:
+        cells = list(self.cells)
+        random.Random(f"{self.seed}:{r}").shuffle(cells)
+        return cells
+
+    def warmups(self, cell: Cell) -> int:
+        first = self.round_order(0)[0]
+        return self.warmup if (self.warmup_per_cell or cell.index == first.index) else 0
+
+    def next_trial(self, done: Mapping[tuple[int, int], float]) -> Trial | None:
+        """The next trial to run, given the runtimes of trials done so far (keyed by trial key)."""
+        order0 = self.round_order(0)
+        for cell in order0 if self.warmup_per_cell else order0[:1]:
+            for i in range(self.warmups(cell)):
+                if (cell.index, i) not in done:
+                    return Trial(cell, i, True)
+        for r in range(self.stopping.max_trials):
+            for cell in self.round_order(r):
+                w = self.warmups(cell)
+                measured = _measured(cell, w, done)
+                if len(measured) < r:
+                    continue  # finished in an earlier round
+                if len(measured) == r and not self.stopping.done(measured):
+                    return Trial(cell, w + r, False)
+        return None
+
+    def progress(self, done: Mapping[tuple[int, int], float]) -> dict[str, int]:
+        """Trials done and planned (planned grows while the stopping rule asks for more)."""
+        planned = cells_done = 0
+        for cell in self.cells:
+            w = self.warmups(cell)
+            measured = _measured(cell, w, done)
+            finished = self.stopping.done(measured)
+            cells_done += finished
+            planned += w + (len(measured) if finished else max(len(measured) + 1, self.stopping.min_trials))
+        return {"trials_done": len(done), "trials_planned": planned, "cells_done": cells_done,
+                "cells_total": len(self.cells), "trials_max": sum(self.warmups(c) for c in self.cells)
+                + len(self.cells) * self.stopping.max_trials}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "seed": self.seed, "warmup": self.warmup, "warmup_per_cell": self.warmup_per_cell,
+                "stopping": self.stopping.as_dict(),
+                "cells": [[c.input_tokens, c.output_tokens, c.batch_size] for c in self.cells]}
+
+
+def _measured(cell: Cell, warmups: int, done: Mapping[tuple[int, int], float]) -> list[float]:
+    out, i = [], warmups
+    while (cell.index, i) in done:
+        out.append(done[(cell.index, i)])
+        i += 1
+    return out
+
+
+# --- designs ---------------------------------------------------------------------------------------------
+
+PAPER_COUNTS = tuple(2**k for k in range(3, 12))  # 8..2048
+
+
+def parse_counts(spec: str | Iterable[int]) -> list[int]:
+    """Token counts from ``"pow2:8..2048"``, ``"8,16,32"`` or a list of ints."""
+    if not isinstance(spec, str):
+        counts = [int(c) for c in spec]
+    elif spec.startswith("pow2:"):
+        lo, _, hi = spec[5:].partition("..")
+        lo, hi = int(lo), int(hi)
+        if lo < 1 or hi < lo or lo & (lo - 1) or hi & (hi - 1):
+            raise ValueError(f"{spec!r}: both ends must be powers of two, low <= high")
+        counts = [2**k for k in range(lo.bit_length() - 1, hi.bit_length())]
+    else:
+        counts = [int(part) for part in spec.replace(" ", "").split(",") if part]
+    if not counts or any(c < 1 for c in counts) or len(set(counts)) != len(counts):
+        raise ValueError(f"{spec!r}: need distinct token counts >= 1")
+    return counts
+
+
+def grid(inputs, outputs, batch_sizes=(1,), *, name: str = "grid", **design) -> Design:
+    cells = [(i, o, b) for b in parse_counts(batch_sizes) for i in parse_counts(inputs) for o in parse_counts(outputs)]
+    return Design(name, [Cell(k, i, o, b) for k, (i, o, b) in enumerate(cells)], **design)
+
+
+def paper_grid(batch_size: int = 32, **design) -> Design:
+    """The paper's 9x9 grid, input and output tokens 8..2048 (batch 32 as in its configuration)."""
+    return grid(PAPER_COUNTS, PAPER_COUNTS, (batch_size,), name="paper-grid", **design)
+
+
+def paper_input_sweep(output_tokens: int = 32, batch_size: int = 32, **design) -> Design:
+    """Input tokens 8..2048 at fixed output (the paper: 32)."""
+    return grid(PAPER_COUNTS, [output_tokens], (batch_size,), name="paper-input-sweep", **design)
+
+
+def paper_output_sweep(input_tokens: int = 32, batch_size: int = 32, **design) -> Design:
+    """Output tokens 8..4096 at fixed input (the paper: 32)."""
+    return grid([input_tokens], PAPER_COUNTS + (4096,), (batch_size,), name="paper-output-sweep", **design)
+
+
+def grid_small(**design) -> Design:
+    """A 4x4 grid of small counts, 3 trials per cell: a CPU profiles a tiny model in seconds."""
+    design.setdefault("stopping", StoppingRule.fixed(3))
+    return grid((8, 16, 32, 64), (8, 16, 32, 64), (1,), name="grid-small", **design)
+
+
+DESIGNS: dict[str, Callable[..., Design]] = {
+    "grid-small": grid_small,
+    "paper-grid": paper_grid,
+    "paper-input-sweep": paper_input_sweep,
+    "paper-output-sweep": paper_output_sweep,
+}
+
+
+def make_design(name: str, **options) -> Design:
+    """A named design, or ``grid`` with ``inputs``/``outputs`` (``"pow2:8..512"``, ``"8,16"``) options."""
+    if name == "grid":
+        return grid(options.pop("inputs"), options.pop("outputs"), options.pop("batch_sizes", (1,)), **options)
+    try:
+        return DESIGNS[name](**options)
+    except KeyError:
+        raise ValueError(f"unknown design {name!r}; known: grid, {', '.join(DESIGNS)}") from None
+
+
+# --- one metered trial -----------------------------------------------------------------------------------
+
+MAX_REPEATS = 100_000
+
+
+class TrialError(RuntimeError):
+    """The backend did not run what was asked (token counts differ)."""
+
+
+@dataclass
+class TrialResult:
+    """One trial, per query: runtime and energy are the window's figures divided by ``repeats``."""
+
+    key: tuple[int, int]
+    input_tokens: int
+    output_tokens: int
+    batch_size: int
+    is_warmup: bool
+    runtime_s: float
+    energy_j: dict[str, float]  # per component: gpu, cpu, dram
+    sources: dict[str, str]
+    dynamic_energy_j: dict[str, float] | None  # total minus idle power x time; None without a baseline
+    is_estimated: bool
+    repeats: int  # queries run inside the one metered window
+    window_s: float
+    updates: dict[str, int]
+    device_state: dict[str, Any]
+    warnings: list[str]
+    finished_at: datetime
+
+    @property
+    def total_energy_j(self) -> float:
+        return float(sum(self.energy_j.values()))
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data.update(total_energy_j=self.total_energy_j, finished_at=self.finished_at.isoformat())
+        return data
+
+
+def _window(backend, meter: Meter, cell: Cell, repeats: int) -> Reading:
+    meter.start()
+    try:
+        for _ in range(repeats):
+            made = backend.generate(cell.input_tokens, cell.output_tokens, cell.batch_size)
+            if (made.input_tokens, made.output_tokens, made.batch_size) != (
+                    cell.input_tokens, cell.output_tokens, cell.batch_size):
+                raise TrialError(f"asked {cell.input_tokens} in / {cell.output_tokens} out x{cell.batch_size}, "
+                                 f"the backend ran {made.input_tokens} / {made.output_tokens} x{made.batch_size}")
+    except BaseException:
+        try:
+            meter.stop()  # close the window so the meter can be used again
+        except WindowTooShort:
+            pass
+        raise
+    return meter.stop()
+
+
+def run_trial(backend, meter: Meter, trial: Trial, *, idle: IdleBaseline | None = None,
+              repeats: int = 1) -> TrialResult:
+    """Run one trial metered; repeat the query inside one window when a single one is shorter than the
+    meter resolves (``meter.min_window_s``), then divide. Pass the previous trial's ``repeats`` for the
+    same cell to skip the search."""
+    cell = trial.cell
+    repeats = max(1, repeats)
+    while True:
+        try:
+            reading = _window(backend, meter, cell, repeats)
+        except WindowTooShort:
+            reading = None
+        if reading is not None and reading.duration_s >= meter.min_window_s:
+            break
+        if repeats >= MAX_REPEATS:
+            raise TrialError(f"{repeats} repetitions still shorter than the meter's {meter.min_window_s} s window")
+        seen = reading.duration_s if reading is not None else 0.0
+        grow = math.ceil(1.2 * meter.min_window_s * repeats / seen) if seen > 0 else repeats * 4
+        repeats = min(MAX_REPEATS, max(repeats * 2, grow))
+    per_query = reading.scaled(1.0 / repeats)
+    dynamic = dynamic_energy(per_query, idle)
+    return TrialResult(
+        key=trial.key, input_tokens=cell.input_tokens, output_tokens=cell.output_tokens,
+        batch_size=cell.batch_size, is_warmup=trial.is_warmup, runtime_s=per_query.duration_s,
+        energy_j=per_query.energy_j, sources=per_query.sources, dynamic_energy_j=dynamic,
+        is_estimated=reading.is_estimated, repeats=repeats, window_s=reading.duration_s,
+        updates=reading.updates, device_state=reading.device_state, warnings=reading.warnings,
+        finished_at=datetime.now(UTC))
+
+
+def run_sweep(design: Design, backend, meter: Meter, *, done: Mapping[tuple[int, int], float] | None = None,
+              on_trial: Callable[[TrialResult], None] | None = None, idle: IdleBaseline | None = None,
+              should_stop: Callable[[], bool] = lambda: False) -> dict[tuple[int, int], float]:
+    """Run (or resume) a design in the foreground: each finished trial goes to ``on_trial`` at once
+    (write it before the next one starts); ``should_stop`` is checked between trials (cancel, lost lease).
+    Returns the runtimes of all trials done, keyed by trial key."""
+    done = dict(done or {})
+    repeats: dict[int, int] = {}
+    while not should_stop():
+        trial = design.next_trial(done)
+        if trial is None:
+            break
+        result = run_trial(backend, meter, trial, idle=idle, repeats=repeats.get(trial.cell.index, 1))
+        repeats[trial.cell.index] = result.repeats
+        done[trial.key] = result.runtime_s
+        if on_trial is not None:
+            on_trial(result)
+    return done
