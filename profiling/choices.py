@@ -39,3 +39,17 @@ class EnergySource(models.TextChoices):
     def estimated(cls) -> set[str]:
         return {cls.ESTIMATE_TDP}
 
+
+
+class InferenceBackend(models.TextChoices):
+    HF = "hf", "Hugging Face transformers (PyTorch, CPU or CUDA)"
+    VLLM = "vllm", "vLLM (CUDA hosts)"
+
+
+class SweepDesign(models.TextChoices):
+    GRID_SMALL = "grid-small", "Small grid for CPUs (4x4 small counts, 3 trials per cell)"
+    PAPER_INPUT = "paper-input-sweep", "Paper: input sweep at fixed output"
+    PAPER_OUTPUT = "paper-output-sweep", "Paper: output sweep at fixed input"
+    PAPER_CROSS = "paper-cross", "Paper: both sweeps (a cross, 18 cells)"
+    PAPER_GRID = "paper-grid", "Paper: full 9x9 grid 8..2048"
+    CUSTOM = "custom", "Custom grid (input and output lists)"

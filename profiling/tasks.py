@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(name="profiling.refit_pair", ignore_result=True)
-def refit_pair(llm_id: int, hardware_id: int) -> dict | None:
+def refit_pair(llm_id: int, hardware_id: int, include_estimated: bool = False) -> dict | None:
     """Refit every form of one (LLM, hardware) pair for energy and runtime.
 
     Sent after an import or a refit request; the rows may have been deleted
@@ -26,10 +28,26 @@ def refit_pair(llm_id: int, hardware_id: int) -> dict | None:
     done = {}
     for target in ("energy", "runtime"):
         try:
-            out = fit_pair(llm, hardware, target)
+            out = fit_pair(llm, hardware, target, include_estimated=include_estimated)
         except FitError as exc:  # too few rows for this target: record nothing, say why
             log.info("refit %s on %s (%s) skipped: %s", llm, hardware, target, exc)
             done[target] = {"skipped": str(exc)}
             continue
         done[target] = {"selected": out["selected"], "fit_ids": {f: fit.pk for f, fit in out["fits"].items()}}
     return done
+
+
+@shared_task(
+    name="profiling.run_profiling",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True, retry_jitter=True, max_retries=3,
+    ignore_result=True,
+    soft_time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S, time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S + 300,
+)
+def run_profiling(run_id: int) -> str:
+    """Run (or resume) one profiling run on this host's queue; the row decides, not the message."""
+    from energyweb.jobs import service as job_service
+    from profiling.models import ProfilingRun
+    from profiling.services.profiling_runs import run_body
+
+    return job_service.run_claimed(ProfilingRun, run_id, run_body, transient=(OperationalError, InterfaceError))

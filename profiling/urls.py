@@ -1,6 +1,6 @@
-from profiling.views import explorer, inventory, measurements
+from profiling.views import explorer, inventory, measurements, runs
 
 app_name = "profiling"
 
 # Each page module owns its routes; this file only joins them.
-urlpatterns = inventory.urlpatterns + measurements.urlpatterns + explorer.urlpatterns
+urlpatterns = inventory.urlpatterns + measurements.urlpatterns + explorer.urlpatterns + runs.urlpatterns

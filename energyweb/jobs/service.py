@@ -135,8 +135,19 @@ def claim(model, pk: int, worker: str | None = None) -> JobHandle | None:
         values["steps_done"] = 0
     claimable = Q(status=JobStatus.PENDING) | Q(status=JobStatus.RUNNING, lease_expires__lt=now,
                                                  attempts__lt=limit)
-    if model.objects.filter(claimable, pk=pk).update(**values) != 1:
-        return None
+    with transaction.atomic():
+        # A job that needs a resource to itself (one profiling run per hardware) locks it,
+        # claims, then checks for a live holder; the claim is undone if there is one.
+        # The job stays pending and is woken when the holder ends (wake_next).
+        lock = getattr(model, "job_lock", None)
+        if lock is not None:
+            lock(pk)
+        if model.objects.filter(claimable, pk=pk).update(**values) != 1:
+            return None
+        conflicts = getattr(model, "job_conflicts", None)
+        if conflicts is not None and conflicts(pk):
+            transaction.set_rollback(True)
+            return None
     attempt = model.objects.filter(pk=pk).values_list("attempts", flat=True).first() or 1
     return JobHandle(model=model, pk=pk, token=token, attempt=attempt)
 

@@ -66,9 +66,14 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
 @admin.register(ProfilingRun)
 class ProfilingRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "llm", "hardware", "backend", "status", "cells_done", "cells_total", "created",
-                    "finished")
-    list_filter = ("status", "backend", "hardware")
+    list_display = ("id", "llm", "hardware", "backend", "design", "status", "steps_done", "steps_total",
+                    "attempts", "created", "finished")
+    list_filter = ("status", "backend", "design", "hardware")
     list_select_related = ("llm", "hardware")
     raw_id_fields = ("llm", "hardware", "created_by")
-    readonly_fields = ("created",)
+    # The job lifecycle owns these: edit them and a worker's claim would be broken.
+    readonly_fields = ("created", "started", "finished", "status", "steps_done", "steps_total", "cells_done",
+                       "attempts", "lease_owner", "lease_expires", "worker", "enqueued_at", "summary", "error")
+
+    def has_add_permission(self, request):
+        return False  # runs are started from the profiling page, the API or `manage.py profile`

@@ -4,33 +4,100 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from profiling.choices import EnergySource, JobStatus
+from energyweb.jobs.models import Job
+from profiling.choices import Dtype, EnergySource, InferenceBackend, JobStatus, SweepDesign
 from profiling.models.inventory import LLM, Hardware
 
 
-class ProfilingRun(models.Model):
-    """A job row for one characterisation run of an LLM on a hardware system."""
+class ProfilingRun(Job):
+    """One characterisation run of an LLM on a hardware system: a designed sweep of trials.
+
+    On the shared job lifecycle (energyweb.jobs). Its unit of work is a trial, stored as a
+    Measurement with the natural key (run, cell, trial), so a run whose worker was lost
+    resumes at its first missing trial and never runs one twice. ``steps_done`` /
+    ``steps_total`` count trials (the planned total shrinks as the stopping rule ends
+    cells early); one run per hardware runs at a time, since two would corrupt each
+    other's energy readings.
+    """
+
+    job_task = "profiling.run_profiling"
+    job_resumable = True
+    job_label = "profiling run"
 
     llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="profiling_runs")
     hardware = models.ForeignKey(Hardware, on_delete=models.CASCADE, related_name="profiling_runs")
-    backend = models.CharField(max_length=32, default="hf", help_text="Inference backend (hf, vllm).")
-    grid = models.JSONField(default=dict, blank=True, help_text="Token grid and repetitions.")
-    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
+    backend = models.CharField(max_length=16, choices=InferenceBackend.choices, default=InferenceBackend.HF)
+    design = models.CharField(max_length=32, choices=SweepDesign.choices, default=SweepDesign.GRID_SMALL)
+    grid = models.JSONField(default=dict, blank=True,
+                            help_text="The design's cells: input and output token counts, in run order.")
+    batch_size = models.PositiveIntegerField(default=1)
+    min_trials = models.PositiveSmallIntegerField(default=3, help_text="Trials per cell before the stopping rule.")
+    max_trials = models.PositiveSmallIntegerField(default=3, help_text="Most trials per cell (paper: 25).")
+    ci_tolerance_s = models.FloatField(
+        default=0.5, verbose_name="CI tolerance (s)",
+        help_text="A cell stops once the 95% confidence half-width of its runtime is below this (paper: 0.5 s).")
+    warmup_trials = models.PositiveSmallIntegerField(
+        default=1, help_text="Trials run (and stored, marked) before the design after each model load.")
+    seed = models.PositiveIntegerField(default=0, help_text="Seeds the run order of the cells.")
+    dtype = models.CharField(max_length=16, choices=Dtype.choices, default=Dtype.AUTO)
+    use_cache = models.BooleanField(default=True, help_text="KV cache on (the paper turned it off).")
     cells_total = models.PositiveIntegerField(default=0)
     cells_done = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
+    summary = models.JSONField(default=dict, blank=True,
+                               help_text="Energy sources, idle power, device and backend information.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created = models.DateTimeField(auto_now_add=True)
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created"]
+        ordering = ["-created", "-id"]
 
     def __str__(self) -> str:
         return f"Run {self.pk}: {self.llm} @ {self.hardware} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("profiling:run-detail", args=[self.pk])
+
+    def job_queue(self) -> str:
+        return f"hw.{self.hardware.slug}"
+
+    @property
+    def trials_done(self) -> int:
+        return self.steps_done
+
+    @property
+    def trials_planned(self) -> int:
+        return self.steps_total
+
+    # --- one run per hardware ------------------------------------------------------
+
+    @classmethod
+    def job_lock(cls, pk: int) -> None:
+        """Serialise claims per hardware (PostgreSQL row lock; SQLite serialises writes anyway)."""
+        hardware_id = cls.objects.filter(pk=pk).values_list("hardware_id", flat=True).first()
+        if hardware_id is not None:
+            list(Hardware.objects.select_for_update().filter(pk=hardware_id).values_list("pk", flat=True))
+
+    @classmethod
+    def job_conflicts(cls, pk: int) -> bool:
+        """Another run on the same hardware holds a live lease."""
+        from django.utils import timezone
+
+        run = cls.objects.filter(pk=pk).values("hardware_id").first()
+        return bool(run) and cls.objects.filter(
+            hardware_id=run["hardware_id"], status=JobStatus.RUNNING, lease_expires__gte=timezone.now(),
+        ).exclude(pk=pk).exists()
+
+    @classmethod
+    def job_is_waiting(cls, job) -> bool:
+        return cls.job_conflicts(job.pk)
+
+    @classmethod
+    def job_next_in_line(cls, job):
+        return cls.objects.filter(hardware_id=job.hardware_id, status=JobStatus.PENDING).exclude(
+            pk=job.pk).order_by("created", "pk").first()
 
 
 class ImportBatch(models.Model):
@@ -86,10 +153,24 @@ class Measurement(models.Model):
     is_warmup = models.BooleanField(default=False)
     iteration = models.PositiveIntegerField(default=0)
     measured_at = models.DateTimeField(null=True, blank=True)
+    # The natural key of a profiling trial: (run, cell, trial); warm-ups come first in a
+    # cell's trial numbering. run_attempt records which claim of the run measured it.
+    cell_index = models.PositiveIntegerField(null=True, blank=True)
+    trial_index = models.PositiveIntegerField(null=True, blank=True)
+    run_attempt = models.PositiveSmallIntegerField(null=True, blank=True)
+    meter = models.JSONField(default=dict, blank=True,
+                             help_text="The meter's reading details: samples, device state, idle power.")
 
     class Meta:
         ordering = ["llm_id", "hardware_id", "input_tokens", "output_tokens", "iteration", "id"]
         indexes = [models.Index(fields=["llm", "hardware", "is_warmup"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profiling_run", "cell_index", "trial_index"],
+                condition=models.Q(profiling_run__isnull=False),
+                name="one_measurement_per_trial",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.llm} @ {self.hardware}: tin={self.input_tokens} tout={self.output_tokens}"

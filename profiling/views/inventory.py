@@ -60,6 +60,7 @@ def hardware_detail(request, slug):
         "hw": hw,
         "fits": fit_rows(fits),
         "curves": energy_curves(selected, lambda f: f.llm.name),
+        "runs": hw.profiling_runs.select_related("llm").order_by("-created", "-id")[:20],
     })
 
 

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from profiling.services import catalogue
+from profiling.services.tiny_llms import seed_tiny_llms
 
 
 class Command(BaseCommand):
@@ -12,5 +13,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         report = catalogue.seed()
         for line in report.lines():
+            self.stdout.write(line)
+        # Two weight-free LLMs that profile on this host's CPU in under a minute.
+        for line in seed_tiny_llms():
             self.stdout.write(line)
         self.stdout.write(self.style.SUCCESS("Reference catalogue is up to date."))

@@ -1,0 +1,339 @@
+"""Profiling runs: create one (validated), run it on a worker (resumable), summarise it.
+
+The worker side (``run_body``) loads the backend and the meter once per attempt,
+measures the idle power, warms up, then walks the design's cells in their seeded
+order. Each trial is written as a Measurement the moment it completes, inside
+the same transaction as the job's progress update, which is conditional on the
+worker still holding the job: a trial is stored exactly once, by the worker that
+holds the run, and a resumed run starts at the first trial that is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from energyweb.jobs import service as job_service
+from profiling import sweeps
+from profiling.choices import EnergySource, InferenceBackend, SweepDesign
+from profiling.models import LLM, Hardware, Measurement, ProfilingRun
+
+log = logging.getLogger(__name__)
+
+MAX_CELLS = 400
+MAX_TRIALS_PER_CELL = 100
+
+
+class RunParameterError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def _int(params: dict, key: str, default: int, lo: int, hi: int) -> int:
+    value = params.get(key, default)
+    if value in (None, ""):
+        return default
+    if isinstance(value, bool):
+        raise RunParameterError(f"{key} must be a whole number.", key)
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise RunParameterError(f"{key} must be a whole number.", key) from exc
+    if not math.isfinite(number) or number != int(number) or not lo <= number <= hi:
+        raise RunParameterError(f"{key} must be a whole number from {lo} to {hi}.", key)
+    return int(number)
+
+
+def _float(params: dict, key: str, default: float, lo: float, hi: float) -> float:
+    value = params.get(key, default)
+    if value in (None, ""):
+        return default
+    if isinstance(value, bool):
+        raise RunParameterError(f"{key} must be a number.", key)
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise RunParameterError(f"{key} must be a number.", key) from exc
+    if not math.isfinite(number) or not lo <= number <= hi:
+        raise RunParameterError(f"{key} must be a number from {lo} to {hi}.", key)
+    return number
+
+
+def _token_list(value, key: str, max_context: int) -> list[int]:
+    if isinstance(value, str):
+        value = [v for v in value.replace(";", ",").replace(" ", ",").split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise RunParameterError(f"{key}: a list of token counts, e.g. 8,32,128.", key)
+    out = []
+    for v in value:
+        if isinstance(v, bool):
+            raise RunParameterError(f"{key}: token counts are whole numbers.", key)
+        try:
+            n = int(str(v).strip())
+        except ValueError as exc:
+            raise RunParameterError(f"{key}: {v!r} is not a whole number.", key) from exc
+        if not 1 <= n <= max_context:
+            raise RunParameterError(f"{key}: token counts must be from 1 to {max_context}.", key)
+        out.append(n)
+    return sorted(set(out))
+
+
+def _design_cells(design: str, custom: dict) -> tuple[list[tuple[int, int]], object]:
+    """The design's (input, output) cells and its default Design (stopping rule, warm-up, batch)."""
+    if design == SweepDesign.CUSTOM:
+        d = sweeps.make_design("grid", inputs=custom["input_tokens"], outputs=custom["output_tokens"])
+    elif design == SweepDesign.PAPER_CROSS:
+        # The two paper sweeps as one run (18 cells): the cheap design that physics-structured
+        # forms can still identify (see docs/FITTING.md).
+        d = sweeps.paper_input_sweep()
+        extra = [c for c in sweeps.paper_output_sweep().cells
+                 if (c.input_tokens, c.output_tokens) not in {(x.input_tokens, x.output_tokens) for x in d.cells}]
+        d = sweeps.grid([c.input_tokens for c in d.cells], [d.cells[0].output_tokens], (d.cells[0].batch_size,),
+                        name="paper-cross")
+        d.cells += [sweeps.Cell(len(d.cells) + i, c.input_tokens, c.output_tokens, c.batch_size)
+                    for i, c in enumerate(extra)]
+    else:
+        d = sweeps.make_design(design)
+    return [(c.input_tokens, c.output_tokens) for c in d.cells], d
+
+
+def normalise(design: str, params: dict | None, max_context: int) -> dict:
+    """Checked run parameters with the design's defaults; raises RunParameterError naming the field."""
+    params = dict(params or {})
+    if design not in SweepDesign.values:
+        raise RunParameterError(f"Unknown design {design!r}: one of {', '.join(SweepDesign.values)}.", "design")
+    custom = {}
+    if design == SweepDesign.CUSTOM:
+        custom["input_tokens"] = _token_list(params.get("input_tokens"), "input_tokens", max_context)
+        custom["output_tokens"] = _token_list(params.get("output_tokens"), "output_tokens", max_context)
+    cells, default = _design_cells(design, custom)
+    rule = default.stopping
+    tolerance = rule.tolerance_s if math.isfinite(rule.tolerance_s) else 0.0  # 0: never stop early
+    out = {
+        "batch_size": _int(params, "batch_size", default.cells[0].batch_size, 1, 1024),
+        "min_trials": _int(params, "min_trials", rule.min_trials, 1, MAX_TRIALS_PER_CELL),
+        "max_trials": _int(params, "max_trials", rule.max_trials, 1, MAX_TRIALS_PER_CELL),
+        "ci_tolerance_s": _float(params, "ci_tolerance_s", tolerance, 0.0, 3600.0),
+        "warmup_trials": _int(params, "warmup_trials", default.warmup, 0, 10),
+        "seed": _int(params, "seed", 0, 0, 2**31 - 1),
+    }
+    if out["min_trials"] > out["max_trials"]:
+        raise RunParameterError("min_trials must not exceed max_trials.", "min_trials")
+    if len(cells) > MAX_CELLS:
+        raise RunParameterError(f"At most {MAX_CELLS} cells per run (this design has {len(cells)}).",
+                                "input_tokens" if custom else "design")
+    too_long = [c for c in cells if c[0] + c[1] > max_context]
+    if too_long:
+        raise RunParameterError(f"{len(too_long)} cells exceed the maximum context of {max_context} tokens.",
+                                "output_tokens" if custom else "design")
+    out["cells"] = [list(c) for c in cells]
+    return out
+
+
+def build_design(run: ProfilingRun):
+    """The run's Design, rebuilt from its row (the same on every attempt, so keys are stable)."""
+    cells = [sweeps.Cell(i, int(tin), int(tout), run.batch_size) for i, (tin, tout) in enumerate(run.grid["cells"])]
+    rule = sweeps.StoppingRule(tolerance_s=run.ci_tolerance_s, max_trials=run.max_trials,
+                               min_trials=run.min_trials)
+    return sweeps.Design(run.design, cells, stopping=rule, warmup=run.warmup_trials, seed=run.seed)
+
+
+def create_run(llm: LLM, hardware: Hardware, *, backend: str = InferenceBackend.HF,
+               design: str = SweepDesign.GRID_SMALL, params: dict | None = None, dtype: str = "auto",
+               use_cache: bool = True, user=None) -> ProfilingRun:
+    """Validate and save a pending run, and wake the hardware's worker after commit."""
+    if backend not in InferenceBackend.values:
+        raise RunParameterError(f"Unknown backend {backend!r}: one of {', '.join(InferenceBackend.values)}.",
+                                "backend")
+    if hardware.is_reference:
+        raise RunParameterError(f"{hardware} is a reference system from the literature; no worker runs there.",
+                                "hardware")
+    if backend == InferenceBackend.VLLM and not hardware.gpu_count:
+        raise RunParameterError("vLLM needs a CUDA GPU and this hardware has none; use Hugging Face.", "backend")
+    p = normalise(design, params, settings.MAX_CONTEXT_TOKENS)
+    cells = p.pop("cells")
+    with transaction.atomic():
+        run = ProfilingRun.objects.create(
+            llm=llm, hardware=hardware, backend=backend, design=design, grid={"cells": cells},
+            dtype=dtype, use_cache=use_cache, cells_total=len(cells),
+            steps_total=len(cells) * p["min_trials"] + p["warmup_trials"],
+            created_by=user if (user is not None and getattr(user, "is_authenticated", False)) else None, **p)
+        job_service.submit(run)
+    return run
+
+
+def cancel(run) -> bool:
+    return job_service.cancel(run)
+
+
+# --- the worker side ---------------------------------------------------------------
+
+
+def llm_spec(run: ProfilingRun):
+    from profiling.backends import LLMSpec, architecture
+
+    llm = run.llm
+    arch = llm.architecture_config or None
+    if not arch:
+        for key in (llm.slug, llm.name):
+            try:
+                arch = architecture(key)
+                break
+            except KeyError:
+                continue
+    return LLMSpec(name=llm.name, weights=llm.weights or "", architecture=arch or None, dtype=run.dtype,
+                   use_cache=run.use_cache, seed=run.seed)
+
+
+def _done(run) -> dict[tuple[int, int], float]:
+    """Runtimes of the trials already stored, keyed (cell, trial): what a resumed run skips."""
+    rows = Measurement.objects.filter(profiling_run=run).values_list("cell_index", "trial_index", "runtime_s")
+    return {(c, t): r for c, t, r in rows}
+
+
+def _measurement(run, design, trial) -> Measurement:
+    """A Measurement from one TrialResult (per query: the window's figures divided by its repeats)."""
+    fields = {}
+    for component in ("gpu", "cpu", "dram"):
+        if component in trial.energy_j:
+            fields[f"{component}_energy_j"] = float(trial.energy_j[component])
+            fields[f"{component}_energy_source"] = trial.sources[component]
+    cell, index = trial.key
+    m = Measurement(
+        llm=run.llm, hardware=run.hardware, profiling_run=run, input_tokens=trial.input_tokens,
+        output_tokens=trial.output_tokens, batch_size=trial.batch_size, runtime_s=float(trial.runtime_s),
+        measured_at=trial.finished_at, is_warmup=trial.is_warmup, cell_index=cell, trial_index=index,
+        iteration=index if trial.is_warmup else index - design.warmups(design.cells[cell]),
+        meter={"repeats": trial.repeats, "window_s": trial.window_s, "updates": trial.updates,
+               "dynamic_energy_j": trial.dynamic_energy_j, "device_state": trial.device_state,
+               "warnings": trial.warnings},
+        **fields)
+    m.total_energy_j = m.compute_total()
+    m.is_estimated = m.compute_is_estimated()
+    return m
+
+
+def _meter_for(hardware):
+    from profiling.meters import auto_meter
+
+    reasons: dict[str, str] = {}
+    options = {"estimate": {"tdp_w": hardware.cpu_tdp_w, "cores": hardware.cpu_cores}}
+    return auto_meter(options=options, reasons=reasons), reasons
+
+
+def run_body(run: ProfilingRun, handle: job_service.JobHandle, *, refit: bool = True,
+             refit_inline: bool = False) -> None:
+    """Run or resume ``run`` under ``handle``: every trial stored at once, fenced by the claim."""
+    from profiling.backends import load_backend
+    from profiling.meters import measure_idle
+
+    design = build_design(run)
+    done = _done(run)
+    handle.progress(**_progress(design, done))
+    meter, reasons = _meter_for(run.hardware)
+    started = time.perf_counter()
+    backend = load_backend(run.backend, llm_spec(run))
+    finished = False
+    try:
+        summary = dict(run.summary or {})
+        summary.update(meter=getattr(meter, "name", type(meter).__name__), meter_unavailable=reasons,
+                       backend={k: str(v) for k, v in (backend.info or {}).items()},
+                       load_seconds=round(time.perf_counter() - started, 3))
+        idle = None
+        if not all(s in EnergySource.estimated() for s in _meter_sources(meter)):
+            # Idle power before the sweep (a CPU-time estimate has no idle part to subtract).
+            idle = measure_idle(meter, duration_s=float(getattr(settings, "PROFILING_IDLE_S", 5)))
+            summary["idle_power_w"] = {k: round(v, 3) for k, v in idle.power_w.items()}
+        handle.progress(summary=summary)
+        nxt = design.next_trial(done)
+        if done and nxt is not None:
+            # Resuming on a freshly loaded model: one unstored call so that the first stored
+            # trial does not carry the allocation and compilation of a cold start.
+            backend.generate(nxt.cell.input_tokens, nxt.cell.output_tokens, nxt.cell.batch_size)
+
+        def store(trial) -> None:
+            after = {**done, trial.key: trial.runtime_s}
+            m = _measurement(run, design, trial)
+            m.run_attempt = handle.attempt
+            try:
+                with transaction.atomic():
+                    # Fenced: raises, and stores nothing, if the run was cancelled or taken over.
+                    handle.progress(**_progress(design, after))
+                    m.save()
+            except IntegrityError:
+                # Already stored: cannot happen while claims are fenced, and never stored twice.
+                log.warning("trial %s of run %s exists; skipping", trial.key, run.pk)
+            done[trial.key] = trial.runtime_s
+            job_service.fault_delay()
+
+        sweeps.run_sweep(design, backend, meter, done=dict(done), on_trial=store, idle=idle)
+        summary.update(_source_summary(run))
+        p = _progress(design, done)
+        finished = handle.finish(summary=summary, steps_done=p["done"], steps_total=p["done"],
+                                 cells_done=p["cells_done"])
+    finally:
+        backend.close()
+    if finished and refit:
+        _request_refit(run, inline=refit_inline)
+
+
+def _meter_sources(meter) -> set[str]:
+    parts = getattr(meter, "meters", None) or [meter]
+    return {getattr(m, "source", "") or getattr(m, "name", "") for m in parts}
+
+
+def _progress(design, done) -> dict:
+    p = design.progress(done)
+    return {"done": p["trials_done"], "total": p["trials_planned"], "cells_done": p["cells_done"],
+            "cells_total": p["cells_total"]}
+
+
+def _source_summary(run) -> dict:
+    qs = Measurement.objects.filter(profiling_run=run, is_warmup=False)
+    sources = set()
+    for row in qs.values("gpu_energy_source", "cpu_energy_source", "dram_energy_source").distinct():
+        sources.update(v for v in row.values() if v)
+    return {"energy_sources": sorted(sources),
+            "estimated": any(s in EnergySource.estimated() for s in sources),
+            "measurements": qs.count()}
+
+
+def _request_refit(run, inline: bool = False) -> None:
+    """Refit the pair on the default queue (or here, for the foreground command).
+
+    Estimated energy is fitted only when the run had nothing better, and the fit
+    then carries the estimated label.
+    """
+    estimated = _source_summary(run)["estimated"]
+    if inline:
+        from profiling.tasks import refit_pair
+
+        refit_pair(run.llm_id, run.hardware_id, include_estimated=estimated)
+        return
+    from energyweb.queue import send_now
+
+    send_now("profiling.refit_pair", args=[run.llm_id, run.hardware_id], kwargs={"include_estimated": estimated})
+
+
+def summary(run: ProfilingRun) -> dict:
+    """The JSON of ``profile --json`` and of the API's summary."""
+    run.refresh_from_db()
+    sources = _source_summary(run)
+    return {
+        "id": run.pk, "status": run.status, "llm": run.llm.name, "hardware": run.hardware.name,
+        "backend": run.backend, "design": run.design, "cells_total": run.cells_total,
+        "cells_done": run.cells_done, "trials_planned": run.steps_total, "trials_done": run.steps_done,
+        "measurements": sources["measurements"], "energy_sources": sources["energy_sources"],
+        "estimated": sources["estimated"], "attempts": run.attempts, "error": run.error,
+        "duration_s": run.duration_seconds, "idle_power_w": (run.summary or {}).get("idle_power_w"),
+    }
+
+
+def validation_errors(exc: ValidationError) -> dict:
+    return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}

@@ -1,0 +1,110 @@
+"""Profiling runs in this process: the real tiny model on the CPU, the real (estimate) meter of this VM.
+
+This VM has no NVML and no readable RAPL, so energy is the CPU-time x TDP estimate,
+labelled estimate-tdp on every row; the meters' own tests cover NVML and RAPL.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from energyweb.jobs import service as job_service
+from energyweb.jobs.choices import JobStatus
+from profiling.models import Measurement, ProfilingRun
+from profiling.services import profiling_runs
+from tests.runs.conftest import SMALL
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(run):
+    handle = job_service.claim(ProfilingRun, run.pk, "test")
+    assert handle is not None
+    profiling_runs.run_body(ProfilingRun.objects.get(pk=run.pk), handle, refit=False)
+    run.refresh_from_db()
+    return run
+
+
+@pytest.mark.parametrize("design, cells, trials", [
+    ("grid-small", 16, (3, 3)), ("paper-input-sweep", 9, (3, 25)), ("paper-output-sweep", 10, (3, 25)),
+    ("paper-cross", 18, (3, 25)), ("paper-grid", 81, (3, 25)),
+])
+def test_designs_have_their_cells_and_stopping_rules(design, cells, trials):
+    p = profiling_runs.normalise(design, {}, 131072)
+    assert len(p["cells"]) == cells and (p["min_trials"], p["max_trials"]) == trials
+    assert len({tuple(c) for c in p["cells"]}) == cells
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"max_trials": 0}, "max_trials"), ({"min_trials": 5, "max_trials": 2}, "min_trials"),
+    ({"seed": -1}, "seed"), ({"batch_size": True}, "batch_size"), ({"ci_tolerance_s": float("nan")}, "ci_tolerance_s"),
+    ({"input_tokens": "8,x", "output_tokens": "8"}, "input_tokens"),
+    ({"input_tokens": "8", "output_tokens": "200000"}, "output_tokens"),
+])
+def test_bad_parameters_are_refused_naming_the_field(host, tiny, params, field):
+    design = "custom" if "input_tokens" in params else "grid-small"
+    with pytest.raises(profiling_runs.RunParameterError) as err:
+        profiling_runs.create_run(tiny, host, design=design, params=params)
+    assert err.value.field == field
+    assert not ProfilingRun.objects.exists()
+
+
+def test_reference_systems_cannot_be_profiled(tiny):
+    from profiling.models import Hardware
+
+    swing = Hardware.objects.create(name="Swing", slug="swing", is_reference=True)
+    with pytest.raises(profiling_runs.RunParameterError) as err:
+        profiling_runs.create_run(tiny, swing)
+    assert err.value.field == "hardware"
+
+
+def test_a_run_stores_each_planned_trial_once_labelled_estimated(host, tiny):
+    run = _run(profiling_runs.create_run(tiny, host, design="custom", params=SMALL))
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    rows = Measurement.objects.filter(profiling_run=run)
+    # 4 cells x 2 trials, plus one warm-up before the first cell.
+    assert rows.filter(is_warmup=False).count() == 8 and rows.filter(is_warmup=True).count() == 1
+    assert run.steps_done == run.steps_total == 9 and run.cells_done == run.cells_total == 4
+    assert sorted(rows.values_list("cell_index", "trial_index").distinct()) == sorted(
+        rows.values_list("cell_index", "trial_index"))
+    for m in rows:
+        assert m.is_estimated and m.cpu_energy_source == "estimate-tdp" and m.total_energy_j > 0
+        assert m.runtime_s > 0 and m.meter["repeats"] >= 1
+    assert run.summary["estimated"] and run.summary["energy_sources"] == ["estimate-tdp"]
+    assert profiling_runs.summary(run)["measurements"] == 8  # warm-ups are not measurements to fit
+
+
+def test_a_resumed_run_measures_only_the_missing_trials(host, tiny):
+    run = _run(profiling_runs.create_run(tiny, host, design="custom", params=SMALL))
+    keep = set(Measurement.objects.filter(profiling_run=run).values_list("pk", flat=True))
+    # As if the worker had died after five trials: drop the last four and hand the run back.
+    last = list(Measurement.objects.filter(profiling_run=run).order_by("-id").values_list("pk", flat=True)[:4])
+    Measurement.objects.filter(pk__in=last).delete()
+    ProfilingRun.objects.filter(pk=run.pk).update(status=JobStatus.PENDING, finished=None)
+    run = _run(run)
+    assert run.status == JobStatus.SUCCEEDED and run.attempts == 2
+    rows = Measurement.objects.filter(profiling_run=run)
+    assert rows.count() == 9
+    assert set(rows.values_list("pk", flat=True)) >= keep - set(last)
+    assert set(rows.filter(run_attempt=2).values_list("cell_index", "trial_index")) == set(
+        rows.exclude(pk__in=keep).values_list("cell_index", "trial_index"))
+
+
+def test_a_cancelled_run_stops_at_its_next_trial(host, tiny):
+    run = profiling_runs.create_run(tiny, host, design="custom", params=SMALL)
+    handle = job_service.claim(ProfilingRun, run.pk, "test")
+    assert profiling_runs.cancel(run)
+    with pytest.raises(job_service.JobCancelled):
+        profiling_runs.run_body(ProfilingRun.objects.get(pk=run.pk), handle, refit=False)
+    assert not Measurement.objects.filter(profiling_run=run).exists()
+
+
+def test_a_second_run_on_the_same_hardware_waits(host, tiny):
+    first = profiling_runs.create_run(tiny, host, design="custom", params=SMALL)
+    second = profiling_runs.create_run(tiny, host, design="custom", params=SMALL)
+    assert job_service.claim(ProfilingRun, first.pk, "a") is not None
+    assert job_service.claim(ProfilingRun, second.pk, "b") is None
+    second.refresh_from_db()
+    assert second.status == JobStatus.PENDING and second.attempts == 0
+    assert ProfilingRun.job_is_waiting(second)
+    assert ProfilingRun.job_next_in_line(first) == second
