@@ -13,6 +13,7 @@ fake powercap tree of real files in a temp folder, and say so.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import statistics
@@ -159,6 +160,9 @@ def main() -> None:
         print(f"| {hz} Hz, 4 devices, {args.sampler_s:g} s | {samples} | {share * 100:.3f}% | "
               f"{'yes' if share < 0.01 else 'NO'} |")
 
+    if not all(importlib.util.find_spec(m) for m in ("torch", "transformers")):  # not imported: timed below
+        args.skip_run = True
+        print("\ntiny-random-llama run skipped: torch/transformers not installed (pip install -r requirements-worker.txt)")
     if not args.skip_run:
         r = tiny_run()
         print(f"\ntiny-random-llama over grid-small on CPU (meter {r['meter']}, sources {r['sources']}, "

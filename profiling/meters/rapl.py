@@ -112,9 +112,12 @@ class RaplMeter(Meter):
         return [int(os.pread(fd, 32, 0)) for fd in self._fds]
 
     def close(self) -> None:
-        fds, self._fds = self._fds, []
+        fds, self._fds = getattr(self, "_fds", []), []
         for fd in fds:
             os.close(fd)
+
+    def __del__(self) -> None:  # a meter dropped without close() must not leak descriptors
+        self.close()
 
     def _begin(self) -> None:
         self._start = self._counters()
