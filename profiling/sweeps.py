@@ -255,6 +255,19 @@ class TrialResult:
     def total_energy_j(self) -> float:
         return float(sum(self.energy_j.values()))
 
+    def measurement_fields(self) -> dict[str, Any]:
+        """Keyword arguments for a Measurement row (profiling.models.Measurement column names);
+        unmeasured components are None with an empty source."""
+        fields: dict[str, Any] = {
+            "input_tokens": self.input_tokens, "output_tokens": self.output_tokens, "batch_size": self.batch_size,
+            "runtime_s": self.runtime_s, "total_energy_j": self.total_energy_j, "is_estimated": self.is_estimated,
+            "is_warmup": self.is_warmup, "iteration": self.key[1], "measured_at": self.finished_at,
+        }
+        for component in ("gpu", "cpu", "dram"):
+            fields[f"{component}_energy_j"] = self.energy_j.get(component)
+            fields[f"{component}_energy_source"] = self.sources.get(component, "")
+        return fields
+
     def as_dict(self) -> dict[str, Any]:
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}
         data.update(total_energy_j=self.total_energy_j, finished_at=self.finished_at.isoformat())

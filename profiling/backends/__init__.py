@@ -23,6 +23,29 @@ REGISTRY: dict[str, str] = {
 }
 
 
+BACKEND_NAMES = tuple(REGISTRY)
+
+
+def spec_for_llm(llm, **overrides) -> LLMSpec:
+    """An LLMSpec from anything shaped like an LLM row (name, slug, weights, architecture_config, dtype).
+
+    Duck-typed so this module stays free of Django. A row without an architecture
+    config falls back to the stored one for its slug or name, when there is one.
+    """
+    config = getattr(llm, "architecture_config", None)
+    if not config:
+        for key in (getattr(llm, "slug", ""), llm.name):
+            try:
+                config = architecture(key)
+                break
+            except KeyError:
+                continue
+    values = {"name": llm.name, "weights": getattr(llm, "weights", "") or "", "architecture": config or None,
+              "dtype": getattr(llm, "dtype", "auto") or "auto"}
+    values.update(overrides)
+    return LLMSpec(**values)
+
+
 def backend_class(name: str) -> type[Backend]:
     try:
         module, cls = REGISTRY[name].split(":")
@@ -41,5 +64,5 @@ def load_backend(name: str, spec: LLMSpec) -> Backend:
     return backend
 
 
-__all__ = ["ARCHITECTURES", "REGISTRY", "Backend", "BackendError", "BackendUnavailable", "Generation", "LLMSpec",
+__all__ = ["ARCHITECTURES", "BACKEND_NAMES", "REGISTRY", "spec_for_llm", "Backend", "BackendError", "BackendUnavailable", "Generation", "LLMSpec",
            "architecture", "backend_class", "get_backend", "load_backend"]

@@ -64,6 +64,7 @@ class HFBackend(Backend):
         self.vocab_size = model.config.vocab_size
         gen = model.generation_config
         self.eos = gen.eos_token_id if gen.eos_token_id is not None else model.config.eos_token_id
+        self.pad = self.eos[0] if isinstance(self.eos, list) else self.eos  # some configs list several EOS ids
         self.generator = torch.Generator().manual_seed(spec.seed)
         self.info = {"backend": self.name, "device": device, "dtype": dtype_name, "weights": source,
                      "use_cache": spec.use_cache, "load_s": round(time.perf_counter() - t0, 3),
@@ -115,7 +116,7 @@ class HFBackend(Backend):
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=ids, attention_mask=mask, do_sample=False, max_new_tokens=output_tokens,
-                min_new_tokens=output_tokens, use_cache=self.spec.use_cache, pad_token_id=self.eos,
+                min_new_tokens=output_tokens, use_cache=self.spec.use_cache, pad_token_id=self.pad,
                 eos_token_id=self.eos)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)  # the meter's window must contain the kernels

@@ -48,19 +48,22 @@ def get_meter(name: str, **options) -> Meter:
     return meter_class(name)(**options)
 
 
-def auto_meter(options: dict[str, dict] | None = None, reasons: dict[str, str] | None = None) -> Meter:
+def auto_meter(options: dict[str, dict] | None = None, reasons: dict[str, str] | None = None,
+               estimate_cpu: bool = False) -> Meter:
     """The best meters this host can read: NVML > RAPL > estimate.
 
     NVML (gpu) and RAPL (cpu, dram) cover different components, so both are used
-    when both work; the estimate is used only when neither does. ``options`` maps
-    a meter name to its constructor arguments (e.g. ``{"estimate": {"tdp_w": 120}}``);
-    ``reasons`` (when given) receives why each skipped meter could not run.
+    when both work; the estimate is used only when neither does, or, with
+    ``estimate_cpu``, for the CPU of a GPU host whose RAPL is unreadable (that row
+    is then labelled estimated). ``options`` maps a meter name to its constructor
+    arguments (e.g. ``{"estimate": {"tdp_w": 120}}``); ``reasons`` (when given)
+    receives why each skipped meter could not run.
     """
     options = options or {}
     reasons = {} if reasons is None else reasons
     chosen: list[Meter] = []
     for name in REGISTRY:
-        if name == "estimate" and chosen:
+        if name == "estimate" and chosen and (not estimate_cpu or any("cpu" in m.components for m in chosen)):
             break
         try:
             chosen.append(get_meter(name, **options.get(name, {})))

@@ -70,8 +70,9 @@ class NvmlMeter(Meter):
     components = ("gpu",)
 
     def __init__(self, force_sampling: bool = False, hz: float = 20.0,
-                 update_period_s: float = DEFAULT_UPDATE_PERIOD_S):
+                 update_period_s: float = DEFAULT_UPDATE_PERIOD_S, capture_state: bool = True):
         super().__init__()
+        self.capture_state = capture_state
         self.nvml = _pynvml()
         try:
             self.nvml.nvmlInit()
@@ -148,7 +149,8 @@ class NvmlMeter(Meter):
         reading = Reading(
             energy_j={"gpu": sum(devices.values())}, sources={"gpu": self.source}, duration_s=duration_s,
             updates={"gpu": updates}, devices=devices, warnings=list(self.warnings))
-        reading.device_state = self.device_state()  # after the window: state queries cost time
+        if self.capture_state:  # after the window closed: state queries cost time, not energy
+            reading.device_state = self.device_state()
         if self.sampler is not None:
             reading.device_state["sampler_cpu_s"] = self.sampler.cpu_s
         return reading

@@ -60,3 +60,22 @@ def test_uncached_hub_id_is_never_downloaded():
 def test_counts_below_one_are_refused(tiny):
     with pytest.raises(BackendError, match="output_tokens"):
         tiny.generate(4, 0, 1)
+
+
+def test_uncached_weights_fall_back_to_random_init_and_say_so():
+    spec = LLMSpec(name="t", weights="meta-llama/Llama-2-7b-hf", architecture=architecture("tiny-random-llama"),
+                   device="cpu")
+    assert load_backend("hf", spec).info["weights"] == "random-init"
+
+
+def test_spec_for_an_llm_row_uses_its_config_or_the_stored_one():
+    from types import SimpleNamespace
+
+    from profiling.backends import spec_for_llm
+
+    row = SimpleNamespace(name="Llama-2 (7B)", slug="llama-2-7b", weights="meta-llama/Llama-2-7b-hf",
+                          architecture_config=None, dtype="float16")
+    spec = spec_for_llm(row, device="cuda")
+    assert spec.architecture["hidden_size"] == 4096 and spec.dtype == "float16" and spec.device == "cuda"
+    own = SimpleNamespace(name="mine", weights="", architecture_config={"model_type": "llama"}, dtype="")
+    assert spec_for_llm(own).architecture == {"model_type": "llama"} and spec_for_llm(own).dtype == "auto"

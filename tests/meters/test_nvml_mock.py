@@ -118,3 +118,15 @@ def test_fake_nvml_with_rapl_gives_one_composite_window(monkeypatch, powercap):
     assert reading.energy_j["cpu"] == pytest.approx(4.0)
     assert reading.sources == {"gpu": NVML_COUNTER, "cpu": "rapl", "dram": "rapl"}
     assert reading.source == NVML_COUNTER
+
+
+def test_fake_nvml_gpu_host_without_rapl_can_estimate_its_cpu(monkeypatch, tmp_path):
+    gpus = install(monkeypatch, [FakeGpu("GPU-aa")])
+    plain = auto_meter(options={"rapl": {"root": tmp_path}})
+    assert plain.name == "nvml"  # no CPU figure rather than an unasked estimate
+    meter = auto_meter(options={"rapl": {"root": tmp_path}}, estimate_cpu=True)
+    assert meter.name == "nvml+estimate"
+    meter.start()
+    gpus[0].advance(5.0)
+    reading = meter.stop()
+    assert reading.sources == {"gpu": NVML_COUNTER, "cpu": "estimate-tdp"} and reading.is_estimated

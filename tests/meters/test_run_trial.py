@@ -40,6 +40,10 @@ def test_fake_powercap_short_query_is_repeated_then_divided(powercap):
     assert result.dynamic_energy_j["cpu"] == pytest.approx(2.0 - 100.0 * result.runtime_s)
     assert result.sources == {"cpu": "rapl", "dram": "rapl"} and not result.is_estimated
     assert result.key == (0, 0)
+    fields = result.measurement_fields()
+    assert fields["cpu_energy_j"] == pytest.approx(2.0) and fields["cpu_energy_source"] == "rapl"
+    assert fields["gpu_energy_j"] is None and fields["gpu_energy_source"] == ""
+    assert fields["total_energy_j"] == pytest.approx(2.0) and fields["iteration"] == 0
 
 
 def test_fake_nvml_window_without_a_counter_step_is_retried_longer(monkeypatch):

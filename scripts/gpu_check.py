@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""One prepared check for a lent GPU host (torch + nvidia-ml-py, no Django).
+
+Profiles a randomly initialised Llama-2-7B-shaped model (bf16) over a 3x3 grid and
+meters every trial three ways over the same window: the NVML energy counter, NVML
+power integration (sampling thread) and, when installed, Zeus's ZeusMonitor (an
+independent meter). Prints the differences, the meters' start/stop overhead and
+the runtime overhead of metering, as a table; writes JSON to $OUT/gpu_check.json
+when OUT is set.
+
+    python scripts/gpu_check.py [--model llama-2-7b] [--inputs 64,256,1024] [--outputs 16,64,128] [--trials 2]
+
+Exits 2 with a message when there is no NVIDIA GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from profiling.meters import Meter, MeterUnavailable, WindowTooShort  # noqa: E402
+from profiling.sweeps import grid, parse_counts  # noqa: E402
+
+
+def fail(message: str) -> None:
+    print(f"gpu_check: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def pct(a: float | None, b: float | None) -> str:
+    if a is None or b is None or not b:
+        return "-"
+    return f"{100.0 * (a - b) / b:+.1f}%"
+
+
+def table(rows: list[dict]) -> str:
+    head = ("cell", "tin", "tout", "reps", "runtime s", "counter J", "power-int J", "zeus J", "pi vs ctr", "zeus vs ctr")
+    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    for r in rows:
+        zeus = r.get("zeus_j")
+        lines.append(" | ".join([
+            str(r["cell"]), str(r["tin"]), str(r["tout"]), str(r["repeats"]), f"{r['runtime_s']:.3f}",
+            f"{r['counter_j']:.1f}", f"{r['power_j']:.1f}", "-" if zeus is None else f"{zeus:.1f}",
+            pct(r["power_j"], r["counter_j"]), pct(zeus, r["counter_j"])]))
+    return "\n".join(lines)
+
+
+def summary(rows: list[dict]) -> dict:
+    def rel(key):
+        values = [(r[key] - r["counter_j"]) / r["counter_j"] for r in rows if r.get(key) is not None and r["counter_j"]]
+        return {"median": statistics.median(values), "max_abs": max(abs(v) for v in values)} if values else None
+
+    return {"power_vs_counter": rel("power_j"), "zeus_vs_counter": rel("zeus_j")}
+
+
+def zeus_monitor(gpu_indices):
+    try:
+        from zeus.monitor import ZeusMonitor
+    except ImportError:
+        return None, "zeus not installed (pip install zeus): independent comparison skipped"
+    try:
+        return ZeusMonitor(gpu_indices=gpu_indices), "ok"
+    except Exception as exc:  # Zeus raises its own types for missing permissions or GPUs
+        return None, f"ZeusMonitor failed: {exc}"
+
+
+class CheckMeter(Meter):
+    """The counter, power integration and Zeus over one window; the counter's reading leads."""
+
+    name = "gpu-check"
+    components = ("gpu",)
+
+    def __init__(self, counter, sampler, zeus):
+        super().__init__()
+        self.counter, self.sampler, self.zeus = counter, sampler, zeus
+        self.min_window_s = max(counter.min_window_s, sampler.min_window_s)
+
+    def _begin(self):
+        if self.zeus is not None:
+            self.zeus.begin_window("trial")
+        self.sampler.start()
+        self.counter.start()
+
+    def _end(self, duration_s):
+        try:
+            reading = self.counter.stop()
+        finally:  # close the other windows even when the counter did not step
+            try:
+                power = self.sampler.stop()
+            except WindowTooShort:
+                power = None
+            zeus = self.zeus.end_window("trial") if self.zeus is not None else None
+        reading.device_state["power_integration_j"] = power.energy_j["gpu"] if power else None
+        reading.device_state["sampler_cpu_s"] = power.device_state.get("sampler_cpu_s") if power else None
+        reading.device_state["zeus_j"] = sum(zeus.gpu_energy.values()) if zeus is not None else None
+        return reading
+
+
+def overhead(meter, n=200) -> float:
+    """Mean seconds for one start() + stop() pair with no work in between."""
+    t0 = time.perf_counter()
+    for _ in range(n):
+        meter.start()
+        try:
+            meter.stop()
+        except WindowTooShort:
+            pass  # an empty window: expected, only the time matters here
+    return (time.perf_counter() - t0) / n
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="llama-2-7b")
+    ap.add_argument("--dtype", default="bfloat16")
+    ap.add_argument("--inputs", default="64,256,1024")
+    ap.add_argument("--outputs", default="16,64,128")
+    ap.add_argument("--trials", type=int, default=2)
+    ap.add_argument("--no-cache", action="store_true", help="disable the KV cache, as the paper did")
+    args = ap.parse_args(argv)
+
+    # NVML first: it answers in milliseconds where torch takes seconds to import.
+    from profiling.meters.nvml import NvmlMeter
+
+    try:
+        counter = NvmlMeter()
+    except MeterUnavailable as exc:
+        fail(f"no usable NVIDIA GPU: {exc}")
+    if counter.source != "nvml-counter":
+        fail("this GPU has no NVML energy counter (before Volta): nothing to compare power integration with")
+    try:
+        import torch
+    except ImportError:
+        fail("torch is not installed")
+    if not torch.cuda.is_available():
+        fail("NVML sees a GPU but torch.cuda.is_available() is false (a CPU build of torch?)")
+
+    from profiling.backends import LLMSpec, architecture, load_backend
+    from profiling.sweeps import StoppingRule, run_trial
+
+    print(f"calibrating the NVML counter step: {counter.calibrate_update_period() * 1000:.1f} ms", flush=True)
+    sampler = NvmlMeter(force_sampling=True, hz=20)
+    zeus, zeus_status = zeus_monitor([i for i, _ in counter.devices])
+    print(f"zeus: {zeus_status}", flush=True)
+    both = CheckMeter(counter, sampler, zeus)
+
+    t0 = time.perf_counter()
+    backend = load_backend("hf", LLMSpec(name=args.model, architecture=architecture(args.model), dtype=args.dtype,
+                                         device="cuda", use_cache=not args.no_cache))
+    print(f"loaded {args.model} ({backend.info['parameters'] / 1e9:.2f} B parameters, random init) "
+          f"in {time.perf_counter() - t0:.1f} s", flush=True)
+
+    design = grid(parse_counts(args.inputs), parse_counts(args.outputs), warmup=1, seed=0,
+                  stopping=StoppingRule.fixed(args.trials), name="gpu-check")
+    rows, done, repeats = [], {}, {}
+    while (trial := design.next_trial(done)) is not None:
+        result = run_trial(backend, both, trial, repeats=repeats.get(trial.cell.index, 1))
+        state = result.device_state  # whole-window figures: divide by the repetitions
+        zeus_j = state["zeus_j"] / result.repeats if state["zeus_j"] is not None else None
+        power_j = state["power_integration_j"] / result.repeats if state["power_integration_j"] is not None else None
+        repeats[trial.cell.index] = result.repeats
+        done[trial.key] = result.runtime_s
+        if trial.is_warmup:
+            continue
+        rows.append({"cell": trial.cell.index, "trial": trial.trial_index, "tin": trial.cell.input_tokens,
+                     "tout": trial.cell.output_tokens, "repeats": result.repeats, "runtime_s": result.runtime_s,
+                     "counter_j": result.energy_j["gpu"], "power_j": power_j, "zeus_j": zeus_j,
+                     "sampler_cpu_s": state["sampler_cpu_s"], "gpus": state.get("gpus")})
+        print(table(rows[-1:]).splitlines()[-1], flush=True)
+
+    cell = design.cells[len(design.cells) // 2]
+    bare, metered = [], []
+    for _ in range(3):
+        t = time.perf_counter()
+        backend.generate(cell.input_tokens, cell.output_tokens, 1)
+        bare.append(time.perf_counter() - t)
+        both.start()
+        t = time.perf_counter()
+        backend.generate(cell.input_tokens, cell.output_tokens, 1)
+        metered.append(time.perf_counter() - t)
+        both.stop()
+    report = {
+        "device": torch.cuda.get_device_name(0), "driver": counter.device_state().get("driver"),
+        "model": args.model, "dtype": args.dtype, "use_cache": not args.no_cache,
+        "counter_step_s": counter.update_period_s, "zeus": zeus_status, "rows": rows, "summary": summary(rows),
+        "overhead_start_stop_s": {"nvml-counter": overhead(counter), "nvml-power-integration": overhead(sampler)},
+        "sampler_cpu_share": sum(r["sampler_cpu_s"] or 0 for r in rows)
+        / max(sum(r["runtime_s"] * r["repeats"] for r in rows), 1e-9),
+        "runtime_overhead": (statistics.median(metered) - statistics.median(bare)) / statistics.median(bare),
+    }
+    print()
+    print(table(rows))
+    print(json.dumps({k: v for k, v in report.items() if k != "rows"}, indent=2))
+    if os.environ.get("OUT"):
+        Path(os.environ["OUT"], "gpu_check.json").write_text(json.dumps(report, indent=2))
+    counter.close()
+    sampler.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
