@@ -53,7 +53,7 @@ def main() -> None:
     from django.conf import settings
 
     from energyweb.jobs.choices import JobStatus
-    from profiling.models import Hardware, LLM, Measurement, ProfilingRun
+    from profiling.models import LLM, Hardware, Measurement, ProfilingRun
     from profiling.services import profiling_runs
     from profiling.services.tiny_llms import seed_tiny_llms
 
@@ -99,17 +99,16 @@ def main() -> None:
     for label, env in cases:
         slow = start_worker(env | {"ENERGYWEB_FAULT_STEP_DELAY_S": "0.3"}, log)
         run = profiling_runs.create_run(tiny, host, design="grid-small")
-        wait(lambda: Measurement.objects.filter(profiling_run=run).count() >= 5, 120)
+        wait(lambda run=run: Measurement.objects.filter(profiling_run=run).count() >= 5, 120)
         slow.kill()
         slow.wait(10)
         killed = time.perf_counter()
         worker = start_worker(env, log)
         try:
-            wait(lambda: ProfilingRun.objects.filter(pk=run.pk, attempts=2, status=JobStatus.RUNNING).exists()
-                 or ProfilingRun.objects.filter(pk=run.pk, attempts=2).exclude(status__in=JobStatus.active()).exists(),
-                 600)
+            wait(lambda run=run: ProfilingRun.objects.filter(pk=run.pk, attempts=2).exists(), 600)
             resumed = time.perf_counter() - killed
-            final = wait(lambda: ProfilingRun.objects.filter(pk=run.pk).exclude(status__in=JobStatus.active()).first(), 600)
+            final = wait(lambda run=run: ProfilingRun.objects.filter(pk=run.pk).exclude(
+                status__in=JobStatus.active()).first(), 600)
             finished = time.perf_counter() - killed
         finally:
             worker.terminate()

@@ -191,6 +191,8 @@ JOB_LEASE_S = env_int("ENERGYWEB_JOB_LEASE_S", 60, minimum=2)
 JOB_RECOVERY_INTERVAL_S = env_int("ENERGYWEB_JOB_RECOVERY_INTERVAL_S", 30, minimum=1)
 JOB_RESEND_AFTER_S = env_int("ENERGYWEB_JOB_RESEND_AFTER_S", 300, minimum=1)
 JOB_MAX_ATTEMPTS = env_int("ENERGYWEB_JOB_MAX_ATTEMPTS", 3, minimum=1)
+# Seconds of idle-power measurement before each profiling attempt (with a real counter).
+PROFILING_IDLE_S = env_int("ENERGYWEB_PROFILING_IDLE_S", 5, minimum=1)
 # Seconds without a heartbeat before a host is shown offline.
 HOST_OFFLINE_AFTER_S = env_int("ENERGYWEB_HOST_OFFLINE_AFTER_S", 180, minimum=10)
 HEARTBEAT_INTERVAL_S = env_int("ENERGYWEB_HEARTBEAT_INTERVAL_S", 60, minimum=5)

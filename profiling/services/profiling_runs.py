@@ -176,19 +176,9 @@ def cancel(run) -> bool:
 
 
 def llm_spec(run: ProfilingRun):
-    from profiling.backends import LLMSpec, architecture
+    from profiling.backends import spec_for_llm
 
-    llm = run.llm
-    arch = llm.architecture_config or None
-    if not arch:
-        for key in (llm.slug, llm.name):
-            try:
-                arch = architecture(key)
-                break
-            except KeyError:
-                continue
-    return LLMSpec(name=llm.name, weights=llm.weights or "", architecture=arch or None, dtype=run.dtype,
-                   use_cache=run.use_cache, seed=run.seed)
+    return spec_for_llm(run.llm, dtype=run.dtype, use_cache=run.use_cache, seed=run.seed)
 
 
 def _done(run) -> dict[tuple[int, int], float]:
@@ -199,24 +189,16 @@ def _done(run) -> dict[tuple[int, int], float]:
 
 def _measurement(run, design, trial) -> Measurement:
     """A Measurement from one TrialResult (per query: the window's figures divided by its repeats)."""
-    fields = {}
-    for component in ("gpu", "cpu", "dram"):
-        if component in trial.energy_j:
-            fields[f"{component}_energy_j"] = float(trial.energy_j[component])
-            fields[f"{component}_energy_source"] = trial.sources[component]
     cell, index = trial.key
-    m = Measurement(
-        llm=run.llm, hardware=run.hardware, profiling_run=run, input_tokens=trial.input_tokens,
-        output_tokens=trial.output_tokens, batch_size=trial.batch_size, runtime_s=float(trial.runtime_s),
-        measured_at=trial.finished_at, is_warmup=trial.is_warmup, cell_index=cell, trial_index=index,
-        iteration=index if trial.is_warmup else index - design.warmups(design.cells[cell]),
+    fields = trial.measurement_fields()
+    # iteration counts measured trials of the cell (0, 1, ...); warm-ups keep their own index.
+    fields["iteration"] = index if trial.is_warmup else index - design.warmups(design.cells[cell])
+    return Measurement(
+        llm=run.llm, hardware=run.hardware, profiling_run=run, cell_index=cell, trial_index=index,
         meter={"repeats": trial.repeats, "window_s": trial.window_s, "updates": trial.updates,
                "dynamic_energy_j": trial.dynamic_energy_j, "device_state": trial.device_state,
                "warnings": trial.warnings},
         **fields)
-    m.total_energy_j = m.compute_total()
-    m.is_estimated = m.compute_is_estimated()
-    return m
 
 
 def _meter_for(hardware):
