@@ -108,3 +108,31 @@ def test_a_second_run_on_the_same_hardware_waits(host, tiny):
     assert second.status == JobStatus.PENDING and second.attempts == 0
     assert ProfilingRun.job_is_waiting(second)
     assert ProfilingRun.job_next_in_line(first) == second
+
+
+def test_profile_command_prints_the_summary_as_json(host, tiny):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("profile", "--llm", tiny.slug, "--hardware", host.slug, "--design", "custom",
+                 "--input-tokens", "4,8", "--output-tokens", "2", "--max-trials", "2", "--min-trials", "2",
+                 "--no-refit", "--json", stdout=out)
+    body = json.loads(out.getvalue())
+    assert body["status"] == "succeeded" and body["trials_planned"] == body["trials_done"] == 5
+    assert body["measurements"] == 4 and body["energy_sources"] == ["estimate-tdp"] and body["estimated"]
+
+
+def test_api_refuses_bad_runs_with_field_keyed_errors_and_non_staff(host, tiny, staff_api, user_api):
+    body = {"llm": tiny.slug, "hardware": host.slug, "design": "custom", "input_tokens": [8],
+            "output_tokens": [200000]}
+    r = staff_api.post("/api/v1/profiling-runs/", body, format="json")
+    assert r.status_code == 400 and "output_tokens" in r.json()
+    r = staff_api.post("/api/v1/profiling-runs/", {"llm": "nope", "hardware": host.slug}, format="json")
+    assert r.status_code == 400 and "llm" in r.json()
+    r = user_api.post("/api/v1/profiling-runs/", {"llm": tiny.slug, "hardware": host.slug}, format="json")
+    assert r.status_code == 403
+    assert not ProfilingRun.objects.exists()
+    assert user_api.get("/api/v1/profiling-runs/").status_code == 200
