@@ -177,6 +177,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("ENERGYWEB_VISIBILITY_TIMEOUT_S", 6 * 3600 + 600, minimum=60),
 }
+# On SIGTERM (make run's Ctrl-C) a worker stops taking work and lets its running task go on
+# for this long, then cuts it off and puts its message back on the queue (Redis, acks_late)
+# instead of leaving it to the visibility timeout; runstack waits 30 s in all.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(env_int("ENERGYWEB_WORKER_SOFT_SHUTDOWN_S", 20, minimum=0))
 # Time limits stop a runaway task (soft: an exception the job records; hard: the pool
 # child is killed and the lease recovery takes over). Plans are bounded by the
 # solver's own time_limit_s (at most an hour); profiling runs and executions can

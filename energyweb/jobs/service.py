@@ -152,6 +152,21 @@ def claim(model, pk: int, worker: str | None = None) -> JobHandle | None:
     return JobHandle(model=model, pk=pk, token=token, attempt=attempt)
 
 
+def release_workers(names: list[str]) -> int:
+    """Hand back every running job held by these worker processes (``host:pid``), e.g. after a
+    supervisor stopped them: the jobs go back to pending at once instead of waiting for their
+    leases to expire, and the next recovery pass sends their wake-ups."""
+    from energyweb.jobs.recovery import job_models
+
+    released = 0
+    for model in job_models():
+        reset = {"status": JobStatus.PENDING, "lease_owner": "", "lease_expires": None, "enqueued_at": None}
+        if not model.job_resumable:
+            reset["steps_done"] = 0
+        released += model.objects.filter(status=JobStatus.RUNNING, worker__in=names).update(**reset)
+    return released
+
+
 def cancel(job) -> bool:
     """Cancel a pending or running job; a running one stops at its next progress report."""
     done = type(job).objects.filter(pk=job.pk, status__in=JobStatus.active()).update(

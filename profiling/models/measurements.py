@@ -158,8 +158,9 @@ class Measurement(models.Model):
     cell_index = models.PositiveIntegerField(null=True, blank=True)
     trial_index = models.PositiveIntegerField(null=True, blank=True)
     run_attempt = models.PositiveSmallIntegerField(null=True, blank=True)
-    meter = models.JSONField(default=dict, blank=True,
-                             help_text="The meter's reading details: samples, device state, idle power.")
+    # Nullable: the bulk importer writes rows with COPY and names only the columns it has.
+    meter = models.JSONField(null=True, blank=True,
+                             help_text="A profiling trial's meter details: repeats, samples, device state.")
 
     class Meta:
         ordering = ["llm_id", "hardware_id", "input_tokens", "output_tokens", "iteration", "id"]

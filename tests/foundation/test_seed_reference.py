@@ -34,7 +34,7 @@ def test_seed_twice_leaves_the_same_rows():
     call_command("seed_reference", stdout=out)
     assert snapshot() == first
     assert "0 created" in out.getvalue()
-    assert len(first["llm"]) == 7
+    assert len(first["llm"]) == 9  # the paper's seven and the two weight-free tiny LLMs
     assert len(first["hw"]) == 4
     assert len(first["fits"]) == 14
 

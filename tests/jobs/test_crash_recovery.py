@@ -74,3 +74,31 @@ def test_pending_job_whose_message_was_lost_is_sent_again(transactional_db, refe
     finally:
         worker.stop()
     assert done.attempts == 1 and done.steps_done == done.steps_total
+
+
+def test_ctrl_c_warm_shutdown_then_restart_runs_the_job(transactional_db, reference, broker_url, tmp_path):
+    """What `make run`'s Ctrl-C does to a worker: SIGTERM to the master only, a soft shutdown
+    that cuts the long task off, the job handed back at once; the next worker restarts it."""
+    import psutil
+
+    from energyweb.jobs import service as job_service
+
+    worker = start_worker(broker_url, tmp_path, name="stopping-worker",
+                          env=FAST_RECOVERY | {"ENERGYWEB_FAULT_STEP_DELAY_S": "3", "ENERGYWEB_WORKER_SOFT_SHUTDOWN_S": "1"})
+    job = small_plan(reference, n=100, zetas=[0.2, 0.4, 0.6, 0.8], tmp_dir=tmp_path)
+    _wait(lambda: ScheduleJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).exists(), 60, "the job to start")
+    names = [f"{__import__('socket').gethostname()}:{p.pid}"
+             for p in [psutil.Process(worker.proc.pid), *psutil.Process(worker.proc.pid).children(recursive=True)]]
+    worker.proc.terminate()  # SIGTERM to the master, as runstack does
+    assert worker.proc.wait(timeout=30) is not None
+    worker.stop()
+    held = ScheduleJob.objects.get(pk=job.pk)
+    if held.status == JobStatus.RUNNING:  # cut off mid-sweep: runstack hands it back
+        assert job_service.release_workers(names) == 1
+    second = start_worker(broker_url, tmp_path, env=FAST_RECOVERY, purge=False, name="restarted-worker")
+    try:
+        done = _wait(lambda: ScheduleJob.objects.filter(pk=job.pk).exclude(status__in=JobStatus.active()).first(),
+                     120, "the job to finish after the restart")
+    finally:
+        second.stop()
+    assert done.status == JobStatus.SUCCEEDED and done.steps_done == done.steps_total == 5

@@ -139,3 +139,14 @@ def test_a_whole_plan_runs_through_the_service_and_records_its_attempt(plan):
     # A late duplicate message is a no-op.
     assert run_schedule_job(plan.pk) == "skipped"
 
+
+
+def test_release_workers_hands_back_only_the_named_workers_jobs(plan, reference, tmp_path):
+    other = small_plan(reference, n=50, zetas=[0.5], seed=3, tmp_dir=tmp_path)
+    assert job_service.claim(ScheduleJob, plan.pk, "host:101") is not None
+    assert job_service.claim(ScheduleJob, other.pk, "host:202") is not None
+    assert job_service.release_workers(["host:101", "host:999"]) == 1
+    plan.refresh_from_db()
+    other.refresh_from_db()
+    assert plan.status == JobStatus.PENDING and plan.enqueued_at is None and plan.lease_owner == ""
+    assert other.status == JobStatus.RUNNING

@@ -178,8 +178,36 @@ class Command(BaseCommand):
     def _stop_all(self):
         # Web first (no new work), then the worker (finishes its task), then the broker.
         for child in reversed(self.children):
+            workers = self._worker_names(child) if child.name == "worker" else []
             child.stop(timeout=30 if child.name == "worker" else 15)
             self.stdout.write(f"stopped {child.name} (pid {child.pid})")
+            if workers:
+                self._release_jobs(workers)
+
+    @staticmethod
+    def _worker_names(child) -> list[str]:
+        """host:pid of the worker and its pool processes, as the job rows record who holds them."""
+        import psutil
+
+        try:
+            procs = [psutil.Process(child.pid), *psutil.Process(child.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+        host = socket.gethostname()
+        return [f"{host}:{p.pid}" for p in procs]
+
+    def _release_jobs(self, names):
+        # A task cut off by the shutdown leaves its job "running" until its lease expires;
+        # hand it back now so the next start resumes it (profiling) or restarts it (plans) at once.
+        from energyweb.jobs.service import release_workers
+
+        try:
+            released = release_workers(names)
+        except Exception as exc:  # the database may be gone too; the leases then expire on their own
+            self.stderr.write(f"could not hand back running jobs: {exc}")
+            return
+        if released:
+            self.stdout.write(f"handed back {released} unfinished job(s); they resume at the next start")
         if self.redis is not None:
             self._stop_redis()
 
