@@ -48,7 +48,7 @@ test: $(STAMP_DEV) $(STAMP_NODE)
 lint: $(STAMP_DEV)
 	$(VENV)/bin/ruff check .
 
-bench: $(STAMP_RUN)
+bench: $(STAMP_DEV)
 	@set -e; for script in benchmarks/*.py; do \
 		[ -e "$$script" ] || { echo "no benchmarks yet"; break; }; \
 		case "$$(basename $$script)" in _*|*_common.py) continue ;; esac; \
