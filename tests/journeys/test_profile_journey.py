@@ -25,7 +25,7 @@ def test_sign_in_register_profile_and_see_the_fit(transactional_db, staff_user, 
     worker = start_worker(broker_url, tmp_path, queues=f"default,hw.{host.slug}")
     try:
         page.goto(f"{live_server.url}/hardware/")
-        page.click(f"text=journey host")
+        page.click("text=journey host")
         shot(page, "host-page")
         page.click("#profile-host")
         page.wait_for_url(lambda url: "/profiling/new/" in url)
