@@ -42,7 +42,7 @@ def test_pair_page_and_json(client, plain_user, fitted):
     assert {c["tin"] for c in energy["cells"]} == {8, 64, 512, 2048}
     assert all("predicted" in c for c in energy["cells"])
     assert energy["anova"]["available"]
-    assert {f["form"] for f in data["fits"]["energy"]} == {"paper", "nnls", "extended"}
+    assert {f["form"] for f in data["fits"]["energy"]} == set(fitting.FORMS)
 
 
 def test_refit_is_staff_only_post(client, plain_user, fitted):
