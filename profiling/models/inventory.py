@@ -225,6 +225,10 @@ class EnergyModelFit(models.Model):
         default=False, help_text="The form chosen for planning for this (LLM, hardware, target)."
     )
     uses_estimated_energy = models.BooleanField(default=False)
+    energy_components = models.CharField(
+        max_length=40, blank=True,
+        help_text='Energy components the modelled energy sums ("gpu", "gpu+cpu"); empty for runtime.',
+    )
     n = models.PositiveIntegerField(default=0, help_text="Measurements used.")
     tin_min = models.PositiveIntegerField(null=True, blank=True)
     tin_max = models.PositiveIntegerField(null=True, blank=True)

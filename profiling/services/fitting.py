@@ -714,11 +714,30 @@ class PairData:
     uses_estimated_energy: bool
     excluded_warmup: int
     excluded_estimated: int
+    components: str = ""  # energy components the target sums, e.g. "gpu" or "gpu+cpu"
+
+
+ENERGY_FIELDS = {"gpu": "gpu_energy_j", "cpu": "cpu_energy_j", "dram": "dram_energy_j"}
+
+
+def common_components(qs) -> list[str]:
+    """Energy components measured on every row of ``qs``.
+
+    Fitting like with like: the paper's grids carry GPU energy only and its sweeps GPU
+    and CPU; a total over both would mix two quantities. The energy a fit models is the
+    sum of the components every row has.
+    """
+    from django.db.models import Count
+
+    counts = qs.aggregate(n=Count("id"), **{c: Count(f) for c, f in ENERGY_FIELDS.items()})
+    return [c for c in ENERGY_FIELDS if counts["n"] and counts[c] == counts["n"]]
 
 
 def load_pair(llm, hardware, target: str, *, include_estimated: bool = False,
               include_warmup: bool = False) -> PairData:
     """A pair's measurements as arrays; warm-ups and (for energy) estimates excluded by default."""
+    from django.db.models import ExpressionWrapper, F, FloatField
+
     from profiling.models import Measurement
 
     qs = Measurement.objects.filter(llm=llm, hardware=hardware)
@@ -729,11 +748,23 @@ def load_pair(llm, hardware, target: str, *, include_estimated: bool = False,
     if target == "energy" and not include_estimated:
         excluded_estimated = qs.filter(is_estimated=True).count()
         qs = qs.filter(is_estimated=False)
-    column = "total_energy_j" if target == "energy" else "runtime_s"
-    rows = np.array(list(qs.order_by().values_list("input_tokens", "output_tokens", column, "is_estimated")),
+    components = ""
+    if target == "energy":
+        common = common_components(qs)
+        if not common and qs.exists():
+            raise FitError(f"{llm} on {hardware}: no energy component (GPU, CPU, DRAM) is measured on every "
+                           "row, so no energy total compares like with like; import rows with a shared component")
+        components = "+".join(common)
+        column = ExpressionWrapper(sum((F(ENERGY_FIELDS[c]) for c in common[1:]), F(ENERGY_FIELDS[common[0]]))
+                                   if common else F("total_energy_j"), output_field=FloatField())
+    else:
+        column = F("runtime_s")
+    rows = np.array(list(qs.order_by().annotate(_y=column).values_list("input_tokens", "output_tokens", "_y",
+                                                                        "is_estimated")),
                     dtype=np.float64).reshape(-1, 4)
     uses_estimated = target == "energy" and bool(rows[:, 3].any())
-    return PairData(rows[:, 0], rows[:, 1], rows[:, 2], uses_estimated, excluded_warmup, excluded_estimated)
+    return PairData(rows[:, 0], rows[:, 1], rows[:, 2], uses_estimated, excluded_warmup, excluded_estimated,
+                    components)
 
 
 def fit_pair(llm, hardware, target: str, *, forms=None, include_estimated: bool = False,
@@ -778,6 +809,7 @@ def fit_pair(llm, hardware, target: str, *, forms=None, include_estimated: bool 
             diagnostics["anova"] = anova
             diagnostics["excluded_warmup"] = data.excluded_warmup
             diagnostics["excluded_estimated"] = data.excluded_estimated
+            diagnostics["energy_components"] = data.components
             diagnostics["selected_by"] = ("simplest form within one standard error of the lowest "
                                           "cross-validated MAPE, among identifiable forms that are "
                                           "non-negative over the measured range")
@@ -786,7 +818,7 @@ def fit_pair(llm, hardware, target: str, *, forms=None, include_estimated: bool 
                 llm=llm, hardware=hardware, target=target, form=form, coefficients=r.coefficients,
                 metrics=r.metrics(), diagnostics=diagnostics, source=FitSource.FITTED,
                 identifiable=r.identifiable, is_selected=(form == selected),
-                uses_estimated_energy=r.uses_estimated_energy, n=r.n,
+                uses_estimated_energy=r.uses_estimated_energy, n=r.n, energy_components=data.components,
                 tin_min=r.tin_range[0], tin_max=r.tin_range[1],
                 tout_min=r.tout_range[0], tout_max=r.tout_range[1],
             )
