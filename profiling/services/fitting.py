@@ -800,8 +800,11 @@ def fit_pair(llm, hardware, target: str, *, forms=None, include_estimated: bool 
         return out
     with transaction.atomic():
         if reselect:
+            # Serialise refits of one LLM: two at once would both select a form and break
+            # the one-selected-fit constraint.
+            type(llm).objects.select_for_update().filter(pk=llm.pk).first()
             EnergyModelFit.objects.filter(
-                llm=llm, hardware=hardware, target=target, source=FitSource.FITTED, is_selected=True
+                llm=llm, hardware=hardware, target=target, is_selected=True
             ).update(is_selected=False)
         for form, r in results.items():
             diagnostics = dict(r.diagnostics)
@@ -824,6 +827,27 @@ def fit_pair(llm, hardware, target: str, *, forms=None, include_estimated: bool 
             )
             out["fits"][form] = fit
     return out
+
+
+def mark_stale(pairs) -> int:
+    """Mark the fitted fits of (llm_id, hardware_id) pairs stale after their data was deleted.
+
+    Unselected too, so the pair has no fit to use until it is refitted; the refit is
+    queued (after commit) for pairs that still have measurements.
+    """
+    from profiling.choices import FitSource
+    from profiling.models import EnergyModelFit, Measurement
+    from profiling.services.measurement_import import REFIT_TASK
+
+    marked = 0
+    for llm_id, hardware_id in sorted(pairs):
+        marked += EnergyModelFit.objects.filter(llm_id=llm_id, hardware_id=hardware_id, source=FitSource.FITTED,
+                                                is_stale=False).update(is_stale=True, is_selected=False)
+        if Measurement.objects.filter(llm_id=llm_id, hardware_id=hardware_id).exists():
+            from energyweb.queue import enqueue_on_commit
+
+            enqueue_on_commit(REFIT_TASK, args=[llm_id, hardware_id])
+    return marked
 
 
 def pairs_with_measurements():
@@ -861,20 +885,20 @@ class NoFit(LookupError):
 def choose_fit(llm, hardware, target: str, choice="selected"):
     """The EnergyModelFit to predict with.
 
-    ``selected``: the selected fitted form, else the selected published fit (fitted data
-    from one's own hardware beats the literature); ``published``: the published fit;
-    an integer: that fit, which must belong to the pair and target.
+    ``selected``: the pair's selected fit (``EnergyModelFit.objects.to_use``, the rule the
+    planner follows too; no fallback to the published form); ``published``: the published
+    fit; an integer: that fit, which must belong to the pair and target.
     """
     from profiling.choices import FitSource
     from profiling.models import EnergyModelFit
 
     qs = EnergyModelFit.objects.filter(llm=llm, hardware=hardware, target=target)
     if choice in (None, "", "selected"):
-        for source in (FitSource.FITTED, FitSource.PUBLISHED):
-            fit = qs.filter(source=source, is_selected=True, identifiable=True).order_by("-created").first()
-            if fit:
-                return fit
-        raise NoFit(f"{llm} on {hardware} has no selected identifiable {target} fit; run fit_models.")
+        fit = EnergyModelFit.objects.to_use(llm, hardware, target)
+        if fit:
+            return fit
+        raise NoFit(f"{llm} on {hardware} has no selected valid {target} fit; run fit_models "
+                    'or ask for fit "published" explicitly.')
     if choice == "published":
         fit = qs.filter(source=FitSource.PUBLISHED).order_by("-is_selected", "-created").first()
         if fit is None:
@@ -889,6 +913,8 @@ def choose_fit(llm, hardware, target: str, choice="selected"):
         raise NoFit(f"Fit {pk} is not a {target} fit of {llm} on {hardware}.")
     if not fit.identifiable:
         raise NoFit(f"Fit {pk} is not identifiable: its coefficients are not offered for prediction.")
+    if fit.is_stale:
+        raise NoFit(f"Fit {pk} is stale: the measurements it was made from were deleted.")
     return fit
 
 

@@ -50,7 +50,8 @@ def test_fit_pair_stores_every_form_and_selects_one(grid_pair):
     assert EnergyModelFit.objects.filter(is_selected=True, source=FitSource.FITTED, target="energy").count() == 1
     assert not EnergyModelFit.objects.get(pk=first.pk).is_selected
     published.refresh_from_db()
-    assert published.is_selected and published.coefficients["tin"] == -1.0
+    # One selected fit per pair and target: the published one is unselected, never rewritten.
+    assert not published.is_selected and published.coefficients["tin"] == -1.0
 
 
 def test_estimated_fit_is_labelled(llm, hardware):
