@@ -55,3 +55,14 @@ def test_energy_of_mixed_component_rows_sums_the_shared_component():
                    .values_list("gpu_energy_j", flat=True), dtype=float)
     assert data.components == "gpu"
     assert sorted(data.y) == pytest.approx(sorted(gpu))
+
+
+def test_dashboard_shows_each_llm_once_with_its_fit_to_use(client, django_user_model):
+    """Published and fitted fits of one pair used to give two dashboard rows per LLM."""
+    call_command("seed_reference", stdout=StringIO())
+    client.force_login(django_user_model.objects.create_user("viewer", password="viewer-pass-123"))
+    rows = client.get("/").context["chart_rows"]
+    assert sorted(r["llm"] for r in rows) == sorted(s["name"] for s in catalogue.LLMS)
+    assert {r["source"] for r in rows} == {"fitted"}
+    pair = client.get("/explorer/llama-2-7b/swing-amd-a100/data.json").json()
+    assert sum(f["is_selected"] for f in pair["fits"]["energy"]) == 1

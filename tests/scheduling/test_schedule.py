@@ -199,3 +199,22 @@ def test_schedule_refuses_free_queries_and_reports_extrapolation(tmp_path, refer
                                                         else 0.0)
         assert 0.0 <= d["extrapolated_energy_share"] <= 1.0
     assert any("2 of the 5 queries (40.0%) lie outside its models' measured range" in w for w in out["warnings"])
+
+
+def test_job_results_do_not_depend_on_deployment_order(reference):
+    """The browser and the API listed the same deployments in different orders and got different
+    plans; the job path now gives the same plan and baselines, at zeta 1 (ties) as well."""
+    from scheduling.services.deployments import spec_from_entry
+
+    specs = [spec_from_entry({"llm": n, "hardware": SWING}) for n in ("Llama-2 (7B)", "Llama-2 (13B)", "Llama-2 (70B)")]
+    rng = np.random.default_rng(5)
+    tin, tout = rng.integers(8, 2048, 300), rng.integers(8, 512, 300)
+    runs = []
+    for order in (specs, specs[::-1], [specs[1], specs[2], specs[0]]):
+        ex = jobs.execute(tin, tout, order, "paper-energy-accuracy", {"zetas": [0.5, 1.0], "seed": 4})
+        keys = ex.results["deployments"]
+        per_query = [[keys[i] for i in row] for row in ex.assignments]
+        base = {name: (b["counts"], b["total_energy_j"]) for name, b in ex.results["baselines"].items()}
+        plans = [(p["counts"], p["total_energy_j"], p["per_deployment"]) for p in ex.results["plans"]]
+        runs.append((per_query, base, plans))
+    assert runs[0] == runs[1] == runs[2]
