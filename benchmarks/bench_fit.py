@@ -50,7 +50,7 @@ def main():
     t = time.perf_counter()
     anova = two_way_anova(tin, tout, energy)
     t_anova = time.perf_counter() - t
-    rows.append(("service: fit_all (3 forms, CV)", args.rows, t_fit, selected))
+    rows.append((f"service: fit_all ({len(fitting.FORMS)} forms, CV)", args.rows, t_fit, selected))
     rows.append(("service: two-way ANOVA", args.rows, t_anova, "available" if anova["available"] else "n/a"))
 
     llm = LLM.objects.create(name="Bench LLM", parameters_b=7, weights="bench/llm")

@@ -6,8 +6,8 @@ runtime in s, model a0*tin + a1*tout + a2*tin*tout) and Table 4.1 (accuracy,
 Open LLM Leaderboard average in %, and the minimum number of A100s).
 
 Note: every published a0 is negative, so for long prompts with short answers
-the predicted energy goes below zero; the planner clamps those at zero and
-says so in its warnings. Mistral (7B)'s b2 is printed as 8.10e-02 in the
+the predicted energy goes below zero; the planner refuses such models unless
+``allow_clamping`` (then it clamps those at zero and says so in its warnings). Mistral (7B)'s b2 is printed as 8.10e-02 in the
 paper (almost certainly a typo for ~8e-05); we keep the published figure, so
 its runtimes, not its energies, are inflated.
 """

@@ -15,8 +15,8 @@ DASHBOARD_HOSTS = 15
 
 def _energy_per_token_rows():
     """Energy per output token of each LLM on the system with the most selected energy models."""
-    fits = EnergyModelFit.objects.filter(is_selected=True, target=FitTarget.ENERGY).select_related(
-        "llm", "hardware")
+    # One curve per LLM: its fit to use, else the published one (labelled by source).
+    fits = EnergyModelFit.objects.filter(target=FitTarget.ENERGY).select_related("llm", "hardware").shown()
     by_hardware: dict[int, list] = {}
     for fit in fits:
         by_hardware.setdefault(fit.hardware_id, []).append(fit)

@@ -7,4 +7,4 @@ class ProfilingConfig(AppConfig):
 
     def ready(self):
         # Registers the heartbeat task and the worker_ready hook that starts it.
-        from profiling import worker  # noqa: F401
+        from profiling import signals, worker  # noqa: F401

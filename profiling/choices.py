@@ -26,6 +26,9 @@ class FitForm(models.TextChoices):
     PAPER = "paper", "Paper (a0·tin + a1·tout + a2·tin·tout)"
     NNLS = "nnls", "Non-negative with intercept"
     EXTENDED = "extended", "Extended transformer-cost form"
+    # Physics-structured forms, identifiable on a cross of two sweeps (fitting.py says why).
+    CACHED = "cached", "Decode with KV cache (tin, tin², tout, tin·tout + tout²/2)"
+    RECOMPUTE = "recompute", "Decode without KV cache (cached + tin²·tout + tin·tout² + tout³/3)"
 
 
 class EnergySource(models.TextChoices):

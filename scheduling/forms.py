@@ -67,7 +67,7 @@ class PlanForm(forms.Form):
         queryset=Deployment.objects.select_related("llm", "hardware"),
         widget=forms.CheckboxSelectMultiple, required=False)
     add_reference = forms.BooleanField(
-        required=False, label="Also add the published reference deployments (every LLM with published "
+        required=False, label="Also add the reference deployments (every LLM with selected fitted "
                               "energy and runtime models, on its hardware)")
     objective = forms.ChoiceField(choices=Objective.choices, initial=Objective.PAPER_ENERGY_ACCURACY)
     zeta = forms.FloatField(min_value=0, max_value=1, initial=0.5,
@@ -80,6 +80,10 @@ class PlanForm(forms.Form):
     deadline_s = forms.FloatField(required=False, min_value=0, label="Deadline (s)")
     time_limit_s = forms.FloatField(min_value=1, max_value=3600, initial=60, label="Solver time limit (s)")
     seed = forms.IntegerField(initial=0, help_text="For the random baseline.")
+    allow_clamping = forms.BooleanField(
+        required=False, label="Allow clamping (not recommended)",
+        help_text="Plan even when a model predicts zero or negative energy or runtime for some queries: "
+                  "they are clamped to zero and count as free, which overstates the savings.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,4 +101,5 @@ class PlanForm(forms.Form):
         d = self.cleaned_data
         return {"zeta": d["zeta"], "sweep": d.get("sweep", False), "accuracy_target": d.get("accuracy_target"),
                 "energy_budget_j": d.get("energy_budget_j"), "deadline_s": d.get("deadline_s"),
-                "time_limit_s": d.get("time_limit_s") or 60, "seed": d.get("seed") or 0}
+                "time_limit_s": d.get("time_limit_s") or 60, "seed": d.get("seed") or 0,
+                "allow_clamping": bool(d.get("allow_clamping"))}

@@ -72,12 +72,12 @@ class Deployment(models.Model):
 
     llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="deployments")
     hardware = models.ForeignKey(Hardware, on_delete=models.CASCADE, related_name="deployments")
-    energy_fit_choice = models.CharField(max_length=16, choices=FitChoice.choices, default=FitChoice.PUBLISHED)
+    energy_fit_choice = models.CharField(max_length=16, choices=FitChoice.choices, default=FitChoice.SELECTED)
     energy_fit = models.ForeignKey(
         EnergyModelFit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="Only when the choice is a specific fit.",
     )
-    runtime_fit_choice = models.CharField(max_length=16, choices=FitChoice.choices, default=FitChoice.PUBLISHED)
+    runtime_fit_choice = models.CharField(max_length=16, choices=FitChoice.choices, default=FitChoice.SELECTED)
     runtime_fit = models.ForeignKey(
         EnergyModelFit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="Only when the choice is a specific fit.",

@@ -78,8 +78,8 @@ class EnergyModelFitSerializer(serializers.ModelSerializer):
         model = EnergyModelFit
         fields = [
             "id", "llm", "llm_name", "hardware", "hardware_name", "target", "form", "source",
-            "coefficients", "metrics", "diagnostics", "citation", "identifiable", "is_selected",
-            "uses_estimated_energy", "n", "tin_min", "tin_max", "tout_min", "tout_max", "created",
+            "coefficients", "metrics", "diagnostics", "citation", "identifiable", "is_selected", "is_stale",
+            "uses_estimated_energy", "energy_components", "n", "tin_min", "tin_max", "tout_min", "tout_max", "created",
         ]
         read_only_fields = fields
 
@@ -108,7 +108,7 @@ class EnergyModelFitFilter(django_filters.FilterSet):
 
     class Meta:
         model = EnergyModelFit
-        fields = ["llm", "hardware", "target", "source", "form", "is_selected", "identifiable",
+        fields = ["llm", "hardware", "target", "source", "form", "is_selected", "identifiable", "is_stale",
                   "uses_estimated_energy"]
 
 

@@ -204,8 +204,52 @@ class LLMAlias(models.Model):
         return f"{self.alias} → {self.llm}"
 
 
+class FitQuerySet(models.QuerySet):
+    """The one rule for "the fit to use", shared by the dashboard, the pages, the predict
+    API, deployments and the planner."""
+
+    def usable(self):
+        """Fits whose coefficients may be offered: identifiable and made from data that still exists."""
+        return self.filter(identifiable=True, is_stale=False)
+
+    def selected(self):
+        """The fit chosen for planning per (LLM, hardware, target): at most one (a constraint)."""
+        return self.usable().filter(is_selected=True)
+
+    def to_use(self, llm, hardware, target):
+        """The selected fit of a pair and target, or None."""
+        return self.selected().filter(llm=llm, hardware=hardware, target=target).first()
+
+    def shown(self) -> list:
+        """For pages and charts only: see ``shown_fits``."""
+        return shown_fits(self.filter(is_stale=False, identifiable=True).order_by("-created", "-id"))
+
+
+def shown_fits(fits) -> list:
+    """One fit per (LLM, hardware, target) to draw: the fit to use, else the newest published
+    fit (pages label its source). Planning and prediction never fall back: they use selected()."""
+    chosen = {}
+    for fit in fits:
+        if fit.is_stale or not fit.identifiable:
+            continue
+        key = (fit.llm_id, fit.hardware_id, fit.target)
+        current = chosen.get(key)
+        if fit.is_to_use and (current is None or not current.is_to_use):
+            chosen[key] = fit
+        elif current is None and fit.source == "published":
+            chosen[key] = fit
+    return list(chosen.values())
+
+
 class EnergyModelFit(models.Model):
-    """A model of energy (J) or runtime (s) of one query as a function of its token counts."""
+    """A model of energy (J) or runtime (s) of one query as a function of its token counts.
+
+    ``is_selected`` marks the fit to plan with: the form fit_pair chose by cross-validation
+    among the physically valid ones. Published fits are never selected (the paper form can
+    predict negative energy); they are used only when chosen explicitly.
+    """
+
+    objects = FitQuerySet.as_manager()
 
     llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="fits")
     hardware = models.ForeignKey(Hardware, on_delete=models.CASCADE, related_name="fits")
@@ -224,7 +268,15 @@ class EnergyModelFit(models.Model):
     is_selected = models.BooleanField(
         default=False, help_text="The form chosen for planning for this (LLM, hardware, target)."
     )
+    is_stale = models.BooleanField(
+        default=False,
+        help_text="Made from measurements that were since deleted: never offered, kept for the record.",
+    )
     uses_estimated_energy = models.BooleanField(default=False)
+    energy_components = models.CharField(
+        max_length=40, blank=True,
+        help_text='Energy components the modelled energy sums ("gpu", "gpu+cpu"); empty for runtime.',
+    )
     n = models.PositiveIntegerField(default=0, help_text="Measurements used.")
     tin_min = models.PositiveIntegerField(null=True, blank=True)
     tin_max = models.PositiveIntegerField(null=True, blank=True)
@@ -235,9 +287,18 @@ class EnergyModelFit(models.Model):
     class Meta:
         ordering = ["llm__name", "hardware__name", "target", "-created"]
         indexes = [models.Index(fields=["llm", "hardware", "target"])]
+        constraints = [
+            models.UniqueConstraint(fields=["llm", "hardware", "target"], condition=models.Q(is_selected=True),
+                                    name="one_selected_fit_per_pair_target"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.llm} @ {self.hardware} [{self.target}, {self.form}, {self.source}]"
+
+    @property
+    def is_to_use(self) -> bool:
+        """In-memory twin of ``FitQuerySet.selected()`` for lists already loaded."""
+        return self.is_selected and self.identifiable and not self.is_stale
 
     def clean(self):
         errors = {}

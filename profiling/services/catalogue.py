@@ -115,6 +115,21 @@ class SeedReport:
         return [f"{k}: {self.created.get(k, 0)} created, {self.updated.get(k, 0)} updated" for k in kinds]
 
 
+def published_diagnostics(coefficients: dict, target: str, notes: list[str]) -> dict:
+    """The validity checks every fitted form gets: negative coefficients, negative predictions
+    inside the published range (Table 5.2's negative a0 predicts negative energy for short
+    outputs on long prompts)."""
+    from profiling.services import fitting
+
+    negative = fitting.negative_region(coefficients, TOKEN_RANGE, TOKEN_RANGE)
+    warnings = list(notes) + fitting.model_warnings("paper", coefficients, TOKEN_RANGE, TOKEN_RANGE,
+                                                    target=target)
+    return {"warnings": warnings, "negative_in_range": negative, "eligible": negative is None,
+            "ineligible_reason": "predicts negative values inside the measured range (physically invalid)"
+            if negative else "",
+            "energy_components": "gpu" if target == "energy" else ""}
+
+
 def _coefficients(values: tuple[float, float, float]) -> dict[str, float]:
     return dict(zip(("tin", "tout", "tin_tout"), values, strict=True))
 
@@ -154,13 +169,16 @@ def seed() -> SeedReport:
     hardware = systems[PUBLISHED_ON]
     for name, (energy, runtime) in TABLE_5_2.items():
         for target, values in ((FitTarget.ENERGY, energy), (FitTarget.RUNTIME, runtime)):
-            warnings = WARNINGS.get((name, target.value), [])
             defaults = {
                 "coefficients": _coefficients(values),
                 "citation": CITATION,
-                "diagnostics": {"warnings": warnings} if warnings else {},
+                "diagnostics": published_diagnostics(_coefficients(values), target.value,
+                                                     WARNINGS.get((name, target.value), [])),
                 "metrics": {},
-                "is_selected": True,
+                # Never the fit to use: chosen explicitly, with its warnings (one selected fit
+                # per pair and target is the fitted form cross-validation chose).
+                "is_selected": False,
+                "energy_components": "gpu" if target == FitTarget.ENERGY else "",
                 "identifiable": True,
                 "uses_estimated_energy": False,
                 "tin_min": TOKEN_RANGE[0], "tin_max": TOKEN_RANGE[1],

@@ -21,6 +21,28 @@ Three forms (profiling.choices.FitForm):
     plus attention over a KV cache of length tin + t, which summed over the
     tout steps gives the tin*tout and tout^2 terms. Non-negativity keeps it
     physically valid for the same reason as ``nnls``.
+``cached``
+    ``y = c + a0*tin + b0*tin^2 + a1*tout + d*(tin*tout + tout^2/2)``, all >= 0:
+    prefill (tin, tin^2), a constant per decode step (tout) and attention over a
+    KV cache of tin + t tokens at step t, summed into ONE term. With one
+    coefficient for the decode attention, the form stays identifiable on a cross
+    of an input sweep and an output sweep (2 x 9 cells), which ``extended`` is not.
+``recompute``
+    ``cached`` plus ``e*(tin^2*tout + tin*tout^2 + tout^3/3)``: decoding without
+    a KV cache (the paper's ``use_cache=False``) recomputes the (tin + t)^2
+    attention at every step. Also identifiable on a cross (it needs 4 distinct
+    output lengths).
+
+Weighting: the paper form is fitted by OLS, as published. The non-negative forms
+minimise the *relative* error, weighted least squares with weights 1/y^2: the
+measured values span four orders of magnitude (33 J to 630 kJ on a 9x9 grid), and
+an unweighted fit serves the large cells and leaves the small ones 100% off.
+Cross-validation chose this over OLS and over a log-space fit
+(benchmarks/reference_grid_fit.py, docs/BENCHMARKS.md): on the paper's five grids
+the CV MAPE of the ``recompute`` form is 3.5-6.7% with 1/y^2 weights, 4.7-18.7%
+with OLS and 4.3-9.3% in log space. Its residuals are then multiplicative, so the
+95% prediction interval is yhat ± t·sqrt(s²·yhat² + x'Σx), s the relative residual
+scale; cross-validation reports how often it covers the held-out cells.
 
 The default form of a pair is chosen by cross-validated MAPE (leave one
 (tin, tout) grid cell out when the data is a grid with few cells, else
@@ -45,8 +67,13 @@ FORMS = {
     "paper": ("tin", "tout", "tin_tout"),
     "nnls": ("intercept", "tin", "tout", "tin_tout"),
     "extended": ("intercept", "tin", "tin2", "tout", "tin_tout", "tout2"),
+    "cached": ("intercept", "tin", "tin2", "tout", "decode"),
+    "recompute": ("intercept", "tin", "tin2", "tout", "decode", "decode_sq"),
 }
-NONNEGATIVE = {"paper": False, "nnls": True, "extended": True}
+NONNEGATIVE = {"paper": False, "nnls": True, "extended": True, "cached": True, "recompute": True}
+# How rows are weighted: "ols" (equal weights) or "relative" (1/y^2: minimise relative error).
+WEIGHTING = {"paper": "ols", "nnls": "relative", "extended": "relative", "cached": "relative",
+             "recompute": "relative"}
 
 CI_METHOD = {
     "paper": "OLS (statsmodels): t-based 95% confidence intervals.",
@@ -56,15 +83,20 @@ CI_METHOD = {
         "held at 0 by the constraint have no interval. Conditional on the active set."
     ),
 }
-CI_METHOD["extended"] = CI_METHOD["nnls"]
+CI_METHOD["nnls"] = CI_METHOD["nnls"].replace("OLS", "WLS (weights 1/y²)")
+for _form in ("extended", "cached", "recompute"):
+    CI_METHOD[_form] = CI_METHOD["nnls"]
 INTERVAL_METHOD = {
     "paper": "OLS prediction interval: yhat ± t(0.975, n-p)·sqrt(s² + x'Σx).",
     "nnls": (
-        "Active-set OLS prediction interval: yhat ± t(0.975, n-k)·sqrt(s² + x'Σx) with Σ "
-        "the covariance of the k free coefficients (lower bound clipped at 0)."
+        "Jackknife interval on relative errors: yhat ± sqrt((q·yhat)² + t(0.975, n-k)²·x'Σx), q the "
+        "95% quantile of the cross-validated relative errors and Σ the active-set WLS covariance of "
+        "the k free coefficients at a robust (MAD) residual scale, which widens it outside the "
+        "measured range (lower bound clipped at 0). Its cross-validated coverage is cv_coverage_95."
     ),
 }
-INTERVAL_METHOD["extended"] = INTERVAL_METHOD["nnls"]
+for _form in ("extended", "cached", "recompute"):
+    INTERVAL_METHOD[_form] = INTERVAL_METHOD["nnls"]
 
 # Terms whose column only varies when an axis has enough distinct values.
 NEEDS = {
@@ -74,6 +106,8 @@ NEEDS = {
     "tin_tout": {"tin": 2, "tout": 2},
     "tin2": {"tin": 3},
     "tout2": {"tout": 3},
+    "decode": {"tout": 3},
+    "decode_sq": {"tout": 4},
 }
 
 # The column-scaled design's condition number above which the coefficients are
@@ -111,6 +145,9 @@ class FitResult:
     uses_estimated_energy: bool = False
     tin_range: tuple[int, int] | None = None
     tout_range: tuple[int, int] | None = None
+    weighting: str = "ols"
+    cv_coverage: float | None = None   # share of held-out rows inside their 95% interval
+    interval_q95: float | None = None  # jackknife half-width (relative or absolute), see _held_out_covered
 
     @property
     def label(self) -> str:
@@ -127,6 +164,10 @@ class FitResult:
             "cv_mape": self.cv_mape,
             "cv_scheme": self.cv_scheme,
             "cv_mape_se": self.cv_mape_se,
+            "cv_coverage_95": self.cv_coverage,
+            "interval_q95": self.interval_q95,
+            "weighting": self.weighting,
+            "error_model": "relative" if self.weighting == "relative" else "additive",
             "coef_table": self.coef_table,
             "f_statistic": self.f_statistic,
             "f_pvalue": self.f_pvalue,
@@ -271,7 +312,7 @@ def _gram_solve(g, c, nonneg: bool) -> np.ndarray:
 
 def _cv_groups(tin, tout, seed: int = 0) -> tuple[np.ndarray, str]:
     cells, inverse = cell_index(tin, tout)
-    if 3 <= len(cells) <= MAX_CV_CELLS and len(cells) < len(tin):
+    if 3 <= len(cells) <= MAX_CV_CELLS:
         return inverse, f"leave-one-cell-out ({len(cells)} (tin, tout) cells)"
     k = min(KFOLD, len(tin))
     rng = np.random.default_rng(seed)
@@ -284,34 +325,142 @@ def cross_validated_mape(form: str, tin, tout, y, groups=None, scheme=None) -> t
     return cv, scheme
 
 
-def cross_validate(form: str, tin, tout, y, groups=None, scheme=None):
-    """(CV MAPE, scheme, standard error of the CV MAPE across held-out groups)."""
-    names = FORMS[form]
+def row_weights(y, weighting: str) -> np.ndarray:
+    """Per-row multipliers w (the fit minimises sum((w*(y - yhat))^2)).
+
+    ``relative``: w = 1/y, so each row counts by its relative error. A zero or
+    negative measurement has no relative error; it gets the weight of the smallest
+    positive value rather than an infinite one.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if weighting != "relative":
+        return np.ones_like(y)
+    positive = y[y > 0]
+    floor = positive.min() if positive.size else 1.0
+    return 1.0 / np.maximum(y, floor)
+
+
+# Rows that the robust residual scale is computed from in cross-validation (a stride
+# sample keeps 100,000-row fits fast; the median of 5,000 residuals is precise enough).
+SCALE_SAMPLE = 5000
+
+
+def robust_scale2(resid) -> float | None:
+    """Squared residual scale from the median absolute deviation (1.4826·MAD).
+
+    Measured grids carry warm-up outliers (the paper's first cell of a grid runs
+    several times slower); a sum-of-squares scale lets one such cell double the
+    interval width everywhere, so the interval would over-cover every other cell.
+    """
+    resid = np.asarray(resid, dtype=np.float64)
+    if resid.size < 2:
+        return None
+    mad = np.median(np.abs(resid - np.median(resid)))
+    return float((1.4826 * mad) ** 2)
+
+
+def _scaled_design(names, tin, tout, w):
     x = term_defs.design_matrix(names, tin, tout)
-    scale = np.linalg.norm(x, axis=0)
+    # Scale the columns of the weighted design: that is the matrix the solver sees.
+    scale = np.linalg.norm(x * w[:, None], axis=0)
     scale[scale == 0] = 1.0
-    xs = x / scale
+    return x / scale
+
+
+def cross_validate(form: str, tin, tout, y, groups=None, scheme=None, weighting=None, detail=False):
+    """(CV MAPE, scheme, standard error of the CV MAPE across held-out groups).
+
+    With ``detail``, a fourth item: {"coverage": share of held-out rows inside the
+    95% prediction interval built without them, "q95": the interval's error quantile}.
+    """
+    names = FORMS[form]
+    weighting = weighting or WEIGHTING[form]
+    w = row_weights(y, weighting)
+    xs = _scaled_design(names, tin, tout, w)
     if groups is None:
         groups, scheme = _cv_groups(tin, tout)
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     if n_groups < 2:
-        return None, scheme, None
-    # Per-group Gram matrices in one pass: G_k = sum over rows of group k of x x'.
+        return (None, scheme, None, {}) if detail else (None, scheme, None)
+    # Per-group Gram matrices in one pass: G_k = sum over rows of group k of (wx)(wx)'.
     p = xs.shape[1]
-    outer = (xs[:, :, None] * xs[:, None, :]).reshape(len(xs), p * p)
+    xw, yw = xs * w[:, None], y * w
+    outer = (xw[:, :, None] * xw[:, None, :]).reshape(len(xs), p * p)
     g_groups = group_sums(groups, n_groups, outer)
-    c_groups = group_sums(groups, n_groups, xs * y[:, None])
-    g_tot, c_tot = g_groups.sum(0), c_groups.sum(0)
+    c_groups = group_sums(groups, n_groups, xw * yw[:, None])
+    s_groups = group_sums(groups, n_groups, np.column_stack([yw * yw, np.ones_like(yw)]))
+    g_tot, c_tot, s_tot = g_groups.sum(0), c_groups.sum(0), s_groups.sum(0)
     pred = np.empty_like(y)
     order = np.argsort(groups, kind="stable")
     bounds = np.searchsorted(groups[order], np.arange(n_groups + 1))
+    folds = []
     for k in range(n_groups):
         rows = order[bounds[k]:bounds[k + 1]]
         if rows.size == 0:
             continue
-        b = _gram_solve((g_tot - g_groups[k]).reshape(p, p), c_tot - c_groups[k], NONNEGATIVE[form])
+        g, c = (g_tot - g_groups[k]).reshape(p, p), c_tot - c_groups[k]
+        b = _gram_solve(g, c, NONNEGATIVE[form])
         pred[rows] = xs[rows] @ b
-    return mape(y, pred), scheme, _group_se(y, pred, groups, n_groups)
+        folds.append((k, rows, g, c, b))
+    out = (mape(y, pred), scheme, _group_se(y, pred, groups, n_groups))
+    if not detail:
+        return out
+    covered = np.zeros(len(y), dtype=bool)
+    sample = np.arange(0, len(y), max(1, len(y) // SCALE_SAMPLE))
+    errors = _interval_errors(y, pred, weighting)
+    for k, rows, g, c, b in folds:
+        train = sample[groups[sample] != k]
+        if NONNEGATIVE[form]:
+            q = float(np.quantile(errors[train], 0.95)) if train.size else math.inf
+            s2 = robust_scale2(yw[train] - xw[train] @ b)
+            covered[rows] = _held_out_covered(g, s_tot - s_groups[k], b, xs[rows], y[rows], pred[rows],
+                                              weighting, True, s2=s2, q=q)
+        else:
+            s2 = max(float(s_tot[0] - s_groups[k][0] - 2 * b @ c + b @ g @ b), 0.0)
+            covered[rows] = _held_out_covered(g, s_tot - s_groups[k], b, xs[rows], y[rows], pred[rows],
+                                              weighting, False, s2=s2 / max(s_tot[1] - s_groups[k][1] - p, 1))
+    finite = errors[np.isfinite(errors)]
+    q95 = float(np.quantile(finite, 0.95)) if finite.size else None
+    return (*out, {"coverage": float(covered.mean()), "q95": q95})
+
+
+def _interval_errors(y, yhat, weighting):
+    """Held-out errors on the interval's scale: relative to the prediction, or absolute.
+
+    Relative to the *prediction*, not the measurement, because a new query's interval
+    can only be built from its prediction.
+    """
+    err = np.abs(y - yhat)
+    if weighting != "relative":
+        return err
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # A non-positive prediction has no relative error: count it as never covered.
+        return np.where(yhat > 0, err / np.where(yhat > 0, yhat, 1.0), 1e12)
+
+
+def _held_out_covered(g, sums, b, x_out, y_out, yhat, weighting, nonneg, s2, q=None, level=0.95):
+    """Which held-out rows fall inside the training fit's prediction interval.
+
+    The same formula as ``prediction_interval``, from the training Gram matrices:
+    the paper's OLS uses yhat ± t·sqrt(s² + x'Σx); the non-negative forms use the
+    jackknife half-width q·yhat (q: 95% quantile of the other rows' held-out
+    relative errors, Barber et al. 2021) combined with t·sqrt(x'Σx) for the
+    coefficients' uncertainty, which grows outside the measured range.
+    """
+    free = b > 0 if nonneg else np.ones(len(b), dtype=bool)
+    n, k = sums[1], int(free.sum())
+    if n - k <= 0 or k == 0 or s2 is None:
+        return np.zeros(len(y_out), dtype=bool)
+    cov = s2 * np.linalg.pinv(g[np.ix_(free, free)])
+    xf = x_out[:, free]
+    coef_var = np.sum((xf @ cov) * xf, axis=1)
+    t = stats.t.ppf(0.5 + level / 2, n - k)
+    if q is None:
+        half = t * np.sqrt(np.maximum(coef_var + s2, 0.0))
+    else:
+        noise = q * (np.abs(yhat) if weighting == "relative" else 1.0)
+        half = np.sqrt(noise * noise + t * t * np.maximum(coef_var, 0.0))
+    return np.abs(y_out - yhat) <= half
 
 
 def _group_se(y, pred, groups, n_groups) -> float | None:
@@ -342,8 +491,8 @@ def _check_arrays(tin, tout, y):
     return tin, tout, y
 
 
-def _ols_table(x, y, names, clip_low: bool):
-    """OLS on the given columns via statsmodels; returns (params, table, cov, sigma2, df, fit)."""
+def _ols_table(x, y, names, clip_low: bool, w=None):
+    """OLS (WLS with row multipliers ``w``) on the given columns via statsmodels; (fit, table)."""
     import warnings
 
     import statsmodels.api as sm
@@ -351,7 +500,7 @@ def _ols_table(x, y, names, clip_low: bool):
     with warnings.catch_warnings():
         # A rank-deficient design is reported by design_diagnostics, not by a console warning.
         warnings.simplefilter("ignore")
-        fit = sm.OLS(y, x).fit()
+        fit = sm.OLS(y, x).fit() if w is None else sm.WLS(y, x, weights=w * w).fit()
     ci = fit.conf_int(0.05)
     table = {}
     for i, name in enumerate(names):
@@ -366,10 +515,12 @@ def _ols_table(x, y, names, clip_low: bool):
 
 
 def fit_form(form: str, tin, tout, y, *, target: str = "energy", uses_estimated_energy: bool = False,
-             cv_groups=None, cv_scheme=None) -> FitResult:
+             cv_groups=None, cv_scheme=None, weighting=None) -> FitResult:
     """Fit one form to arrays of token counts and the target (J or s)."""
     tin, tout, y = _check_arrays(tin, tout, y)
     names = FORMS[form]
+    weighting = weighting or WEIGHTING[form]
+    w = row_weights(y, weighting)
     diag = design_diagnostics(form, tin, tout)
     x = term_defs.design_matrix(names, tin, tout)
     n, p = x.shape
@@ -379,8 +530,8 @@ def fit_form(form: str, tin, tout, y, *, target: str = "energy", uses_estimated_
     cov_terms: list[str] = []
     df_resid = n - p
 
-    if form == "paper":
-        fit, coef_table = _ols_table(x, y, names, clip_low=False)
+    if not NONNEGATIVE[form]:
+        fit, coef_table = _ols_table(x, y, names, clip_low=False, w=None if weighting == "ols" else w)
         coefs = {name: float(fit.params[i]) for i, name in enumerate(names)}
         f_stat, f_p = _finite(float(fit.fvalue)), _finite(float(fit.f_pvalue))
         sigma2 = _finite(float(fit.scale))
@@ -388,33 +539,38 @@ def fit_form(form: str, tin, tout, y, *, target: str = "energy", uses_estimated_
             cov = np.asarray(fit.cov_params()).tolist()
             cov_terms = list(names)
     else:
-        scale = np.linalg.norm(x, axis=0)
+        scale = np.linalg.norm(x * w[:, None], axis=0)
         scale[scale == 0] = 1.0
-        xs = x / scale
-        b = _gram_solve(xs.T @ xs, xs.T @ y, nonneg=True) / scale
+        xw = x / scale * w[:, None]
+        b = _gram_solve(xw.T @ xw, xw.T @ (y * w), nonneg=True) / scale
         b = np.maximum(b, 0.0)
         coefs = {name: float(b[i]) for i, name in enumerate(names)}
         free = [i for i in range(p) if b[i] > 0]
-        resid = y - x @ b
+        resid = (y - x @ b) * w
         df_resid = n - len(free)
-        sigma2 = float(resid @ resid / df_resid) if df_resid > 0 else None
+        # With relative weights, the scale of the relative residual; robust (see robust_scale2).
+        sigma2 = robust_scale2(resid) if df_resid > 0 else None
         for i, name in enumerate(names):
             coef_table[name] = {"coef": coefs[name], "se": None, "t": None, "p": None,
                                 "ci_low": None, "ci_high": None, "at_bound": i not in free}
         if free and diag["identifiable"] and df_resid > 0:
-            fit, free_table = _ols_table(x[:, free], y, [names[i] for i in free], clip_low=True)
+            fit, free_table = _ols_table(x[:, free], y, [names[i] for i in free], clip_low=True,
+                                         w=None if weighting == "ols" else w)
             for name, row in free_table.items():
                 # The reported estimate stays the constrained one; the interval is the active-set OLS one.
                 row["coef"] = coefs[name]
                 row["at_bound"] = False
                 coef_table[name] = row
-            cov = np.asarray(fit.cov_params()).tolist()
+            # The covariance at the robust residual scale, as the interval uses it.
+            ratio = sigma2 / fit.scale if sigma2 is not None and fit.scale > 0 else 1.0
+            cov = (np.asarray(fit.cov_params()) * ratio).tolist()
             cov_terms = [names[i] for i in free]
 
     yhat = term_defs.predict(coefs, tin, tout)
     r2c, r2u = r2_scores(y, yhat)
     rmse = float(np.sqrt(np.mean((y - yhat) ** 2)))
-    cv, scheme, cv_se = cross_validate(form, tin, tout, y, cv_groups, cv_scheme)
+    cv, scheme, cv_se, calibration = cross_validate(form, tin, tout, y, cv_groups, cv_scheme, weighting,
+                                                    detail=True)
     result = FitResult(
         form=form, target=target, terms=names, coefficients=coefs, n=int(n),
         r2=_finite(r2c), r2_uncentered=_finite(r2u), rmse=rmse, mape=mape(y, yhat),
@@ -423,6 +579,8 @@ def fit_form(form: str, tin, tout, y, *, target: str = "energy", uses_estimated_
         df_resid=int(df_resid), cov=cov, cov_terms=cov_terms, diagnostics=diag,
         uses_estimated_energy=uses_estimated_energy,
         tin_range=(int(tin.min()), int(tin.max())), tout_range=(int(tout.min()), int(tout.max())),
+        weighting=weighting, cv_coverage=_finite(calibration.get("coverage")),
+        interval_q95=_finite(calibration.get("q95")) if NONNEGATIVE[form] else None,
     )
     result.warnings = model_warnings(form, coefs, result.tin_range, result.tout_range, diag,
                                      uses_estimated_energy=uses_estimated_energy, target=target)
@@ -529,8 +687,16 @@ def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.
         return yhat, None, None
     x = term_defs.design_matrix(cov_terms, tin, tout)
     cov = np.asarray(cov, dtype=np.float64)
-    var = sigma2 + np.sum((x @ cov) * x, axis=1)
-    half = stats.t.ppf(0.5 + level / 2, df) * np.sqrt(np.maximum(var, 0.0))
+    coef_var = np.maximum(np.sum((x @ cov) * x, axis=1), 0.0)
+    t = stats.t.ppf(0.5 + level / 2, df)
+    q = metrics.get("interval_q95")
+    if q is not None and level == 0.95:
+        # Jackknife half-width, calibrated by cross-validation (see _held_out_covered).
+        noise = q * (np.abs(yhat) if metrics.get("error_model") == "relative" else 1.0)
+        half = np.sqrt(noise * noise + t * t * coef_var)
+    else:
+        noise = sigma2 * yhat * yhat if metrics.get("error_model") == "relative" else sigma2
+        half = t * np.sqrt(noise + coef_var)
     lower, upper = yhat - half, yhat + half
     if metrics.get("interval_method", "").startswith("Active-set"):
         lower = np.maximum(lower, 0.0)
@@ -548,11 +714,30 @@ class PairData:
     uses_estimated_energy: bool
     excluded_warmup: int
     excluded_estimated: int
+    components: str = ""  # energy components the target sums, e.g. "gpu" or "gpu+cpu"
+
+
+ENERGY_FIELDS = {"gpu": "gpu_energy_j", "cpu": "cpu_energy_j", "dram": "dram_energy_j"}
+
+
+def common_components(qs) -> list[str]:
+    """Energy components measured on every row of ``qs``.
+
+    Fitting like with like: the paper's grids carry GPU energy only and its sweeps GPU
+    and CPU; a total over both would mix two quantities. The energy a fit models is the
+    sum of the components every row has.
+    """
+    from django.db.models import Count
+
+    counts = qs.aggregate(n=Count("id"), **{c: Count(f) for c, f in ENERGY_FIELDS.items()})
+    return [c for c in ENERGY_FIELDS if counts["n"] and counts[c] == counts["n"]]
 
 
 def load_pair(llm, hardware, target: str, *, include_estimated: bool = False,
               include_warmup: bool = False) -> PairData:
     """A pair's measurements as arrays; warm-ups and (for energy) estimates excluded by default."""
+    from django.db.models import ExpressionWrapper, F, FloatField
+
     from profiling.models import Measurement
 
     qs = Measurement.objects.filter(llm=llm, hardware=hardware)
@@ -563,11 +748,23 @@ def load_pair(llm, hardware, target: str, *, include_estimated: bool = False,
     if target == "energy" and not include_estimated:
         excluded_estimated = qs.filter(is_estimated=True).count()
         qs = qs.filter(is_estimated=False)
-    column = "total_energy_j" if target == "energy" else "runtime_s"
-    rows = np.array(list(qs.order_by().values_list("input_tokens", "output_tokens", column, "is_estimated")),
+    components = ""
+    if target == "energy":
+        common = common_components(qs)
+        if not common and qs.exists():
+            raise FitError(f"{llm} on {hardware}: no energy component (GPU, CPU, DRAM) is measured on every "
+                           "row, so no energy total compares like with like; import rows with a shared component")
+        components = "+".join(common)
+        column = ExpressionWrapper(sum((F(ENERGY_FIELDS[c]) for c in common[1:]), F(ENERGY_FIELDS[common[0]]))
+                                   if common else F("total_energy_j"), output_field=FloatField())
+    else:
+        column = F("runtime_s")
+    rows = np.array(list(qs.order_by().annotate(_y=column).values_list("input_tokens", "output_tokens", "_y",
+                                                                        "is_estimated")),
                     dtype=np.float64).reshape(-1, 4)
     uses_estimated = target == "energy" and bool(rows[:, 3].any())
-    return PairData(rows[:, 0], rows[:, 1], rows[:, 2], uses_estimated, excluded_warmup, excluded_estimated)
+    return PairData(rows[:, 0], rows[:, 1], rows[:, 2], uses_estimated, excluded_warmup, excluded_estimated,
+                    components)
 
 
 def fit_pair(llm, hardware, target: str, *, forms=None, include_estimated: bool = False,
@@ -603,8 +800,11 @@ def fit_pair(llm, hardware, target: str, *, forms=None, include_estimated: bool 
         return out
     with transaction.atomic():
         if reselect:
+            # Serialise refits of one LLM: two at once would both select a form and break
+            # the one-selected-fit constraint.
+            type(llm).objects.select_for_update().filter(pk=llm.pk).first()
             EnergyModelFit.objects.filter(
-                llm=llm, hardware=hardware, target=target, source=FitSource.FITTED, is_selected=True
+                llm=llm, hardware=hardware, target=target, is_selected=True
             ).update(is_selected=False)
         for form, r in results.items():
             diagnostics = dict(r.diagnostics)
@@ -612,6 +812,7 @@ def fit_pair(llm, hardware, target: str, *, forms=None, include_estimated: bool 
             diagnostics["anova"] = anova
             diagnostics["excluded_warmup"] = data.excluded_warmup
             diagnostics["excluded_estimated"] = data.excluded_estimated
+            diagnostics["energy_components"] = data.components
             diagnostics["selected_by"] = ("simplest form within one standard error of the lowest "
                                           "cross-validated MAPE, among identifiable forms that are "
                                           "non-negative over the measured range")
@@ -620,12 +821,33 @@ def fit_pair(llm, hardware, target: str, *, forms=None, include_estimated: bool 
                 llm=llm, hardware=hardware, target=target, form=form, coefficients=r.coefficients,
                 metrics=r.metrics(), diagnostics=diagnostics, source=FitSource.FITTED,
                 identifiable=r.identifiable, is_selected=(form == selected),
-                uses_estimated_energy=r.uses_estimated_energy, n=r.n,
+                uses_estimated_energy=r.uses_estimated_energy, n=r.n, energy_components=data.components,
                 tin_min=r.tin_range[0], tin_max=r.tin_range[1],
                 tout_min=r.tout_range[0], tout_max=r.tout_range[1],
             )
             out["fits"][form] = fit
     return out
+
+
+def mark_stale(pairs) -> int:
+    """Mark the fitted fits of (llm_id, hardware_id) pairs stale after their data was deleted.
+
+    Unselected too, so the pair has no fit to use until it is refitted; the refit is
+    queued (after commit) for pairs that still have measurements.
+    """
+    from profiling.choices import FitSource
+    from profiling.models import EnergyModelFit, Measurement
+    from profiling.services.measurement_import import REFIT_TASK
+
+    marked = 0
+    for llm_id, hardware_id in sorted(pairs):
+        marked += EnergyModelFit.objects.filter(llm_id=llm_id, hardware_id=hardware_id, source=FitSource.FITTED,
+                                                is_stale=False).update(is_stale=True, is_selected=False)
+        if Measurement.objects.filter(llm_id=llm_id, hardware_id=hardware_id).exists():
+            from energyweb.queue import enqueue_on_commit
+
+            enqueue_on_commit(REFIT_TASK, args=[llm_id, hardware_id])
+    return marked
 
 
 def pairs_with_measurements():
@@ -663,20 +885,20 @@ class NoFit(LookupError):
 def choose_fit(llm, hardware, target: str, choice="selected"):
     """The EnergyModelFit to predict with.
 
-    ``selected``: the selected fitted form, else the selected published fit (fitted data
-    from one's own hardware beats the literature); ``published``: the published fit;
-    an integer: that fit, which must belong to the pair and target.
+    ``selected``: the pair's selected fit (``EnergyModelFit.objects.to_use``, the rule the
+    planner follows too; no fallback to the published form); ``published``: the published
+    fit; an integer: that fit, which must belong to the pair and target.
     """
     from profiling.choices import FitSource
     from profiling.models import EnergyModelFit
 
     qs = EnergyModelFit.objects.filter(llm=llm, hardware=hardware, target=target)
     if choice in (None, "", "selected"):
-        for source in (FitSource.FITTED, FitSource.PUBLISHED):
-            fit = qs.filter(source=source, is_selected=True, identifiable=True).order_by("-created").first()
-            if fit:
-                return fit
-        raise NoFit(f"{llm} on {hardware} has no selected identifiable {target} fit; run fit_models.")
+        fit = EnergyModelFit.objects.to_use(llm, hardware, target)
+        if fit:
+            return fit
+        raise NoFit(f"{llm} on {hardware} has no selected valid {target} fit; run fit_models "
+                    'or ask for fit "published" explicitly.')
     if choice == "published":
         fit = qs.filter(source=FitSource.PUBLISHED).order_by("-is_selected", "-created").first()
         if fit is None:
@@ -691,6 +913,8 @@ def choose_fit(llm, hardware, target: str, choice="selected"):
         raise NoFit(f"Fit {pk} is not a {target} fit of {llm} on {hardware}.")
     if not fit.identifiable:
         raise NoFit(f"Fit {pk} is not identifiable: its coefficients are not offered for prediction.")
+    if fit.is_stale:
+        raise NoFit(f"Fit {pk} is stale: the measurements it was made from were deleted.")
     return fit
 
 

@@ -17,6 +17,15 @@ TERMS = {
     "tin_tout": lambda tin, tout: tin * tout,
     "tin2": lambda tin, tout: tin * tin,
     "tout2": lambda tin, tout: tout * tout,
+    # Decoding with a KV cache: step t attends over tin + t cached tokens, so the
+    # attention work summed over tout steps is tin*tout + tout^2/2. One term with one
+    # coefficient (not tin*tout and tout^2 apart) is what keeps a form identifiable on
+    # a cross of an input sweep and an output sweep.
+    "decode": lambda tin, tout: tin * tout + tout * tout / 2.0,
+    # Decoding without a cache (Hugging Face generate with use_cache=False, as the paper
+    # measured): step t recomputes attention over the whole (tin + t)^2 sequence, which
+    # summed over tout steps is tin^2*tout + tin*tout^2 + tout^3/3.
+    "decode_sq": lambda tin, tout: tin * tin * tout + tin * tout * tout + tout ** 3 / 3.0,
 }
 
 # The paper's three terms (Wilkins et al. 2024, eq. 3.2), in table order a0, a1, a2.

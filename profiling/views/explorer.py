@@ -41,7 +41,9 @@ def _fit_row(fit: EnergyModelFit) -> dict:
     return {
         "id": fit.pk, "form": fit.form, "source": fit.source, "target": fit.target,
         "label": m.get("label") or fit.form, "estimated": fit.uses_estimated_energy,
-        "is_selected": fit.is_selected, "identifiable": fit.identifiable, "n": fit.n,
+        "is_selected": fit.is_to_use, "identifiable": fit.identifiable, "n": fit.n,
+        "is_stale": fit.is_stale, "energy_components": fit.energy_components,
+        "cv_coverage_95": m.get("cv_coverage_95"), "weighting": m.get("weighting"),
         "coefficients": fit.coefficients, "coef_table": m.get("coef_table", {}),
         "r2": m.get("r2"), "r2_uncentered": m.get("r2_uncentered"), "rmse": m.get("rmse"),
         "mape": m.get("mape"), "cv_mape": m.get("cv_mape"), "cv_scheme": m.get("cv_scheme"),
@@ -67,19 +69,18 @@ def pair_fits(llm, hardware) -> dict:
                 continue
             seen.add(key)
             rows.append(fit)
-        order = {"paper": 0, "nnls": 1, "extended": 2}
+        order = {"paper": 0, "nnls": 1, "extended": 2, "cached": 3, "recompute": 4}
         rows.sort(key=lambda f: (f.source != FitSource.FITTED, order.get(f.form, 9)))
         out[target] = rows
     return out
 
 
 def _plot_fit(fits: list[EnergyModelFit]):
-    """The fit the charts draw: the selected fitted form, else the selected published one."""
-    for source in (FitSource.FITTED, FitSource.PUBLISHED):
-        for fit in fits:
-            if fit.source == source and fit.is_selected:
-                return fit
-    return None
+    """The fit the charts draw: the fit to use (FitQuerySet.selected), else the published one (labelled)."""
+    for fit in fits:
+        if fit.is_to_use:
+            return fit
+    return next((f for f in fits if f.source == FitSource.PUBLISHED), None)
 
 
 def pair_data(llm, hardware) -> dict:
@@ -182,10 +183,10 @@ def explorer_index(request):
         fitted_at.setdefault(key, None)
         if fit.source == FitSource.FITTED:
             fitted_at[key] = fit.created
-        if fit.is_selected:
+        if fit.is_to_use or (fit.source == FitSource.PUBLISHED and not fit.is_stale):
             entry = selected.setdefault(key, {})
-            # A fitted selection outranks the published one for display.
-            if fit.target not in entry or fit.source == FitSource.FITTED:
+            # The fit to use outranks the published one, shown only where nothing is selected.
+            if fit.target not in entry or fit.is_to_use:
                 entry[fit.target] = fit
     keys = set(counts) | set(fitted_at)
     llms = LLM.objects.in_bulk({a for a, _ in keys})
@@ -258,14 +259,15 @@ def _int_param(request, name, default, errors):
 def compare_rows(tin: int, tout: int, source: str = "any") -> list[dict]:
     """Energy per token of every pair at a reference (tin, tout) from its selected energy fit."""
     chosen = {}
-    qs = EnergyModelFit.objects.filter(target=FitTarget.ENERGY, is_selected=True, identifiable=True)
-    if source in (FitSource.FITTED, FitSource.PUBLISHED):
-        qs = qs.filter(source=source)
-    for fit in qs.select_related("llm", "hardware").order_by("-created"):
-        key = (fit.llm_id, fit.hardware_id)
-        current = chosen.get(key)
-        if current is None or (current.source != FitSource.FITTED and fit.source == FitSource.FITTED):
-            chosen[key] = fit
+    if source == FitSource.PUBLISHED:
+        # Published fits are never "to use"; asking for them is the explicit choice.
+        qs = EnergyModelFit.objects.usable().filter(target=FitTarget.ENERGY, source=FitSource.PUBLISHED)
+    else:
+        qs = EnergyModelFit.objects.selected().filter(target=FitTarget.ENERGY)
+        if source == FitSource.FITTED:
+            qs = qs.filter(source=source)
+    for fit in qs.select_related("llm", "hardware").order_by("-created", "-id"):
+        chosen.setdefault((fit.llm_id, fit.hardware_id), fit)
     rows = []
     for fit in chosen.values():
         out = fitting.predict_with_fit(fit, np.array([tin], float), np.array([tout], float))

@@ -9,6 +9,7 @@ from django.urls import path
 
 from profiling.choices import FitTarget
 from profiling.models import LLM, EnergyModelFit, Hardware
+from profiling.models.inventory import shown_fits
 from profiling.services import terms
 
 # Token counts at which pages evaluate energy models for charts (the paper's sweep grid).
@@ -46,7 +47,8 @@ def energy_curves(fits, label) -> list[dict]:
 @login_required
 def hardware_list(request):
     hardware = Hardware.objects.annotate(
-        fit_count=Count("fits"), alias_count=Count("aliases", distinct=True)
+        # distinct: joined with the aliases, each fit would count once per alias.
+        fit_count=Count("fits", distinct=True), alias_count=Count("aliases", distinct=True)
     ).order_by("-is_reference", "name")
     return render(request, "profiling/hardware_list.html", {"hardware": hardware})
 
@@ -54,8 +56,8 @@ def hardware_list(request):
 @login_required
 def hardware_detail(request, slug):
     hw = get_object_or_404(Hardware.objects.prefetch_related("aliases"), slug=slug)
-    fits = hw.fits.select_related("llm").order_by("llm__name", "target", "-created")
-    selected = [f for f in fits if f.is_selected and f.target == FitTarget.ENERGY]
+    fits = hw.fits.select_related("llm").order_by("llm__name", "target", "-created", "-id")
+    selected = [f for f in shown_fits(fits) if f.target == FitTarget.ENERGY]
     return render(request, "profiling/hardware_detail.html", {
         "hw": hw,
         "fits": fit_rows(fits),
@@ -67,8 +69,9 @@ def hardware_detail(request, slug):
 @login_required
 def llm_list(request):
     llms = LLM.objects.annotate(
-        fit_count=Count("fits"), hardware_count=Count("fits__hardware", distinct=True,
-                                                      filter=Q(fits__is_selected=True)),
+        fit_count=Count("fits", distinct=True),
+        hardware_count=Count("fits__hardware", distinct=True,
+                             filter=Q(fits__is_selected=True, fits__is_stale=False)),
     ).order_by("name")
     return render(request, "profiling/llm_list.html", {"llms": llms})
 
@@ -76,8 +79,8 @@ def llm_list(request):
 @login_required
 def llm_detail(request, slug):
     llm = get_object_or_404(LLM.objects.prefetch_related("aliases"), slug=slug)
-    fits = llm.fits.select_related("hardware").order_by("hardware__name", "target", "-created")
-    selected = [f for f in fits if f.is_selected and f.target == FitTarget.ENERGY]
+    fits = llm.fits.select_related("hardware").order_by("hardware__name", "target", "-created", "-id")
+    selected = [f for f in shown_fits(fits) if f.target == FitTarget.ENERGY]
     return render(request, "profiling/llm_detail.html", {
         "llm": llm,
         "fits": fit_rows(fits),

@@ -38,8 +38,8 @@ class DeploymentSerializer(serializers.ModelSerializer):
     capacity_gpu_s = serializers.FloatField(read_only=True, allow_null=True)
     llm_name = serializers.CharField(source="llm.name", read_only=True)
     hardware_name = serializers.CharField(source="hardware.name", read_only=True)
-    energy_fit_choice = FitChoiceField(required=False, default=FitChoice.PUBLISHED)
-    runtime_fit_choice = FitChoiceField(required=False, default=FitChoice.PUBLISHED)
+    energy_fit_choice = FitChoiceField(required=False, default=FitChoice.SELECTED)
+    runtime_fit_choice = FitChoiceField(required=False, default=FitChoice.SELECTED)
 
     class Meta:
         model = Deployment
@@ -76,7 +76,8 @@ class ScheduleJobCreateSerializer(serializers.Serializer):
     parameters = serializers.DictField(
         required=False, default=dict,
         help_text="zeta (or zetas: list, or sweep: true), accuracy_target, energy_budget_j, deadline_s, "
-                  "time_limit_s, seed")
+                  "time_limit_s, seed, allow_clamping (default false: a model predicting zero or negative "
+                  "energy or runtime for a query is refused)")
 
 
 class WorkloadGenerateSerializer(serializers.Serializer):

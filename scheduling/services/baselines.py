@@ -41,6 +41,7 @@ def baselines(
     zeta: float = 0.5,
     paper_default_shares: bool = True,
     deadline_s: float | None = None,
+    allow_clamping: bool = False,
 ) -> dict[str, PlanResult]:
     """All baselines by name: round-robin, random, single:<key> each, greedy-energy, accuracy-first.
 
@@ -48,7 +49,8 @@ def baselines(
     each baseline (for the constrained objectives: its energy or accuracy).
     """
     p = build_problem(
-        tin, tout, deployments, paper_default_shares=paper_default_shares, deadline_s=deadline_s
+        tin, tout, deployments, paper_default_shares=paper_default_shares, deadline_s=deadline_s,
+        allow_clamping=allow_clamping,
     )
     return baselines_for_problem(p, seed=seed, objective=objective, zeta=zeta)
 
@@ -90,7 +92,7 @@ def baselines_for_problem(
             objective_value=objective_value(p, x, objective, zeta),
             bound=None,
             gap=None,
-            assignment=assignment,
+            assignment=p.to_caller(assignment),
             counts=m["counts"],
             total_energy_j=m["total_energy_j"],
             total_runtime_s=m["total_runtime_s"],

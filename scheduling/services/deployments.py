@@ -1,9 +1,11 @@
 """Deployment rows (or entries of a deployments JSON file) -> the solver's DeploymentSpec.
 
 One place decides which energy and runtime model a deployment plans with:
-``published`` (the reference catalogue), ``selected`` (the fit chosen for
-planning) or a specific fit by id. A fit that is not identifiable is refused,
-because its coefficients are not meaningful (the fitter flagged collinear terms).
+``selected`` (the default: ``EnergyModelFit.objects.to_use``, the fit chosen for
+planning by cross-validation among the physically valid forms), ``published``
+(the reference catalogue, only when chosen explicitly; its validity warnings
+travel with the plan) or a specific fit by id. A fit that is not identifiable or
+is stale (made from deleted measurements) is refused.
 """
 
 from __future__ import annotations
@@ -43,16 +45,17 @@ def resolve_fit(llm: LLM, hardware: Hardware, target: str, choice: str | int,
                 f"Fit {fit.pk} models {fit.llm} @ {fit.hardware}, not {llm} @ {hardware}.", field)
         if fit.target != target:
             raise DeploymentResolutionError(f"Fit {fit.pk} models {fit.target}, not {target}.", field)
-    elif choice in (FitChoice.PUBLISHED, FitChoice.SELECTED):
-        qs = EnergyModelFit.objects.filter(llm=llm, hardware=hardware, target=target)
-        if choice == FitChoice.PUBLISHED:
-            qs = qs.filter(source=FitSource.PUBLISHED)
-        else:
-            qs = qs.filter(is_selected=True)
-        fit = qs.order_by("-created", "-id").first()
+    elif choice == FitChoice.SELECTED:
+        fit = EnergyModelFit.objects.to_use(llm, hardware, target)
         if fit is None:
             raise DeploymentResolutionError(
-                f"No {choice} {label} model for {llm} @ {hardware}.", field)
+                f"No selected {label} model for {llm} @ {hardware}: fit its measurements (fit_models) "
+                "or choose the published model explicitly.", field)
+    elif choice == FitChoice.PUBLISHED:
+        fit = (EnergyModelFit.objects.filter(llm=llm, hardware=hardware, target=target, source=FitSource.PUBLISHED)
+               .order_by("-created", "-id").first())
+        if fit is None:
+            raise DeploymentResolutionError(f"No published {label} model for {llm} @ {hardware}.", field)
     else:
         raise DeploymentResolutionError(
             f"Unknown fit choice {choice!r}: use published, selected or a fit id.", field)
@@ -61,6 +64,10 @@ def resolve_fit(llm: LLM, hardware: Hardware, target: str, choice: str | int,
             f"The {label} model (fit {fit.pk}) for {llm} @ {hardware} is not identifiable: the "
             "measurements cannot separate its terms, so it cannot be used for planning. "
             "Measure a grid of input and output lengths and refit.", field)
+    if fit.is_stale:
+        raise DeploymentResolutionError(
+            f"The {label} model (fit {fit.pk}) for {llm} @ {hardware} is stale: the measurements it was "
+            "made from were deleted. Choose the selected fit or refit.", field)
     if not fit.coefficients:
         raise DeploymentResolutionError(f"Fit {fit.pk} has no coefficients.", field)
     return fit
@@ -68,8 +75,7 @@ def resolve_fit(llm: LLM, hardware: Hardware, target: str, choice: str | int,
 
 def _default_runtime_choice(llm, hardware) -> str:
     """With an energy fit named by id, plan with the selected runtime fit, else the published one."""
-    if EnergyModelFit.objects.filter(llm=llm, hardware=hardware, target=FitTarget.RUNTIME,
-                                     is_selected=True).exists():
+    if EnergyModelFit.objects.to_use(llm, hardware, FitTarget.RUNTIME) is not None:
         return FitChoice.SELECTED
     return FitChoice.PUBLISHED
 
@@ -80,6 +86,10 @@ def build_spec(llm: LLM, hardware: Hardware, energy_fit: EnergyModelFit, runtime
     if llm.accuracy is None:
         raise DeploymentResolutionError(
             f"{llm} has no accuracy A_K; set it on the LLM before planning with it.", "llm")
+    notes = []
+    for fit in (energy_fit, runtime_fit):
+        if fit.source == FitSource.PUBLISHED:
+            notes += [f"published {fit.target} model: {w}" for w in (fit.diagnostics or {}).get("warnings", [])]
     return DeploymentSpec(
         key=f"{llm.name} @ {hardware.name}",
         accuracy=float(llm.accuracy),
@@ -91,7 +101,19 @@ def build_spec(llm: LLM, hardware: Hardware, energy_fit: EnergyModelFit, runtime
         capacity_gpu_s=None if capacity_gpu_s is None else float(capacity_gpu_s),
         energy_estimated=bool(energy_fit.uses_estimated_energy),
         instances=int(instances or 1),
+        # The measured token range of both models: queries outside it are extrapolated.
+        tin_range=_joint_range(energy_fit, runtime_fit, "tin"),
+        tout_range=_joint_range(energy_fit, runtime_fit, "tout"),
+        model_notes=tuple(notes),
     )
+
+
+def _joint_range(energy_fit, runtime_fit, axis: str):
+    lows = [getattr(f, f"{axis}_min") for f in (energy_fit, runtime_fit)]
+    highs = [getattr(f, f"{axis}_max") for f in (energy_fit, runtime_fit)]
+    if None in lows or None in highs:
+        return None
+    return (max(lows), min(highs))
 
 
 def spec_for_deployment(dep) -> DeploymentSpec:
@@ -128,7 +150,7 @@ def spec_from_entry(entry: dict[str, Any], index: int = 0) -> DeploymentSpec:
     try:
         llm = _lookup(LLM, LLMAlias, "llm", entry["llm"].strip(), "llm")
         hardware = _lookup(Hardware, HardwareAlias, "hardware", entry["hardware"].strip(), "hardware")
-        fit_choice = entry.get("fit", FitChoice.PUBLISHED)
+        fit_choice = entry.get("fit", FitChoice.SELECTED)
         energy = resolve_fit(llm, hardware, FitTarget.ENERGY, fit_choice, field="fit")
         runtime_choice = entry.get("runtime_fit")
         if runtime_choice is None:
@@ -175,26 +197,32 @@ def spec_to_json(spec: DeploymentSpec) -> dict:
 
 
 def spec_from_json(data: dict) -> DeploymentSpec:
+    data = dict(data)
+    for key in ("tin_range", "tout_range"):  # JSON turned the tuples into lists
+        if data.get(key) is not None:
+            data[key] = tuple(data[key])
+    data["model_notes"] = tuple(data.get("model_notes") or ())
     return DeploymentSpec(**data)
 
 
 def ensure_reference_deployments() -> list:
-    """A Deployment (published models, default shares) for every LLM and hardware pair that has
-    published energy and runtime models and a known accuracy; existing ones are reused."""
+    """A Deployment (selected fits, default shares) for every LLM and hardware pair that has a
+    selected energy and runtime fit and a known accuracy; existing ones are reused."""
     from scheduling.models import Deployment
 
-    pairs = set(EnergyModelFit.objects.filter(source=FitSource.PUBLISHED, target=FitTarget.ENERGY,
-                                              identifiable=True, llm__accuracy__isnull=False)
+    selected = EnergyModelFit.objects.selected()
+    pairs = set(selected.filter(target=FitTarget.ENERGY, llm__accuracy__isnull=False)
                 .values_list("llm_id", "hardware_id"))
-    pairs &= set(EnergyModelFit.objects.filter(source=FitSource.PUBLISHED, target=FitTarget.RUNTIME,
-                                               identifiable=True).values_list("llm_id", "hardware_id"))
+    pairs &= set(selected.filter(target=FitTarget.RUNTIME).values_list("llm_id", "hardware_id"))
     rows = []
     for llm_id, hardware_id in sorted(pairs):
         dep = (Deployment.objects.filter(llm_id=llm_id, hardware_id=hardware_id,
-                                         energy_fit_choice=FitChoice.PUBLISHED,
-                                         runtime_fit_choice=FitChoice.PUBLISHED,
+                                         energy_fit_choice=FitChoice.SELECTED,
+                                         runtime_fit_choice=FitChoice.SELECTED,
                                          min_share=0.0, max_share=1.0, horizon_s__isnull=True).first()
                or Deployment.objects.create(llm_id=llm_id, hardware_id=hardware_id,
-                                            notes="Reference deployment (published models)."))
+                                            energy_fit_choice=FitChoice.SELECTED,
+                                            runtime_fit_choice=FitChoice.SELECTED,
+                                            notes="Reference deployment (selected fitted models)."))
         rows.append(dep)
     return rows

@@ -96,6 +96,8 @@ def normalise_parameters(objective: str, params: dict | None) -> dict:
     except (TypeError, ValueError) as exc:
         raise JobParameterError("seed must be an integer.", "seed") from exc
     out["paper_default_shares"] = bool(params.get("paper_default_shares", True))
+    # Off by default: a model predicting <= 0 for a query is refused rather than made free.
+    out["allow_clamping"] = params.get("allow_clamping") in (True, 1, "1", "true", "True", "on", "yes")
     if objective == Objective.MIN_ENERGY_ACCURACY_TARGET and out["accuracy_target"] is None:
         raise JobParameterError("This objective needs an accuracy target (%).", "accuracy_target")
     if objective == Objective.MAX_ACCURACY_ENERGY_BUDGET and out["energy_budget_j"] is None:
@@ -156,7 +158,7 @@ def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict
     # One class aggregation shared by every zeta and the baselines (as solver.sweep does),
     # solved zeta by zeta so that progress can be reported.
     problem = build_problem(tin, tout, specs, paper_default_shares=params["paper_default_shares"],
-                            deadline_s=params["deadline_s"])
+                            deadline_s=params["deadline_s"], allow_clamping=params["allow_clamping"])
     plans, assignments = [], []
     for done, zeta in enumerate(params["zetas"], start=1):
         result = solver_service.plan_problem(

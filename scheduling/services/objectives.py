@@ -14,7 +14,14 @@ Objectives (Wilkins et al. 2024, arXiv 2407.04014, sec. 3):
 - ``max-accuracy-energy-budget``: max token-weighted accuracy s.t. total energy <= budget
 
 E_max, A_max, R_max are the largest values over all (query, deployment) pairs
-(the paper's "divide by the largest known value"), taken after clamping.
+(the paper's "divide by the largest known value").
+
+A model that predicts zero or negative energy or runtime for a query of the
+workload would make that query free: planning refuses it, naming the deployment
+and the number of queries, unless ``allow_clamping`` (then those values are
+clamped to zero and every result says so). Deployments are planned in a
+canonical order (by key), so the plan and the baselines do not depend on the
+order they were listed in; assignments are returned in the caller's order.
 """
 
 from __future__ import annotations
@@ -62,14 +69,22 @@ class Problem:
     class_tout: np.ndarray  # (C,)
     class_count: np.ndarray  # (C,) int64
     inverse: np.ndarray  # (n,) class index of each query
-    energy: np.ndarray  # (C, D) J per query, clamped at 0
-    runtime: np.ndarray  # (C, D) s per query, clamped at 0
+    energy: np.ndarray  # (C, D) J per query (positive, or clamped at 0 with allow_clamping)
+    runtime: np.ndarray  # (C, D) s per query
     accuracy: np.ndarray  # (D,) percent
     gpus: np.ndarray  # (D,)
     lo: np.ndarray  # (D,) minimum queries
     hi: np.ndarray  # (D,) maximum queries
     cap_runtime: np.ndarray  # (D,) max summed runtime in s (inf = none)
     warnings: list[str] = field(default_factory=list)
+    caller_index: np.ndarray | None = None  # (D,) index in the caller's list of each canonical deployment
+    outside: np.ndarray | None = None  # (C, D) class outside the deployment's measured token range
+
+    def to_caller(self, assignment: np.ndarray) -> np.ndarray:
+        """Per-query deployment indices in the caller's order of deployments."""
+        if self.caller_index is None:
+            return assignment
+        return np.where(assignment >= 0, self.caller_index[np.maximum(assignment, 0)], assignment)
 
     @property
     def keys(self) -> list[str]:
@@ -187,18 +202,47 @@ def share_bounds(deployments, n: int, paper_default_shares: bool, warnings: list
     return lo, hi
 
 
-def _clamped(matrix: np.ndarray, deployments, what: str, class_count, warnings: list[str]) -> np.ndarray:
-    neg = matrix < 0
-    if neg.any():
-        for j in np.flatnonzero(neg.any(axis=0)):
-            k = int(neg[:, j].sum())
-            q = int(class_count[neg[:, j]].sum())
+def _clamped(matrix: np.ndarray, deployments, what: str, class_count, warnings: list[str],
+             allow_clamping: bool = False) -> np.ndarray:
+    bad = matrix <= 0
+    if not bad.any():
+        return matrix
+    n = int(class_count.sum())
+    found = []
+    for j in np.flatnonzero(bad.any(axis=0)):
+        q = int(class_count[bad[:, j]].sum())
+        found.append(f"{deployments[j].key}: its {what} model predicts zero or negative {what} for {q:,} of the "
+                     f"{n:,} queries")
+    if not allow_clamping:
+        raise PlanningError(
+            "; ".join(found) + ". Planning with it would count those queries as free, so it is refused: "
+            "choose a physically valid model (the selected fitted one), or set allow_clamping to clamp "
+            "them to zero knowingly.")
+    warnings.extend(f"CLAMPED (allow_clamping): {f}; clamped to zero, so this plan counts them as free "
+                    "and its savings are overstated" for f in found)
+    return np.where(bad, 0.0, matrix)
+
+
+def _outside_range(deployments, ctin, ctout, counts, warnings: list[str]) -> np.ndarray:
+    """(C, D): which classes lie outside each deployment's measured token range; warn with the share."""
+    out = np.zeros((len(ctin), len(deployments)), dtype=bool)
+    n = int(counts.sum())
+    for j, d in enumerate(deployments):
+        if d.tin_range is not None:
+            out[:, j] |= (ctin < d.tin_range[0]) | (ctin > d.tin_range[1])
+        if d.tout_range is not None:
+            out[:, j] |= (ctout < d.tout_range[0]) | (ctout > d.tout_range[1])
+        q = int(counts[out[:, j]].sum())
+        if q:
             warnings.append(
-                f"{deployments[j].key}: predicted {what} is negative for {k} token classes "
-                f"({q} queries); clamped to zero (never credited)"
-            )
-        matrix = np.where(neg, 0.0, matrix)
-    return matrix
+                f"{d.key}: {q:,} of the {n:,} queries ({100 * q / n:.1f}%) lie outside its models' measured "
+                f"range (tin {_span(d.tin_range)}, tout {_span(d.tout_range)}): their predictions are "
+                "extrapolated")
+    return out
+
+
+def _span(r) -> str:
+    return "any" if r is None else f"{r[0]}-{r[1]}"
 
 
 def build_problem(
@@ -208,16 +252,23 @@ def build_problem(
     *,
     paper_default_shares: bool = True,
     deadline_s: float | None = None,
+    allow_clamping: bool = False,
 ) -> Problem:
     deployments = validate_deployments(deployments)
+    # Canonical order: the same deployments listed in another order give the same plan and
+    # the same baselines (round-robin, random and every tie-break follow this order).
+    caller = {d.key: i for i, d in enumerate(deployments)}
+    deployments = sorted(deployments, key=lambda d: d.key)
+    caller_index = np.array([caller[d.key] for d in deployments], dtype=np.int64)
     ctin, ctout, counts, inverse = aggregate(tin, tout)
     n = int(counts.sum())
-    warnings: list[str] = []
+    warnings: list[str] = [f"{d.key}: {note}" for d in deployments for note in d.model_notes]
     fin, fout = ctin.astype(np.float64), ctout.astype(np.float64)
     energy = np.column_stack([terms.predict(d.energy_coefs, fin, fout) for d in deployments])
     runtime = np.column_stack([terms.predict(d.runtime_coefs, fin, fout) for d in deployments])
-    energy = _clamped(energy, deployments, "energy", counts, warnings)
-    runtime = _clamped(runtime, deployments, "runtime", counts, warnings)
+    energy = _clamped(energy, deployments, "energy", counts, warnings, allow_clamping)
+    runtime = _clamped(runtime, deployments, "runtime", counts, warnings, allow_clamping)
+    outside = _outside_range(deployments, ctin, ctout, counts, warnings)
     lo, hi = share_bounds(deployments, n, paper_default_shares, warnings)
 
     if deadline_s is not None and not (deadline_s > 0):
@@ -252,6 +303,8 @@ def build_problem(
         hi=hi,
         cap_runtime=cap,
         warnings=warnings,
+        caller_index=caller_index,
+        outside=outside,
     )
 
 
@@ -332,6 +385,9 @@ def metrics(p: Problem, x: np.ndarray) -> dict:
     tok = (x * p.tokens[:, None]).sum(axis=0)
     total_tok = float(tok.sum())
     per = {}
+    outside = p.outside if p.outside is not None else np.zeros_like(x, dtype=bool)
+    q_out = (x * outside).sum(axis=0)
+    e_out = (x * p.energy * outside).sum(axis=0)
     for j, key in enumerate(p.keys):
         per[key] = {
             "queries": int(round(q[j])),
@@ -340,6 +396,11 @@ def metrics(p: Problem, x: np.ndarray) -> dict:
             "runtime_s": float(r[j]),
             "gpu_s": float(r[j] * p.gpus[j]),
             "share": float(q[j] / p.n),
+            # Of the queries placed here: how many, and how much of their predicted energy,
+            # lie outside the models' measured token range (extrapolated).
+            "extrapolated_queries": int(round(q_out[j])),
+            "extrapolated_share": float(q_out[j] / q[j]) if q[j] else 0.0,
+            "extrapolated_energy_share": float(e_out[j] / e[j]) if e[j] > 0 else 0.0,
         }
     return {
         "counts": {key: int(round(q[j])) for j, key in enumerate(p.keys)},

@@ -76,6 +76,7 @@ def plan(
     seed: int = 0,
     method: str = "auto",
     mip_gap: float = 1e-4,
+    allow_clamping: bool = False,
 ) -> PlanResult:
     """Place every query on one deployment, optimally for ``objective``.
 
@@ -91,7 +92,8 @@ def plan(
     started = time.perf_counter()
     _check_objective(objective, zeta, method)
     p = build_problem(
-        tin, tout, deployments, paper_default_shares=paper_default_shares, deadline_s=deadline_s
+        tin, tout, deployments, paper_default_shares=paper_default_shares, deadline_s=deadline_s,
+        allow_clamping=allow_clamping,
     )
     built = time.perf_counter() - started
     result = plan_problem(
@@ -120,6 +122,7 @@ def sweep(tin, tout, deployments, zetas=DEFAULT_ZETAS, **kw) -> list[PlanResult]
         deployments,
         paper_default_shares=kw.pop("paper_default_shares", True),
         deadline_s=kw.pop("deadline_s", None),
+        allow_clamping=kw.pop("allow_clamping", False),
     )
     kw.pop("seed", None)
     out = []
@@ -531,7 +534,7 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
     if bad:  # a solver returned something that breaks a row: never report it as a plan silently
         warnings.append("solution violates: " + "; ".join(bad))
         status = "error"
-    assignment = expand(p, x)
+    assignment = p.to_caller(expand(p, x))
     m = metrics(p, x)
     if p.energy_estimated:
         est = [d.key for d in p.deployments if d.energy_estimated]

@@ -36,6 +36,11 @@ class DeploymentSpec:
     capacity_gpu_s: float | None = None
     energy_estimated: bool = False
     instances: int = 1
+    # Measured token ranges of the models ((low, high) or None): outside them the plan extrapolates.
+    tin_range: tuple[int, int] | None = None
+    tout_range: tuple[int, int] | None = None
+    # Warnings that travel with the models (a published model's validity diagnostics).
+    model_notes: tuple[str, ...] = ()
 
     @property
     def has_explicit_shares(self) -> bool:
@@ -83,7 +88,8 @@ class PlanResult:
             "warnings": list(self.warnings),
             "energy_estimated": bool(self.energy_estimated),
             "per_deployment": {
-                k: {kk: (int(vv) if kk == "queries" or kk == "tokens" else float(vv)) for kk, vv in v.items()}
+                k: {kk: (int(vv) if kk in ("queries", "tokens", "extrapolated_queries") else float(vv))
+                    for kk, vv in v.items()}
                 for k, v in self.per_deployment.items()
             },
             "stats": dict(self.stats),

@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
@@ -46,7 +46,35 @@ def deployment_add_reference(request):
     return redirect(reverse("scheduling:deployment-list"))
 
 
+@login_required
+def deployment_edit(request, pk):
+    dep = get_object_or_404(Deployment, pk=pk)
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff may edit deployments.")
+    form = DeploymentForm(request.POST or None, instance=dep)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Saved deployment {dep}.")
+        return redirect(reverse("scheduling:deployment-list"))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "scheduling/deployment_edit.html", {"dep": dep, "form": form}, status=status)
+
+
+@login_required
+@require_POST
+def deployment_delete(request, pk):
+    dep = get_object_or_404(Deployment, pk=pk)
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff may delete deployments.")
+    name = str(dep)
+    dep.delete()  # plans keep their own snapshot of the specs they were made with
+    messages.success(request, f"Deleted deployment {name}.")
+    return redirect(reverse("scheduling:deployment-list"))
+
+
 urlpatterns = [
     path("deployments/", deployment_list, name="deployment-list"),
+    path("deployments/<int:pk>/edit/", deployment_edit, name="deployment-edit"),
+    path("deployments/<int:pk>/delete/", deployment_delete, name="deployment-delete"),
     path("deployments/reference/", deployment_add_reference, name="deployment-add-reference"),
 ]

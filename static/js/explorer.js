@@ -123,6 +123,13 @@
       },
     });
     EC.addDownloads(canvas, `${data.llm.slug}_${data.hardware.slug}_energy_per_token`, cells);
+    // The legend the text promises: the gradient scale() draws, with its two ends.
+    const legend = document.getElementById("heatmap-scale");
+    if (legend && cells.length) {
+      legend.querySelector(".lo").textContent = fmt(lo);
+      legend.querySelector(".hi").textContent = fmt(hi);
+      legend.hidden = false;
+    }
   }
 
   function anovaTable(id, anova) {
@@ -201,15 +208,25 @@
       data: data.rows.filter((r) => r.hardware === hw).map((r) => ({
         x: r.parameters_b, y: r.energy_per_token_j, llm: r.llm, source: r.source, estimated: r.estimated })),
       backgroundColor: EC.color(i, 0.75), borderColor: EC.color(i), pointRadius: 6,
+      clip: false,  // a point on the axis bounds is drawn whole, not cut in half
       pointStyle: data.rows.filter((r) => r.hardware === hw).map((r) => (r.source === "published" ? "triangle" : "circle")),
     }));
+    // Room around the extreme points: log axes otherwise end exactly on them.
+    const pad = (axis, values) => {
+      const v = values.filter((x) => x > 0);
+      if (v.length) { axis.min = Math.min(...v) / 1.4; axis.max = Math.max(...v) * 1.4; }
+      return axis;
+    };
+    const positive = data.rows.every((r) => r.energy_per_token_j > 0);
     EC.makeChart("chart-compare", {
       type: "scatter", data: { datasets },
       options: {
+        layout: { padding: 12 },
         // A physically invalid (negative) prediction cannot sit on a log axis: fall back to linear.
-        scales: { x: logAxis("parameters (B)"),
-                  y: (data.rows.every((r) => r.energy_per_token_j > 0) ? logAxis : linAxis)(
-                    `J per token at tin=${data.tin}, tout=${data.tout}`) },
+        scales: { x: pad(logAxis("parameters (B)"), data.rows.map((r) => r.parameters_b)),
+                  y: positive ? pad(logAxis(`J per token at tin=${data.tin}, tout=${data.tout}`),
+                                    data.rows.map((r) => r.energy_per_token_j))
+                    : Object.assign(linAxis(`J per token at tin=${data.tin}, tout=${data.tout}`), { grace: "8%" }) },
         plugins: { tooltip: { callbacks: { label: (ctx) =>
           `${ctx.raw.llm} (${ctx.dataset.label}, ${ctx.raw.source}${ctx.raw.estimated ? ", estimated" : ""}): ${fmt(ctx.raw.y)} J/token` } } },
       },

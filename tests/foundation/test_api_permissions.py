@@ -76,8 +76,11 @@ def test_filters_ordering_search(user_api, seeded):
     assert row["hardware"] == "swing-amd-a100" and row["llm_name"] == "Mistral (7B)"
     assert row["diagnostics"]["warnings"]
     assert user_api.get("/api/v1/fits/", {"source": "fitted"}).json()["count"] == 0
-    assert user_api.get("/api/v1/fits/", {"is_selected": "true", "hardware": "swing-amd-a100"}).json()[
+    # Published fits are chosen explicitly, never "selected" (one selected fit per pair and target).
+    assert user_api.get("/api/v1/fits/", {"source": "published", "hardware": "swing-amd-a100"}).json()[
         "count"] == 14
+    assert user_api.get("/api/v1/fits/", {"is_selected": "true", "hardware": "swing-amd-a100"}).json()[
+        "count"] == 0
     names = [r["name"] for r in user_api.get("/api/v1/llms/", {"ordering": "-accuracy"}).json()["results"]]
     assert names[0] == "Mixtral (8x7B)" and names[-1] == "Falcon (7B)"
     found = user_api.get("/api/v1/hardware/", {"search": "argonne-swing"}).json()

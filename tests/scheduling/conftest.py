@@ -28,6 +28,14 @@ def _coefs(triple):
     return dict(zip(("tin", "tout", "tin_tout"), triple, strict=True))
 
 
+def valid_coefs(triple, intercept):
+    """A physically valid (non-negative) stand-in for a Table 5.2 row: the negative tin
+    coefficient becomes 0 and a fixed per-query overhead is added."""
+    coefs = {"intercept": intercept}
+    coefs.update({k: max(v, 0.0) for k, v in _coefs(triple).items()})
+    return coefs
+
+
 def make_reference(names=("Llama-2 (7B)", "Llama-2 (13B)", "Llama-2 (70B)")):
     hw, _ = Hardware.objects.get_or_create(
         name=SWING, defaults={"is_reference": True, "gpu_model": "A100 40GB", "gpu_count": 4})
@@ -37,11 +45,16 @@ def make_reference(names=("Llama-2 (7B)", "Llama-2 (13B)", "Llama-2 (70B)")):
         llm, _ = LLM.objects.get_or_create(
             name=name, defaults={"parameters_b": float(name.split("(")[1].rstrip("B)")), "min_gpus": gpus,
                                  "accuracy": acc, "weights": f"example/{name}"})
-        for target, coefs in ((FitTarget.ENERGY, a), (FitTarget.RUNTIME, b)):
+        for target, coefs, overhead in ((FitTarget.ENERGY, a, 50.0), (FitTarget.RUNTIME, b, 0.2)):
             EnergyModelFit.objects.get_or_create(
                 llm=llm, hardware=hw, target=target, source=FitSource.PUBLISHED,
                 defaults={"form": FitForm.PAPER, "coefficients": _coefs(coefs),
                           "citation": "Wilkins et al. 2024, Table 5.2"})
+            # The fit to use by default (deployments' "selected"): valid everywhere.
+            EnergyModelFit.objects.get_or_create(
+                llm=llm, hardware=hw, target=target, source=FitSource.FITTED, is_selected=True,
+                defaults={"form": FitForm.NNLS, "coefficients": valid_coefs(coefs, overhead),
+                          "tin_min": 8, "tin_max": 2048, "tout_min": 8, "tout_max": 2048})
         out[name] = llm
     return hw, out
 
@@ -55,9 +68,9 @@ def reference(db):
 def deployments_file(tmp_path, reference):
     path = tmp_path / "deployments.json"
     path.write_text(json.dumps([
-        {"llm": "Llama-2 (7B)", "hardware": SWING, "min_share": 0.0, "max_share": 1.0, "fit": "published"},
-        {"llm": "Llama-2 (13B)", "hardware": SWING, "min_share": 0.0, "max_share": 1.0, "fit": "published"},
-        {"llm": "Llama-2 (70B)", "hardware": SWING, "min_share": 0.0, "max_share": 1.0, "fit": "published"},
+        {"llm": "Llama-2 (7B)", "hardware": SWING, "min_share": 0.0, "max_share": 1.0, "fit": "selected"},
+        {"llm": "Llama-2 (13B)", "hardware": SWING, "min_share": 0.0, "max_share": 1.0, "fit": "selected"},
+        {"llm": "Llama-2 (70B)", "hardware": SWING, "min_share": 0.0, "max_share": 1.0, "fit": "selected"},
     ]))
     return path
 

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _fitted(llm, hw, target=FitTarget.ENERGY, identifiable=True, selected=True, estimated=False):
+    if selected:  # one selected fit per pair and target, as fit_pair keeps it
+        EnergyModelFit.objects.filter(llm=llm, hardware=hw, target=target, is_selected=True).update(is_selected=False)
     return EnergyModelFit.objects.create(
         llm=llm, hardware=hw, target=target, form=FitForm.NNLS, source=FitSource.FITTED,
         coefficients={"intercept": 1.0, "tout": 30.0}, identifiable=identifiable, is_selected=selected,
@@ -28,7 +30,8 @@ def _fitted(llm, hw, target=FitTarget.ENERGY, identifiable=True, selected=True, 
 
 def test_published_spec_carries_the_table_coefficients(reference):
     hw, llms = reference
-    dep = Deployment.objects.create(llm=llms["Llama-2 (70B)"], hardware=hw, instances=2, horizon_s=3600)
+    dep = Deployment.objects.create(llm=llms["Llama-2 (70B)"], hardware=hw, instances=2, horizon_s=3600,
+                                    energy_fit_choice=FitChoice.PUBLISHED, runtime_fit_choice=FitChoice.PUBLISHED)
     spec = spec_for_deployment(dep)
     assert spec.key == f"Llama-2 (70B) @ {SWING}"
     assert spec.energy_coefs == {"tin": -12.03, "tout": 414.82, "tin_tout": 0.315}
@@ -43,7 +46,8 @@ def test_non_identifiable_fit_is_refused_clearly(reference):
     bad = _fitted(llm, hw, identifiable=False)
     with pytest.raises(DeploymentResolutionError, match="not identifiable"):
         spec_from_entry({"llm": llm.name, "hardware": SWING, "fit": bad.pk})
-    with pytest.raises(DeploymentResolutionError, match="not identifiable"):
+    # A non-identifiable fit is never the fit to use, even when flagged selected.
+    with pytest.raises(DeploymentResolutionError, match="No selected energy model"):
         spec_from_entry({"llm": llm.name, "hardware": SWING, "fit": "selected"})
     dep = Deployment(llm=llm, hardware=hw, energy_fit_choice=FitChoice.SPECIFIC, energy_fit=bad)
     with pytest.raises(ValidationError) as err:
@@ -73,6 +77,8 @@ def test_selected_fit_and_estimated_energy_are_carried(reference):
     ({"llm": "Llama-2 (7B)", "hardware": SWING, "min_share": 0.6, "max_share": 0.2}, "min_share <= max_share"),
 ])
 def test_bad_entries_are_explained(reference, entry, message):
+    if message.startswith("No selected"):
+        EnergyModelFit.objects.filter(llm__name=entry["llm"], target="energy").update(is_selected=False)
     with pytest.raises(DeploymentResolutionError, match=message):
         spec_from_entry(entry)
 

@@ -5,6 +5,7 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from profiling.models import EnergyModelFit
 from scheduling.models import Deployment, ScheduleJob, Workload
 from scheduling.services.workloads import import_workload
 from scheduling.tasks import run_schedule_job
@@ -85,10 +86,12 @@ def test_deployment_page_adds_and_flags_unplannable(staff, reference):
                                      "runtime_fit_choice": "published", "min_share": 0, "max_share": 1, "instances": 1})
     assert r.status_code == 302
     assert Deployment.objects.count() == 1
+    EnergyModelFit.objects.filter(llm=llms["Llama-2 (7B)"], target="energy").update(is_selected=False)
     r = staff.post("/deployments/", {"llm": llms["Llama-2 (7B)"].pk, "hardware": hw.pk, "energy_fit_choice": "selected",
                                      "runtime_fit_choice": "published", "min_share": 0, "max_share": 1, "instances": 1})
     assert r.status_code == 400 and "No selected energy model" in r.content.decode()
     staff.post("/deployments/reference/")
+    # Reference deployments are made for pairs with selected fits: 13B and 70B here.
     assert Deployment.objects.count() == 3
 
 
@@ -132,13 +135,15 @@ def test_result_page_labels_clamped_and_estimated_energy(staff, reference):
     hw, llms = reference
     # A long prompt with a one-token answer: the published a0 < 0 predicts negative energy.
     wl = import_workload(small_csv(((4000, 1), (100, 50), (30, 200))), "clamp")
+    EnergyModelFit.objects.filter(llm=llms["Llama-2 (13B)"], target="energy").update(is_selected=False)
     EnergyModelFit.objects.create(
         llm=llms["Llama-2 (13B)"], hardware=hw, target=FitTarget.ENERGY, form=FitForm.NNLS,
         source=FitSource.FITTED, coefficients={"tout": 50.0, "tin": 1.0}, is_selected=True,
         uses_estimated_energy=True)
-    deps = [Deployment.objects.create(llm=llms["Llama-2 (7B)"], hardware=hw),
+    deps = [Deployment.objects.create(llm=llms["Llama-2 (7B)"], hardware=hw, energy_fit_choice="published"),
             Deployment.objects.create(llm=llms["Llama-2 (13B)"], hardware=hw, energy_fit_choice="selected")]
-    r = staff.post("/plans/new/", {"workload": wl.pk, "deployments": [d.pk for d in deps],
+    # The published model goes negative on the long prompt: planned only with allow_clamping.
+    r = staff.post("/plans/new/", {"workload": wl.pk, "deployments": [d.pk for d in deps], "allow_clamping": "on",
                                    "objective": "paper-energy-accuracy", "zeta": 0.5, "time_limit_s": 30, "seed": 0})
     assert r.status_code == 302
     job = ScheduleJob.objects.get()

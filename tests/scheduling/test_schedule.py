@@ -168,3 +168,53 @@ def test_missing_workload_file_fails_the_job_instead_of_hanging(tmp_path, refere
 def test_results_are_plain_finite_json():
     assert jobs._finite({"a": [float("nan"), 1.5, np.float64("inf")], "b": np.int64(3)}) == {
         "a": [None, 1.5, None], "b": 3}
+
+
+def test_schedule_refuses_free_queries_and_reports_extrapolation(tmp_path, reference):
+    """Published Table 5.2 models go negative on long prompts with short answers: refused by
+    default, planned with --allow-clamping and a loud warning; the JSON gives each deployment's
+    extrapolated share against its selected fit's measured range."""
+    path = tmp_path / "w.csv"
+    # Inside 8..2048 both ways, except the 3000-token prompts (outside the fitted range).
+    rows = [(100, 50), (3000, 10), (3000, 12), (900, 12), (50, 300)]
+    path.write_text("input_tokens,output_tokens\n" + "".join(f"{a},{b}\n" for a, b in rows))
+    published = tmp_path / "published.json"
+    published.write_text(json.dumps([{"llm": "Llama-2 (7B)", "hardware": SWING, "fit": "published"},
+                                     {"llm": "Llama-2 (13B)", "hardware": SWING, "fit": "published"}]))
+    with pytest.raises(CommandError, match=r"Llama-2 \(7B\) @ Swing AMD\+A100: its energy model predicts zero or "
+                                           r"negative energy for 3 of the 5 queries"):
+        _run("--workload", str(path), "--deployments", str(published), "--json")
+    clamped = _run("--workload", str(path), "--deployments", str(published), "--json", "--allow-clamping")
+    assert any(w.startswith("CLAMPED (allow_clamping): Llama-2 (7B)") for w in clamped["warnings"])
+    assert all(any(w.startswith("CLAMPED") for w in b["warnings"]) for b in clamped["baselines"].values())
+    selected = tmp_path / "selected.json"
+    selected.write_text(json.dumps([{"llm": "Llama-2 (7B)", "hardware": SWING},
+                                    {"llm": "Llama-2 (13B)", "hardware": SWING}]))
+    out = _run("--workload", str(path), "--deployments", str(selected), "--zeta", "1", "--json")
+    assert not any("CLAMPED" in w for w in out["warnings"])
+    per = out["per_deployment"]
+    assert sum(d["extrapolated_queries"] for d in per.values()) == 2
+    for d in per.values():
+        assert d["extrapolated_share"] == pytest.approx(d["extrapolated_queries"] / d["queries"] if d["queries"]
+                                                        else 0.0)
+        assert 0.0 <= d["extrapolated_energy_share"] <= 1.0
+    assert any("2 of the 5 queries (40.0%) lie outside its models' measured range" in w for w in out["warnings"])
+
+
+def test_job_results_do_not_depend_on_deployment_order(reference):
+    """The browser and the API listed the same deployments in different orders and got different
+    plans; the job path now gives the same plan and baselines, at zeta 1 (ties) as well."""
+    from scheduling.services.deployments import spec_from_entry
+
+    specs = [spec_from_entry({"llm": n, "hardware": SWING}) for n in ("Llama-2 (7B)", "Llama-2 (13B)", "Llama-2 (70B)")]
+    rng = np.random.default_rng(5)
+    tin, tout = rng.integers(8, 2048, 300), rng.integers(8, 512, 300)
+    runs = []
+    for order in (specs, specs[::-1], [specs[1], specs[2], specs[0]]):
+        ex = jobs.execute(tin, tout, order, "paper-energy-accuracy", {"zetas": [0.5, 1.0], "seed": 4})
+        keys = ex.results["deployments"]
+        per_query = [[keys[i] for i in row] for row in ex.assignments]
+        base = {name: (b["counts"], b["total_energy_j"]) for name, b in ex.results["baselines"].items()}
+        plans = [(p["counts"], p["total_energy_j"], p["per_deployment"]) for p in ex.results["plans"]]
+        runs.append((per_query, base, plans))
+    assert runs[0] == runs[1] == runs[2]

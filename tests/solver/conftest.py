@@ -20,9 +20,10 @@ def random_deployments(rng: np.random.Generator, D: int, **kw) -> list[Deploymen
             DeploymentSpec(
                 key=f"llm{j} @ hw{j}",
                 accuracy=float(rng.uniform(40, 70)),
-                # A negative intercept now and then exercises the clamping rule.
+                # Physically valid models: a model predicting <= 0 is refused for planning
+                # (test_clamping.py covers that rule and allow_clamping).
                 energy_coefs={
-                    "intercept": float(rng.uniform(-30, 20)),
+                    "intercept": float(rng.uniform(0, 20)),
                     "tin": float(rng.uniform(0.1, 3)),
                     "tout": float(rng.uniform(1, 20)),
                     "tin_tout": float(rng.uniform(0, 0.05)),

@@ -11,7 +11,7 @@ from scheduling.services.types import DeploymentSpec
 from .conftest import per_query, random_deployments, random_workload, totals
 
 
-def test_negative_energy_is_clamped_and_reported():
+def test_negative_energy_is_refused_unless_clamping_is_allowed():
     # a0 < 0 as in the paper's Table 5.2: long prompts with short answers predict negative joules.
     deps = [
         DeploymentSpec("neg @ a", 50.0, {"tin": -4.0, "tout": 30.0, "tin_tout": 0.04}, {"tout": 0.1}),
@@ -19,17 +19,71 @@ def test_negative_energy_is_clamped_and_reported():
     ]
     tin = np.array([500, 500, 10, 10, 500])
     tout = np.array([2, 2, 50, 60, 3])
-    res = solver.plan(tin, tout, deps, zeta=1.0)
-    warn = [w for w in res.warnings if w.startswith("neg @ a") and "energy" in w]
-    assert warn == [
-        "neg @ a: predicted energy is negative for 2 token classes (3 queries); clamped to zero (never credited)"
-    ]
+    with pytest.raises(solver.PlanningError) as err:
+        solver.plan(tin, tout, deps, zeta=1.0)
+    # Names the deployment and how many queries would have been free.
+    assert str(err.value).startswith("neg @ a: its energy model predicts zero or negative energy for 3 of the 5 "
+                                     "queries")
+    assert "allow_clamping" in str(err.value)
+    with pytest.raises(solver.PlanningError, match="neg @ a"):
+        solver.baselines(tin, tout, deps)
+    res = solver.plan(tin, tout, deps, zeta=1.0, allow_clamping=True)
+    warn = [w for w in res.warnings if "neg @ a" in w and "energy" in w]
+    assert warn == ["CLAMPED (allow_clamping): neg @ a: its energy model predicts zero or negative energy for 3 "
+                    "of the 5 queries; clamped to zero, so this plan counts them as free and its savings are "
+                    "overstated"]
     assert all(v["energy_j"] >= 0 for v in res.per_deployment.values())
     # The negative queries count as 0 J, never as a credit against the others.
     assert res.total_energy_j == pytest.approx(totals(tin, tout, deps, res.assignment)["energy"])
-    raw = -4.0 * 500 + 30.0 * 2 + 0.04 * 1000
-    assert raw < 0
-    assert res.total_energy_j >= 0
+    assert -4.0 * 500 + 30.0 * 2 + 0.04 * 1000 < 0 and res.total_energy_j >= 0
+    base = solver.baselines(tin, tout, deps, allow_clamping=True)
+    assert all(any(w.startswith("CLAMPED") for w in b.warnings) for b in base.values())
+
+
+def test_extrapolated_share_per_deployment_on_a_hand_made_case():
+    # Range tin 8-2048, tout 8-2048 on "a"; "b" has no range (published-style: unknown).
+    a = DeploymentSpec("a", 60.0, {"intercept": 1.0, "tout": 1.0}, {"tout": 0.1},
+                       tin_range=(8, 2048), tout_range=(8, 2048))
+    b = DeploymentSpec("b", 50.0, {"intercept": 1.0, "tout": 2.0}, {"tout": 0.1})
+    # Queries: inside, tin too long, tout too short, inside.
+    tin = np.array([100, 3000, 100, 50])
+    tout = np.array([10, 10, 4, 90])
+    res = solver.plan(tin, tout, [a, b], objective="min-energy-accuracy-target", accuracy_target=59.99,
+                      paper_default_shares=False)
+    # Accuracy 60 needs everything on "a": energy per query 1 + tout = 11, 11, 5, 91.
+    assert res.counts == {"a": 4, "b": 0}
+    pa = res.per_deployment["a"]
+    assert pa["extrapolated_queries"] == 2
+    assert pa["extrapolated_share"] == pytest.approx(0.5)
+    assert pa["extrapolated_energy_share"] == pytest.approx((11 + 5) / (11 + 11 + 5 + 91))
+    assert res.per_deployment["b"]["extrapolated_queries"] == 0
+    assert res.to_dict()["per_deployment"]["a"]["extrapolated_queries"] == 2
+    assert any(w.startswith("a: 2 of the 4 queries (50.0%) lie outside its models' measured range")
+               for w in res.warnings)
+
+
+@pytest.mark.parametrize("zeta", [0.0, 0.5, 1.0])
+def test_plan_and_baselines_do_not_depend_on_deployment_order(zeta):
+    rng = np.random.default_rng(11)
+    deps = random_deployments(rng, 4)
+    # Two deployments with identical models and accuracy: ties everywhere, most at zeta 1.
+    deps.append(DeploymentSpec("twin @ hw0", deps[0].accuracy, deps[0].energy_coefs, deps[0].runtime_coefs,
+                               gpus=deps[0].gpus))
+    tin, tout = random_workload(rng, 500)
+    reference = None
+    for order in ([0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 4, 0, 3, 1]):
+        listed = [deps[i] for i in order]
+        res = solver.plan(tin, tout, listed, zeta=zeta)
+        base = solver.baselines(tin, tout, listed, seed=3, zeta=zeta)
+        # The same deployment for every query, whatever index the caller gave it.
+        per_query = np.array([listed[j].key for j in res.assignment])
+        view = (per_query.tolist(), res.counts, res.total_energy_j,
+                {name: (np.array([listed[j].key for j in b.assignment]).tolist(), b.counts, b.total_energy_j)
+                 for name, b in base.items()})
+        if reference is None:
+            reference = view
+        else:
+            assert view == reference, order
 
 
 def test_expansion_is_deterministic_and_in_index_order():

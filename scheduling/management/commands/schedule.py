@@ -27,6 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--deadline", type=float, help="Seconds.")
         parser.add_argument("--time-limit", type=float, default=60.0)
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--allow-clamping", action="store_true",
+                            help="Plan even when a model predicts zero or negative energy or runtime for some "
+                                 "queries, clamping them to zero (they count as free: results warn loudly).")
         parser.add_argument("--json", action="store_true")
 
     def _workload(self, ref: str):
@@ -50,7 +53,7 @@ class Command(BaseCommand):
             raise CommandError(f"{o['deployments']} is not valid JSON: {exc}") from exc
         params = {"zeta": o["zeta"], "sweep": o["sweep"], "accuracy_target": o["accuracy_target"],
                   "energy_budget_j": o["energy_budget"], "deadline_s": o["deadline"],
-                  "time_limit_s": o["time_limit"], "seed": o["seed"]}
+                  "time_limit_s": o["time_limit"], "seed": o["seed"], "allow_clamping": o["allow_clamping"]}
         if o["sweep"]:
             params["zetas"] = sorted({round(0.1 * i, 1) for i in range(11)} | {o["zeta"]})
         try:

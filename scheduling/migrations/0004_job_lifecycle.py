@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scheduling', '0002_fit_set_null'),
+        ('scheduling', '0003_default_fit_selected'),
     ]
 
     operations = [

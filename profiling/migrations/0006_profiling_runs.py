@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('profiling', '0002_measurements'),
+        ('profiling', '0005_one_selected_fit'),
     ]
 
     operations = [
