@@ -489,13 +489,49 @@ def expand(p: Problem, x: np.ndarray) -> np.ndarray:
     """Per-query deployment index from class counts, deterministically.
 
     Within a class, queries in index order fill deployments in deployment order.
+    O(n): a class placed whole on one deployment (all but a few in an optimal
+    plan) needs no order at all; only the queries of split classes need their
+    rank within the class, found by a radix sort on their class number.
     """
-    C, D = x.shape
-    order = np.argsort(p.inverse, kind="stable")
-    seq = np.repeat(np.tile(np.arange(D, dtype=np.int64), C), x.ravel())
-    assignment = np.empty(p.n, dtype=np.int64)
-    assignment[order] = seq
+    x = np.asarray(x, dtype=np.int64)
+    used = x > 0
+    assignment = np.argmax(used, axis=1)[p.inverse]
+    split = np.flatnonzero(used.sum(axis=1) > 1)
+    if split.size == 0:
+        return assignment
+    number = np.full(x.shape[0], -1, dtype=np.int64)
+    number[split] = np.arange(split.size)
+    of_query = number[p.inverse]
+    members = np.flatnonzero(of_query >= 0)
+    sub = of_query[members]
+    del of_query
+    order = _stable_argsort_bounded(sub, split.size)
+    starts = np.concatenate(([0], np.cumsum(p.class_count[split])[:-1]))
+    rank = np.empty(members.size, dtype=np.int64)
+    rank[order] = np.arange(members.size) - starts[sub[order]]
+    # A query of rank r goes to the first deployment whose running total exceeds r.
+    # Column by column, so memory stays one array of the split classes' queries.
+    filled = np.cumsum(x[split], axis=1)
+    deployment = np.zeros(members.size, dtype=np.int64)
+    for d in range(x.shape[1] - 1):
+        deployment += rank >= filled[sub, d]
+    assignment[members] = deployment
     return assignment
+
+
+def _stable_argsort_bounded(keys: np.ndarray, bound: int) -> np.ndarray:
+    """Stable argsort of integer keys in [0, bound) in linear time.
+
+    NumPy's stable sort is a radix sort for 16-bit keys, so keys below 2**32
+    take two least-significant-digit passes of 16 bits.
+    """
+    if bound <= 1 << 16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    if bound > 1 << 32:
+        return np.argsort(keys, kind="stable")
+    low = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    high = np.argsort((keys[low] >> 16).astype(np.uint16), kind="stable")
+    return low[high]
 
 
 def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats, side, started) -> PlanResult:
