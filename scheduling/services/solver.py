@@ -567,7 +567,6 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
     if bad:  # a solver returned something that breaks a row: never report it as a plan silently
         warnings.append("solution violates: " + "; ".join(bad))
         status = "error"
-    assignment = expand(p, x)
     m = metrics(p, x)
     if p.energy_estimated:
         est = [d.key for d in p.deployments if d.energy_estimated]
@@ -582,7 +581,8 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
         objective_value=reported_value(objective, internal),
         bound=bound_r,
         gap=float(gap) if np.isfinite(gap) else None,
-        assignment=assignment,
+        # Expanded to queries only when a caller reads it (a sweep point seldom is).
+        assignment=lambda: expand(p, x),
         counts=m["counts"],
         total_energy_j=m["total_energy_j"],
         total_runtime_s=m["total_runtime_s"],
@@ -595,4 +595,5 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
         zeta=zeta,
         energy_estimated=p.energy_estimated,
         stats=stats,
+        class_counts=x,
     )

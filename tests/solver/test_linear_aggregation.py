@@ -130,3 +130,31 @@ def test_plans_are_unchanged(seed, objective, monkeypatch):
         k: v for k, v in old.to_dict().items() if k not in drop
     }
     assert_identical(new.assignment, old.assignment)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_class_level_baselines_equal_the_per_query_policies(seed):
+    from scheduling.services.baselines import class_policies, policies
+
+    rng = np.random.default_rng(200 + seed)
+    n = int(rng.integers(1, 3000))
+    p = objectives.build_problem(rng.integers(1, 40, n), rng.integers(1, 20, n),
+                                 random_deployments(rng, int(rng.integers(1, 6))))
+    per_query = policies(p, seed)
+    by_class = class_policies(p, seed)
+    assert list(by_class) == list(per_query)
+    for name, assignment in per_query.items():
+        x, lazy = by_class[name]
+        assert_identical(x, objectives.class_counts_from_assignment(p, assignment))
+        assert_identical(lazy(), assignment)
+
+
+def test_sweep_points_expand_only_when_read():
+    rng = np.random.default_rng(9)
+    tin, tout = rng.integers(1, 40, 500), rng.integers(1, 20, 500)
+    deps = random_deployments(rng, 3)
+    results = solver.sweep(tin, tout, deps, zetas=(0.2, 0.8))
+    assert all(callable(r._assignment) for r in results)
+    first = results[0].assignment
+    assert not callable(results[0]._assignment) and callable(results[1]._assignment)
+    assert_identical(first, old_expand(objectives.aggregate(tin, tout)[3], results[0].class_counts))
