@@ -27,7 +27,7 @@ from scheduling.services.baselines import baselines_for_problem
 from scheduling.services.deployments import spec_for_deployment, spec_from_json, spec_to_json
 from scheduling.services.objectives import build_problem
 from scheduling.services.types import DeploymentSpec, PlanningError
-from scheduling.services.workloads import histogram, log_bins
+from scheduling.services.workloads import log_bins
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +107,16 @@ def normalise_parameters(objective: str, params: dict | None) -> dict:
 @dataclass
 class Execution:
     results: dict
-    assignments: np.ndarray  # (plans, queries) deployment index per query
+    plan_results: list = field(default_factory=list, repr=False)  # solver PlanResults, one per zeta
     solver_stats: dict = field(default_factory=dict)
+
+    @property
+    def assignments(self) -> np.ndarray:
+        """(plans, queries) deployment index per query. Expanded here, on first read, so
+        that callers who need only the results (``schedule --json``) never touch every query."""
+        if getattr(self, "_assignments", None) is None:
+            self._assignments = np.vstack([np.asarray(r.assignment, dtype=np.int16) for r in self.plan_results])
+        return self._assignments
 
 
 def _metrics(d: dict) -> dict:
@@ -133,14 +141,23 @@ def _savings(plan: dict, baselines: dict) -> list[dict]:
     return rows
 
 
-def _split_histograms(tin, tout, assignment, keys) -> dict:
+def _split_histograms(problem, x, keys) -> dict:
+    """Per-deployment token histograms of a plan, from its class counts ``x`` (C, D):
+    a class's queries share their token counts, so each class is one weighted value."""
+    tin, tout = problem.class_tin, problem.class_tout
     edges_in = log_bins(int(tin.max()), min_value=int(tin.min()))
     edges_out = log_bins(int(tout.max()), min_value=int(tout.min()))
     by = {}
     for i, key in enumerate(keys):
-        mask = assignment == i
-        by[key] = {"tin": histogram(tin[mask], edges_in), "tout": histogram(tout[mask], edges_out)}
+        by[key] = {"tin": _weighted_histogram(tin, x[:, i], edges_in),
+                   "tout": _weighted_histogram(tout, x[:, i], edges_out)}
     return {"tin_edges": edges_in.tolist(), "tout_edges": edges_out.tolist(), "by_deployment": by}
+
+
+def _weighted_histogram(values, weights, edges) -> list[int]:
+    # Integer weights: the float sums are exact, so these are the per-query counts.
+    counts, _ = np.histogram(values, bins=edges, weights=weights.astype(np.float64))
+    return np.rint(counts).astype(int).tolist()
 
 
 def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict,
@@ -158,7 +175,7 @@ def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict
     # solved zeta by zeta so that progress can be reported.
     problem = build_problem(tin, tout, specs, paper_default_shares=params["paper_default_shares"],
                             deadline_s=params["deadline_s"])
-    plans, assignments = [], []
+    plans, plan_results = [], []
     for done, zeta in enumerate(params["zetas"], start=1):
         result = solver_service.plan_problem(
             problem, objective=objective, zeta=zeta, accuracy_target=params["accuracy_target"],
@@ -166,7 +183,7 @@ def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict
         d = result.to_dict()
         d["zeta"] = zeta
         plans.append(d)
-        assignments.append(np.asarray(result.assignment, dtype=np.int16))
+        plan_results.append(result)
         if progress:
             progress(done, total)
     base = baselines_for_problem(problem, seed=params["seed"], objective=objective, zeta=params["zeta"])
@@ -189,7 +206,7 @@ def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict
         "primary_index": primary_index,
         "baselines": baselines,
         "savings": _savings(primary, baselines),
-        "histograms": _split_histograms(tin, tout, assignments[primary_index], keys),
+        "histograms": _split_histograms(problem, _class_counts(plan_results[primary_index], problem), keys),
         "warnings": warnings,
     }
     stats = {
@@ -200,7 +217,14 @@ def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict
         "gaps": [p["gap"] for p in plans],
         "plan_stats": [p.get("stats", {}) for p in plans],
     }
-    return Execution(results=_finite(results), assignments=np.vstack(assignments), solver_stats=_finite(stats))
+    return Execution(results=_finite(results), plan_results=plan_results, solver_stats=_finite(stats))
+
+
+def _class_counts(result, problem) -> np.ndarray:
+    if result.class_counts is not None:
+        return result.class_counts
+    # No solution (status "error"): every query is unassigned, as the -1 assignment says.
+    return np.zeros((len(problem.class_count), len(problem.deployments)), dtype=np.int64)
 
 
 def _finite(value):
