@@ -80,12 +80,12 @@ def django_child(step: str, workload: str) -> None:
 
     wl = Workload.objects.get(name=workload)
     before = _rss()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if step == "job":
         params = jobs.normalise_parameters("paper-energy-accuracy", {"zeta": 0.5})
         job = ScheduleJob.objects.create(workload=wl, objective="paper-energy-accuracy", parameters=params,
                                          deployment_specs=[spec_to_json(s) for s in _specs()], steps_total=2)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         run_schedule_job(job.pk)
         job.refresh_from_db()
         info = {"status": job.status}
@@ -100,12 +100,12 @@ def django_child(step: str, workload: str) -> None:
         client = Client(HTTP_HOST="localhost")
         client.force_login(user)
         client.get(f"/plans/{job.pk}/")  # warm: templates, URLconf
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         resp = client.get(f"/plans/{job.pk}/")
         info = {"http": resp.status_code, "html": f"{len(resp.content) / 1e3:.0f} kB"}
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"seconds": seconds, "peak": peak, "grown": max(peak - before, 0), **info}))
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak": peak, "grown": max(peak - before, 0), **info}))
 
 
 def child(step: str, data: str) -> None:
@@ -119,7 +119,7 @@ def child(step: str, data: str) -> None:
         tin, tout = z["tin"], z["tout"]
     specs = _specs()
     before = _rss()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if step == "plan":
         out = solver.plan(tin, tout, specs, zeta=0.5)
         info = {"status": out.status, "classes": out.stats["classes"]}
@@ -134,9 +134,9 @@ def child(step: str, data: str) -> None:
         info = {"status": f"{len(out)} baselines"}
     else:
         raise SystemExit(f"unknown step {step}")
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"seconds": seconds, "peak": peak, "grown": max(peak - before, 0), **info}))
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak": peak, "grown": max(peak - before, 0), **info}))
 
 
 def _run(cmd, env) -> dict:
@@ -152,7 +152,8 @@ def _run(cmd, env) -> dict:
         stdout, stderr = out.read().decode(), err.read().decode()
     if proc.returncode:
         raise SystemExit(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{stderr[-3000:]}")
-    return {"wall": wall, "peak": usage.ru_maxrss * 1024, "stdout": stdout}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak": usage.ru_maxrss * 1024,
+            "stdout": stdout}
 
 
 def write_csv(path: Path, tin: np.ndarray, tout: np.ndarray) -> None:
@@ -209,24 +210,26 @@ def main() -> None:
             for step in steps:
                 if step == "import":
                     r = _run([py, "manage.py", "import_workload", str(csv_path), "--name", f"w{n}"], env)
-                    row = {"seconds": r["wall"], "peak": r["peak"],
+                    row = {"seconds": r["wall"], "cpu": r["cpu"], "peak": r["peak"],
                            "info": f"{csv_path.stat().st_size / 1e6:.0f} MB CSV"}
                 elif step == "schedule":
                     r = _run([py, "manage.py", "schedule", "--workload", f"w{n}", "--deployments", str(deps),
                               "--json"], env)
                     out = json.loads(r["stdout"])
-                    row = {"seconds": r["wall"], "peak": r["peak"], "info": out["status"]}
+                    row = {"seconds": r["wall"], "cpu": r["cpu"], "peak": r["peak"], "info": out["status"]}
                 else:
                     target = f"w{n}" if step in DJANGO_STEPS else str(data)
                     r = _run([py, __file__, "--child", step, "--data", target], env)
                     out = json.loads(r["stdout"].strip().splitlines()[-1])
-                    row = {"seconds": out["seconds"], "peak": out["peak"], "grown": out["grown"],
+                    row = {"seconds": out["seconds"], "cpu": out["cpu"], "peak": out["peak"], "grown": out["grown"],
                            "info": ", ".join(f"{k} {v}" for k, v in out.items()
-                                             if k not in ("seconds", "peak", "grown"))}
+                                             if k not in ("seconds", "cpu", "peak", "grown"))}
                 results[step][n] = row
-                print(f"{step:<16} {n:>11,} {row['seconds']:>8.2f} s  peak {row['peak'] / 2**20:>7.0f} MB"
+                row["load"] = os.getloadavg()[0]
+                print(f"{step:<16} {n:>11,} {row['seconds']:>8.2f} s (cpu {row['cpu']:>6.2f} s)"
+                      f"  peak {row['peak'] / 2**20:>7.0f} MB"
                       + (f"  (+{row['grown'] / 2**20:.0f} MB)" if "grown" in row else "")
-                      + f"  {row['info']}", flush=True)
+                      + f"  {row['info']}  (load {row['load']:.1f})", flush=True)
             csv_path.unlink(missing_ok=True)
             data.unlink(missing_ok=True)
     _growth(results, sizes)
