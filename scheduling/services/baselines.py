@@ -85,8 +85,14 @@ def class_policies(p: Problem, seed: int = 0) -> dict[str, tuple[np.ndarray, Cal
         x[np.arange(C), choice] = p.class_count
         return x
 
-    def counted(assignment: np.ndarray) -> np.ndarray:
-        return np.bincount(p.inverse * D + assignment, minlength=C * D).reshape(C, D)
+    def counted(assignment: np.ndarray | None) -> np.ndarray:
+        key = p.inverse * D
+        if assignment is None:  # round-robin: query i on i mod D, without an n-long arange
+            for d in range(1, D):
+                key[d::D] += d
+        else:
+            key += assignment
+        return np.bincount(key, minlength=C * D).reshape(C, D)
 
     def round_robin():
         return np.arange(n, dtype=np.int64) % D
@@ -94,7 +100,7 @@ def class_policies(p: Problem, seed: int = 0) -> dict[str, tuple[np.ndarray, Cal
     def random():
         return np.random.default_rng(seed).integers(0, D, size=n, dtype=np.int64)
 
-    out = {"round-robin": (counted(round_robin()), round_robin), "random": (counted(random()), random)}
+    out = {"round-robin": (counted(None), round_robin), "random": (counted(random()), random)}
     for j, d in enumerate(p.deployments):
         out[f"single:{d.key}"] = (per_class(np.full(C, j)), lambda j=j: np.full(n, j, dtype=np.int64))
     greedy = np.argmin(p.energy, axis=1)
