@@ -139,21 +139,49 @@ def child(step: str, data: str) -> None:
     print(json.dumps({"seconds": seconds, "cpu": cpu, "peak": peak, "grown": max(peak - before, 0), **info}))
 
 
-def _run(cmd, env) -> dict:
-    """Run a child to its end; wall time and the child's own peak RSS (os.wait4's rusage)."""
+def _spawn(cmd, env) -> dict:
+    """Run a child to its end; wall time, CPU time and peak RSS from os.wait4's rusage."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, cwd=ROOT)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
-    if proc.returncode:
-        raise SystemExit(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{stderr[-3000:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak": usage.ru_maxrss * 1024,
-            "stdout": stdout}
+        return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak": usage.ru_maxrss * 1024,
+                "rc": os.waitstatus_to_exitcode(status), "stdout": out.read().decode(),
+                "stderr": err.read().decode()[-3000:]}
+
+
+def launcher() -> None:
+    """Spawn children on request (JSON lines on stdin), from a process that stays small.
+
+    Linux carries a process's peak RSS across exec (and a vfork child's is the
+    parent's), so a child spawned by the main process, which has held whole
+    workloads, would report the main process's peak as its own.
+    """
+    for line in sys.stdin:
+        req = json.loads(line)
+        print(json.dumps(_spawn(req["cmd"], req["env"])), flush=True)
+
+
+_launcher: subprocess.Popen | None = None
+
+
+def _start_launcher() -> None:
+    """Before the main process allocates anything large (see ``launcher``)."""
+    global _launcher
+    _launcher = subprocess.Popen([sys.executable, __file__, "--launcher"], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+def _run(cmd, env) -> dict:
+    _launcher.stdin.write(json.dumps({"cmd": [str(c) for c in cmd], "env": env}) + "\n")
+    _launcher.stdin.flush()
+    r = json.loads(_launcher.stdout.readline())
+    if r["rc"]:
+        raise SystemExit(f"{' '.join(map(str, cmd))} failed ({r['rc']}):\n{r['stderr']}")
+    return r
 
 
 def write_csv(path: Path, tin: np.ndarray, tout: np.ndarray) -> None:
@@ -178,7 +206,11 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--json-out", help="also write the figures to this JSON file")
+    parser.add_argument("--launcher", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.launcher:
+        launcher()
+        return
     if args.child:
         child(args.child, args.data)
         return
@@ -187,6 +219,7 @@ def main() -> None:
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     steps = [s for s in args.steps.split(",") if s]
+    _start_launcher()
     base_tin, base_tout = load_azure()
     py = sys.executable
     results: dict[str, dict[int, dict]] = {s: {} for s in steps}
