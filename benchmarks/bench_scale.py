@@ -207,6 +207,7 @@ def main() -> None:
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--json-out", help="also write the figures to this JSON file")
     parser.add_argument("--launcher", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=1, help="run each step this many times, keep the fastest")
     args = parser.parse_args()
     if args.launcher:
         launcher()
@@ -241,22 +242,10 @@ def main() -> None:
             if needs_db and "import" not in steps:  # the other steps plan the stored workload
                 _run([py, "manage.py", "import_workload", str(csv_path), "--name", f"w{n}"], env)
             for step in steps:
-                if step == "import":
-                    r = _run([py, "manage.py", "import_workload", str(csv_path), "--name", f"w{n}"], env)
-                    row = {"seconds": r["wall"], "cpu": r["cpu"], "peak": r["peak"],
-                           "info": f"{csv_path.stat().st_size / 1e6:.0f} MB CSV"}
-                elif step == "schedule":
-                    r = _run([py, "manage.py", "schedule", "--workload", f"w{n}", "--deployments", str(deps),
-                              "--json"], env)
-                    out = json.loads(r["stdout"])
-                    row = {"seconds": r["wall"], "cpu": r["cpu"], "peak": r["peak"], "info": out["status"]}
-                else:
-                    target = f"w{n}" if step in DJANGO_STEPS else str(data)
-                    r = _run([py, __file__, "--child", step, "--data", target], env)
-                    out = json.loads(r["stdout"].strip().splitlines()[-1])
-                    row = {"seconds": out["seconds"], "cpu": out["cpu"], "peak": out["peak"], "grown": out["grown"],
-                           "info": ", ".join(f"{k} {v}" for k, v in out.items()
-                                             if k not in ("seconds", "cpu", "peak", "grown"))}
+                # Best of --repeat runs by wall time: the other engineers' load comes and goes.
+                runs = [_step(step, n, i, py, env, csv_path, data, deps) for i in range(args.repeat)]
+                row = min(runs, key=lambda r: r["seconds"])
+                row["runs"] = len(runs)
                 results[step][n] = row
                 row["load"] = os.getloadavg()[0]
                 print(f"{step:<16} {n:>11,} {row['seconds']:>8.2f} s (cpu {row['cpu']:>6.2f} s)"
@@ -269,6 +258,22 @@ def main() -> None:
     if args.json_out:
         Path(args.json_out).write_text(json.dumps({s: {str(n): r for n, r in v.items()}
                                                    for s, v in results.items()}, indent=1))
+
+
+def _step(step, n, i, py, env, csv_path, data, deps) -> dict:
+    if step == "import":
+        name = f"w{n}" if i == 0 else f"w{n}-{i}"  # the other steps plan w{n}
+        r = _run([py, "manage.py", "import_workload", str(csv_path), "--name", name], env)
+        return {"seconds": r["wall"], "cpu": r["cpu"], "peak": r["peak"],
+                "info": f"{csv_path.stat().st_size / 1e6:.0f} MB CSV"}
+    if step == "schedule":
+        r = _run([py, "manage.py", "schedule", "--workload", f"w{n}", "--deployments", str(deps), "--json"], env)
+        return {"seconds": r["wall"], "cpu": r["cpu"], "peak": r["peak"], "info": json.loads(r["stdout"])["status"]}
+    target = f"w{n}" if step in DJANGO_STEPS else str(data)
+    r = _run([py, __file__, "--child", step, "--data", target], env)
+    out = json.loads(r["stdout"].strip().splitlines()[-1])
+    return {"seconds": out["seconds"], "cpu": out["cpu"], "peak": out["peak"], "grown": out["grown"],
+            "info": ", ".join(f"{k} {v}" for k, v in out.items() if k not in ("seconds", "cpu", "peak", "grown"))}
 
 
 def _growth(results, sizes) -> None:
