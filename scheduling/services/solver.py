@@ -20,7 +20,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import scipy.sparse as sp
 from ortools.graph.python import min_cost_flow
 from ortools.linear_solver.python import model_builder_helper as mbh
 
@@ -287,6 +286,10 @@ class _Model:
             rlo.append([side.rhs if side.sense == ">=" else -np.inf])
             rhi.append([side.rhs if side.sense == "<=" else np.inf])
             nrow += 1
+        # Imported here: scipy.sparse costs ~0.3 s at start-up and only LP/MIP models need it,
+        # while every `schedule` run and worker imports this module.
+        import scipy.sparse as sp
+
         self.matrix = sp.csr_matrix(
             (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(nrow, nv)
         )
