@@ -9,6 +9,7 @@ read off side by side.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -16,7 +17,6 @@ from .objectives import (
     PAPER_ENERGY_ACCURACY,
     Problem,
     build_problem,
-    class_counts_from_assignment,
     metrics,
     objective_value,
     violations,
@@ -71,13 +71,53 @@ def policies(p: Problem, seed: int = 0) -> dict[str, np.ndarray]:
     return out
 
 
+def class_policies(p: Problem, seed: int = 0) -> dict[str, tuple[np.ndarray, Callable[[], np.ndarray]]]:
+    """Every baseline of ``policies`` as (C, D) class counts, with a function giving its
+    per-query assignment on demand.
+
+    The metrics need class counts only, so a policy that depends on a query's class
+    alone costs O(classes); round-robin and random, which depend on the query's
+    position, cost one counting pass. tests/solver/test_linear_aggregation.py checks
+    that these equal ``policies``' assignments counted per class.
+    """
+    C, D, n = len(p.class_count), len(p.deployments), p.n
+
+    def per_class(choice: np.ndarray) -> np.ndarray:
+        x = np.zeros((C, D), dtype=np.int64)
+        x[np.arange(C), choice] = p.class_count
+        return x
+
+    def counted(assignment: np.ndarray | None) -> np.ndarray:
+        key = p.inverse * D
+        if assignment is None:  # round-robin: query i on i mod D, without an n-long arange
+            for d in range(1, D):
+                key[d::D] += d
+        else:
+            key += assignment
+        return np.bincount(key, minlength=C * D).reshape(C, D)
+
+    def round_robin():
+        return np.arange(n, dtype=np.int64) % D
+
+    def random():
+        return np.random.default_rng(seed).integers(0, D, size=n, dtype=np.int64)
+
+    out = {"round-robin": (counted(None), round_robin), "random": (counted(random()), random)}
+    for j, d in enumerate(p.deployments):
+        out[f"single:{d.key}"] = (per_class(np.full(C, j)), lambda j=j: np.full(n, j, dtype=np.int64))
+    greedy = np.argmin(p.energy, axis=1)
+    out["greedy-energy"] = (per_class(greedy), lambda: greedy[p.inverse])
+    best = int(np.argmax(p.accuracy))
+    out["accuracy-first"] = (per_class(np.full(C, best)), lambda: np.full(n, best, dtype=np.int64))
+    return out
+
+
 def baselines_for_problem(
     p: Problem, *, seed=0, objective=PAPER_ENERGY_ACCURACY, zeta=0.5
 ) -> dict[str, PlanResult]:
     results = {}
-    for name, assignment in policies(p, seed).items():
+    for name, (x, assignment) in class_policies(p, seed).items():
         t0 = time.perf_counter()
-        x = class_counts_from_assignment(p, assignment)
         m = metrics(p, x)
         warnings = list(p.warnings)
         broken = violations(p, x)
@@ -92,7 +132,7 @@ def baselines_for_problem(
             objective_value=objective_value(p, x, objective, zeta),
             bound=None,
             gap=None,
-            assignment=p.to_caller(assignment),
+            assignment=lambda a=assignment: p.to_caller(a()),
             counts=m["counts"],
             total_energy_j=m["total_energy_j"],
             total_runtime_s=m["total_runtime_s"],
@@ -105,5 +145,6 @@ def baselines_for_problem(
             zeta=zeta,
             name=name,
             energy_estimated=p.energy_estimated,
+            class_counts=x,
         )
     return results

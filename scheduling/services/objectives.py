@@ -116,7 +116,7 @@ def _as_tokens(values, name: str) -> np.ndarray:
         if not np.all(np.isfinite(f)) or np.any(f != np.round(f)):
             raise PlanningError(f"{name} must hold whole token counts")
         arr = f
-    arr = arr.astype(np.int64)
+    arr = arr.astype(np.int64, copy=False)
     if arr.size and arr.min() < 0:
         raise PlanningError(f"{name} must not be negative (query {int(np.argmin(arr))})")
     return arr
@@ -152,14 +152,62 @@ def validate_deployments(deployments) -> list[DeploymentSpec]:
     return deployments
 
 
+# The dense (distinct tin) x (distinct tout) grid is counted with bincount while it
+# has at most this many cells per query (plus a fixed allowance); beyond that a
+# sort of the pair keys is cheaper than the grid.
+_GRID_CELLS_PER_QUERY = 4
+_GRID_CELLS_FIXED = 1 << 22
+
+
 def aggregate(tin, tout) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Classes of equal (tin, tout): (class_tin, class_tout, counts, inverse)."""
+    """Classes of equal (tin, tout): (class_tin, class_tout, counts, inverse).
+
+    Classes come in (tin, tout) order, as np.unique on the pairs would give them,
+    but in O(n): token counts are bounded (the maximum context), so each column
+    is ranked by counting its values and the pair of ranks indexes a dense grid.
+    """
     tin = _as_tokens(tin, "tin")
     tout = _as_tokens(tout, "tout")
     if tin.shape != tout.shape:
         raise PlanningError(f"tin and tout differ in length ({tin.size} vs {tout.size})")
     if tin.size == 0:
         raise PlanningError("the workload is empty: nothing to plan")
+    in_rank, in_values = _ranks(tin)
+    out_rank, out_values = _ranks(tout)
+    width = out_values.size
+    cells = in_values.size * width
+    if in_rank is None or out_rank is None or cells > _GRID_CELLS_PER_QUERY * tin.size + _GRID_CELLS_FIXED:
+        return _aggregate_sorted(tin, tout)
+    # Row-major over (rank of tin, rank of tout): the same order as sorting the pairs.
+    # In place, to spare two temporaries the size of the workload.
+    key = in_rank
+    key *= width
+    key += out_rank
+    del out_rank
+    grid = np.bincount(key, minlength=cells)
+    cls = np.flatnonzero(grid)
+    lookup = np.zeros(cells, dtype=np.int64)
+    lookup[cls] = np.arange(cls.size)
+    inverse = lookup[key]
+    return in_values[cls // width], out_values[cls % width], grid[cls], inverse
+
+
+def _ranks(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Rank of each value among the distinct values, and those values, by counting.
+
+    (None, ...) when the values span too wide a range for a counting pass.
+    """
+    top = int(values.max())
+    if top > _GRID_CELLS_PER_QUERY * values.size + _GRID_CELLS_FIXED:
+        return None, values[:0]
+    seen = np.bincount(values, minlength=top + 1) > 0
+    distinct = np.flatnonzero(seen)
+    rank_of = np.cumsum(seen, dtype=np.int64) - 1
+    return rank_of[values], distinct
+
+
+def _aggregate_sorted(tin: np.ndarray, tout: np.ndarray):
+    """The sorting fallback for sparse classes over a wide token range: O(n log n)."""
     # One int64 key per pair is much faster to unique than rows of a 2-D array.
     base = int(tout.max()) + 1
     keys = tin * base + tout

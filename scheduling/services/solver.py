@@ -20,7 +20,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import scipy.sparse as sp
 from ortools.graph.python import min_cost_flow
 from ortools.linear_solver.python import model_builder_helper as mbh
 
@@ -290,6 +289,10 @@ class _Model:
             rlo.append([side.rhs if side.sense == ">=" else -np.inf])
             rhi.append([side.rhs if side.sense == "<=" else np.inf])
             nrow += 1
+        # Imported here: scipy.sparse costs ~0.3 s at start-up and only LP/MIP models need it,
+        # while every `schedule` run and worker imports this module.
+        import scipy.sparse as sp
+
         self.matrix = sp.csr_matrix(
             (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(nrow, nv)
         )
@@ -492,13 +495,49 @@ def expand(p: Problem, x: np.ndarray) -> np.ndarray:
     """Per-query deployment index from class counts, deterministically.
 
     Within a class, queries in index order fill deployments in deployment order.
+    O(n): a class placed whole on one deployment (all but a few in an optimal
+    plan) needs no order at all; only the queries of split classes need their
+    rank within the class, found by a radix sort on their class number.
     """
-    C, D = x.shape
-    order = np.argsort(p.inverse, kind="stable")
-    seq = np.repeat(np.tile(np.arange(D, dtype=np.int64), C), x.ravel())
-    assignment = np.empty(p.n, dtype=np.int64)
-    assignment[order] = seq
+    x = np.asarray(x, dtype=np.int64)
+    used = x > 0
+    assignment = np.argmax(used, axis=1)[p.inverse]
+    split = np.flatnonzero(used.sum(axis=1) > 1)
+    if split.size == 0:
+        return assignment
+    number = np.full(x.shape[0], -1, dtype=np.int64)
+    number[split] = np.arange(split.size)
+    of_query = number[p.inverse]
+    members = np.flatnonzero(of_query >= 0)
+    sub = of_query[members]
+    del of_query
+    order = _stable_argsort_bounded(sub, split.size)
+    starts = np.concatenate(([0], np.cumsum(p.class_count[split])[:-1]))
+    rank = np.empty(members.size, dtype=np.int64)
+    rank[order] = np.arange(members.size) - starts[sub[order]]
+    # A query of rank r goes to the first deployment whose running total exceeds r.
+    # Column by column, so memory stays one array of the split classes' queries.
+    filled = np.cumsum(x[split], axis=1)
+    deployment = np.zeros(members.size, dtype=np.int64)
+    for d in range(x.shape[1] - 1):
+        deployment += rank >= filled[sub, d]
+    assignment[members] = deployment
     return assignment
+
+
+def _stable_argsort_bounded(keys: np.ndarray, bound: int) -> np.ndarray:
+    """Stable argsort of integer keys in [0, bound) in linear time.
+
+    NumPy's stable sort is a radix sort for 16-bit keys, so keys below 2**32
+    take two least-significant-digit passes of 16 bits.
+    """
+    if bound <= 1 << 16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    if bound > 1 << 32:
+        return np.argsort(keys, kind="stable")
+    low = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    high = np.argsort((keys[low] >> 16).astype(np.uint16), kind="stable")
+    return low[high]
 
 
 def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats, side, started) -> PlanResult:
@@ -534,7 +573,6 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
     if bad:  # a solver returned something that breaks a row: never report it as a plan silently
         warnings.append("solution violates: " + "; ".join(bad))
         status = "error"
-    assignment = p.to_caller(expand(p, x))
     m = metrics(p, x)
     if p.energy_estimated:
         est = [d.key for d in p.deployments if d.energy_estimated]
@@ -549,7 +587,9 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
         objective_value=reported_value(objective, internal),
         bound=bound_r,
         gap=float(gap) if np.isfinite(gap) else None,
-        assignment=assignment,
+        # Expanded to queries only when a caller reads it (a sweep point seldom is), in the
+        # caller's order of deployments (the problem is solved in canonical order).
+        assignment=lambda: p.to_caller(expand(p, x)),
         counts=m["counts"],
         total_energy_j=m["total_energy_j"],
         total_runtime_s=m["total_runtime_s"],
@@ -562,4 +602,5 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
         zeta=zeta,
         energy_estimated=p.energy_estimated,
         stats=stats,
+        class_counts=x,
     )

@@ -6,6 +6,7 @@ the solver can be tested and benchmarked without a database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,7 +55,10 @@ class PlanResult:
     objective_value: float | None
     bound: float | None
     gap: float | None
-    assignment: np.ndarray
+    # The per-query deployment index, or a function that computes it: the
+    # planner and the baselines work on classes and expand to queries only
+    # when ``assignment`` is first read (see the property below).
+    assignment: np.ndarray | Callable[[], np.ndarray] = field(repr=False)
     counts: dict[str, int]
     total_energy_j: float
     total_runtime_s: float
@@ -68,6 +72,8 @@ class PlanResult:
     name: str = "plan"
     energy_estimated: bool = False
     stats: dict = field(default_factory=dict)
+    # (classes, deployments) query counts of the solution, when it has one.
+    class_counts: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self, include_assignment: bool = False) -> dict:
         d = {
@@ -97,6 +103,22 @@ class PlanResult:
         if include_assignment:
             d["assignment"] = [int(a) for a in self.assignment]
         return d
+
+
+def _get_assignment(self) -> np.ndarray:
+    value = self._assignment
+    if callable(value):
+        value = self._assignment = value()
+    return value
+
+
+def _set_assignment(self, value) -> None:
+    self._assignment = value
+
+
+# Installed after the dataclass is built, so that the generated __init__ stores
+# through the setter and the expansion runs once, on first read.
+PlanResult.assignment = property(_get_assignment, _set_assignment)
 
 
 def _num(x):

@@ -1,9 +1,11 @@
 """Workload files: parse and validate a CSV of token counts, store it, summarise it.
 
-A workload is stored as the Workload row plus one compressed ``.npz`` of its
-columns (see scheduling/models.py for why). Parsing is vectorised with pandas so
-that 1,000,000 rows validate in about a second; every row is checked and the
-import is all-or-nothing: nothing is written unless every row is valid.
+A workload is stored as the Workload row plus one ``.npz`` of its columns (see
+scheduling/models.py for why; written uncompressed since issue 11, older
+compressed files load the same). Parsing is vectorised with pandas: token
+columns are parsed straight to integers and checked whole (``_parse_fast``),
+falling back to a string path that words every error; every row is checked and
+the import is all-or-nothing: nothing is written unless every row is valid.
 
 Row numbers in error messages are spreadsheet rows: the header is row 1, the
 first query row 2 (files with quoted line breaks inside a field are rare for
@@ -20,15 +22,22 @@ import os
 import re
 import tempfile
 import zlib
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported inside the parsing functions only: this module is imported by every
+# Django process (jobs, views), and pandas costs ~0.5-1 s of start-up that only parsing needs.
 
 MAX_REPORTED_ERRORS = 50
 HISTOGRAM_BINS = 30
@@ -182,31 +191,27 @@ def _match_columns(header: list[str]) -> dict[str, str]:
 def parse_workload(source, *, max_context: int | None = None, max_bytes: int | None = None,
                    filename: str = "") -> ParsedWorkload:
     """Read and validate a workload CSV (optionally gzip) from a path, bytes or an upload."""
+    import pandas as pd
+
     max_bytes = max_bytes or _max_bytes()
     max_context = max_context or int(getattr(settings, "MAX_CONTEXT_TOKENS", 131072))
     raw, name = _read_bytes(source, max_bytes)
     filename = filename or name
-    if not raw.strip():
+    # isspace() stops at the first other byte; strip() would copy the whole file.
+    if not raw or raw.isspace():
         raise WorkloadFileError("The file is empty: it needs a header row and at least one query row.",
                                 [{"row": 1, "column": None, "message": "empty file"}])
-    text = _decode(_decompress(raw, max_bytes))
+    data = _decompress(raw, max_bytes)
+    del raw
+    fast = _parse_fast(data, max_context, filename)
+    if fast is not None:
+        return fast
+    text = _decode(data)
+    del data
     if not text.strip():
         raise WorkloadFileError("The file is empty: it needs a header row and at least one query row.",
                                 [{"row": 1, "column": None, "message": "empty file"}])
-    delimiter = _sniff_delimiter(text)
-    header_line = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
-    header = next(csv.reader([header_line], delimiter=delimiter))
-    columns = _match_columns(header)
-    missing = [k for k in REQUIRED if k not in columns]
-    if missing:
-        errors = [{"row": 1, "column": None, "message": (
-            f"no {FIELD_LABEL[k]} column: expected one of "
-            + ", ".join(repr(a) for a in COLUMN_ALIASES[k][:4]))} for k in missing]
-        shown = ", ".join(repr(h) for h in header[:8]) + (" ..." if len(header) > 8 else "")
-        hint = "" if delimiter in text[:2000] else " (is the delimiter one of , ; tab | ?)"
-        raise WorkloadFileError(
-            f"Missing required column{'s' if len(missing) > 1 else ''}: the header (row 1) has "
-            f"{shown}{hint}.", errors)
+    delimiter, columns = _header(text)
     try:
         # All columns are read (not usecols) so that a row with too many fields is an error.
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str,
@@ -227,7 +232,104 @@ def parse_workload(source, *, max_context: int | None = None, max_bytes: int | N
     return _validate(frame, columns, max_context, filename)
 
 
+def _header(text: str) -> tuple[str, dict[str, str]]:
+    """The delimiter and the matched columns, or the missing-column error.
+
+    ``text`` may be only the start of the file (at least 65,537 characters when
+    the file is longer, so the sniffer sees the same cut sample)."""
+    delimiter = _sniff_delimiter(text)
+    header_line = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
+    header = next(csv.reader([header_line], delimiter=delimiter))
+    columns = _match_columns(header)
+    missing = [k for k in REQUIRED if k not in columns]
+    if missing:
+        errors = [{"row": 1, "column": None, "message": (
+            f"no {FIELD_LABEL[k]} column: expected one of "
+            + ", ".join(repr(a) for a in COLUMN_ALIASES[k][:4]))} for k in missing]
+        shown = ", ".join(repr(h) for h in header[:8]) + (" ..." if len(header) > 8 else "")
+        hint = "" if delimiter in text[:2000] else " (is the delimiter one of , ; tab | ?)"
+        raise WorkloadFileError(
+            f"Missing required column{'s' if len(missing) > 1 else ''}: the header (row 1) has "
+            f"{shown}{hint}.", errors)
+    return delimiter, columns
+
+
+_BOM = b"\xef\xbb\xbf"
+# The header line must lie within this many bytes of the start for the fast path.
+_HEAD_BYTES = 1 << 20
+
+
+def _parse_fast(data: bytes, max_context: int, filename: str) -> ParsedWorkload | None:
+    """The common case in one vectorised pass: token columns parsed straight to integers.
+
+    Reading every field as a Python string (the path below, which words each
+    error) costs ~100 bytes and a microsecond per field: 30 s and 1.3 GB at
+    10M queries. Here the C parser writes int64 columns and whole-column checks
+    confirm that every row is valid. On anything unusual (non-ASCII text, a
+    field that is not a plain integer, a bad value, a malformed row) it returns
+    None and the caller runs the string path, so what is accepted, and every
+    error message, stay exactly as they were.
+    """
+    import pandas as pd
+
+    start = len(_BOM) if data.startswith(_BOM) else 0
+    # ASCII (after a BOM) decodes to the same characters byte for byte, so the
+    # header and sniffing can work on a prefix instead of the decoded file.
+    if not data.isascii() and not (start and data[start:].isascii()):
+        return None
+    head = data[start:start + _HEAD_BYTES].decode("ascii")
+    if not head.strip():
+        return None
+    if "\n" not in head.lstrip("\r\n") and len(data) - start > _HEAD_BYTES:
+        return None
+    delimiter, columns = _header(head[:65537])
+    tin_col, tout_col = columns["tin"], columns["tout"]
+    if tin_col == tout_col:
+        return None
+    # Other columns stay text, exactly as the string path reads them.
+    dtypes = defaultdict(lambda: str, {tin_col: np.int64, tout_col: np.int64})
+    try:
+        frame = pd.read_csv(io.BytesIO(data[start:] if start else data), sep=delimiter, dtype=dtypes,
+                            keep_default_na=False, na_filter=False, skip_blank_lines=True,
+                            engine="c", on_bad_lines="error", index_col=False)
+    except (ValueError, OverflowError, TypeError, pd.errors.ParserError):
+        return None
+    if len(frame) == 0 or frame[tin_col].dtype != np.int64 or frame[tout_col].dtype != np.int64:
+        return None
+    tin = frame[tin_col].to_numpy()
+    tout = frame[tout_col].to_numpy()
+    # Each column within the context first, so the sum cannot overflow int64.
+    if (tin.min() <= 0 or tout.min() <= 0 or tin.max() > max_context or tout.max() > max_context
+            or (tin + tout).max() > max_context):
+        return None
+    timestamps = None
+    if "timestamp" in columns:
+        timestamps = _timestamps_fast(frame[columns["timestamp"]])
+        if timestamps is None:
+            return None
+    ids = frame[columns["id"]].astype(str).to_numpy(dtype=str) if "id" in columns else None
+    return ParsedWorkload(tin=tin.astype(np.int32), tout=tout.astype(np.int32), ids=ids,
+                          timestamps=timestamps, columns=dict(columns), source_filename=filename)
+
+
+def _timestamps_fast(column: pd.Series) -> np.ndarray | None:
+    """ISO 8601 timestamps in one vectorised parse; None for anything else (the string
+    path then parses each value in its own format, as before)."""
+    import pandas as pd
+
+    raw = column.astype(str).str.strip()
+    try:
+        parsed = pd.to_datetime(raw, errors="coerce", format="ISO8601", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if bool((parsed.isna() & (raw != "")).any()):
+        return None
+    return parsed.to_numpy(dtype="datetime64[ns]")
+
+
 def _validate(frame: pd.DataFrame, columns: dict, max_context: int, filename: str) -> ParsedWorkload:
+    import pandas as pd
+
     n = len(frame)
     rows = np.arange(n) + 2  # spreadsheet row numbers: header is row 1
     problems: list[tuple[np.ndarray, str, callable]] = []  # (bad indices, column, message(i))
@@ -308,25 +410,80 @@ def histogram(values: np.ndarray, edges: np.ndarray) -> list[int]:
 
 
 def summarise(tin: np.ndarray, tout: np.ndarray) -> tuple[dict, dict]:
-    """Summary statistics and log-binned histograms of both token columns."""
+    """Summary statistics and log-binned histograms of both token columns.
+
+    Token counts are bounded, so everything comes from one count per value
+    (O(n + max)): np.percentile's partitions took 1.5 s at 10M queries. The
+    figures are the ones np.percentile, mean and histogram give, bit for bit
+    (tests/scheduling/test_workload_import_fast.py keeps those as the oracle).
+    """
     stats = {"n": int(tin.shape[0])}
-    for key, arr in (("tin", tin), ("tout", tout)):
-        a = arr.astype(np.float64)
-        p50, p90, p99 = np.percentile(a, [50, 90, 99])
-        stats[key] = {"min": int(a.min()), "mean": float(a.mean()), "median": float(p50),
-                      "p90": float(p90), "p99": float(p99), "max": int(a.max()), "sum": int(a.sum())}
-    stats["total_tokens"] = stats["tin"]["sum"] + stats["tout"]["sum"]
     hist = {}
     for key, arr in (("tin", tin), ("tout", tout)):
-        edges = log_bins(int(arr.max()), min_value=int(arr.min()))
-        hist[key] = {"edges": edges.tolist(), "counts": histogram(arr, edges)}
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or hi > 4 * arr.size + (1 << 22):
+            s, h = _summarise_sorted(arr)
+        else:
+            s, h = _summarise_counted(arr, lo, hi)
+        stats[key], hist[key] = s, h
+    stats["total_tokens"] = stats["tin"]["sum"] + stats["tout"]["sum"]
     return stats, hist
+
+
+def _summarise_counted(arr: np.ndarray, lo: int, hi: int) -> tuple[dict, dict]:
+    counts = np.bincount(arr, minlength=hi + 1)
+    values = np.flatnonzero(counts)
+    total = int(np.dot(values, counts[values]))
+    p50, p90, p99 = _percentiles_counted(np.cumsum(counts), arr.size, [50, 90, 99])
+    # The float64 sum of whole numbers below 2**53 is exact, so this is a.mean().
+    s = {"min": lo, "mean": float(np.float64(total) / arr.size), "median": float(p50),
+         "p90": float(p90), "p99": float(p99), "max": hi, "sum": total}
+    edges = log_bins(hi, min_value=lo)
+    # Integer weights sum exactly in float64: the same counts as the per-query histogram.
+    weighted, _ = np.histogram(values, bins=edges, weights=counts[values].astype(np.float64))
+    return s, {"edges": edges.tolist(), "counts": np.rint(weighted).astype(int).tolist()}
+
+
+def _percentiles_counted(cum: np.ndarray, n: int, q) -> np.ndarray:
+    """np.percentile(a, q) (method "linear") from the cumulative counts of a's values.
+
+    Steps as numpy's _quantile does them, so the result is the same float."""
+    quantiles = np.true_divide(np.asanyarray(q), 100)
+    virtual = (n - 1) * quantiles
+    previous = np.floor(virtual)
+    following = previous + 1
+    above = virtual >= n - 1
+    previous[above] = -1
+    following[above] = -1
+    previous, following = previous.astype(np.intp), following.astype(np.intp)
+
+    def order_statistic(k):  # the k-th smallest value (k = -1: the largest)
+        k = np.where(k < 0, n + k, k)
+        return np.searchsorted(cum, k, side="right").astype(np.float64)
+
+    a, b = order_statistic(previous), order_statistic(following)
+    gamma = np.asanyarray(virtual - previous, dtype=virtual.dtype)
+    diff = b - a
+    out = np.add(a, diff * gamma)
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    return out
+
+
+def _summarise_sorted(arr: np.ndarray) -> tuple[dict, dict]:
+    """For token counts too spread out to count by value."""
+    a = arr.astype(np.float64)
+    p50, p90, p99 = np.percentile(a, [50, 90, 99])
+    s = {"min": int(a.min()), "mean": float(a.mean()), "median": float(p50),
+         "p90": float(p90), "p99": float(p99), "max": int(a.max()), "sum": int(a.sum())}
+    edges = log_bins(int(arr.max()), min_value=int(arr.min()))
+    return s, {"edges": edges.tolist(), "counts": histogram(arr, edges)}
 
 
 def content_hash(tin: np.ndarray, tout: np.ndarray) -> str:
     h = hashlib.sha256()
-    h.update(np.ascontiguousarray(tin, dtype="<i4").tobytes())
-    h.update(np.ascontiguousarray(tout, dtype="<i4").tobytes())
+    # The array's own buffer: tobytes() would copy 40 MB a column at 10M queries.
+    h.update(memoryview(np.ascontiguousarray(tin, dtype="<i4")).cast("B"))
+    h.update(memoryview(np.ascontiguousarray(tout, dtype="<i4")).cast("B"))
     return h.hexdigest()
 
 
@@ -348,7 +505,9 @@ def _write_npz(parsed: ParsedWorkload, sha: str) -> str:
     if parsed.timestamps is not None:
         arrays["timestamps"] = parsed.timestamps.astype("datetime64[ns]").astype(np.int64)
     with tempfile.NamedTemporaryFile(suffix=".npz", delete=False) as tmp:
-        np.savez_compressed(tmp, **arrays)
+        # Uncompressed: at 10M queries zlib took 28 s to write and 1.5 s to load
+        # (33 MB), the plain file 0.2 s and 0.4 s (80 MB, 8 bytes a query).
+        np.savez(tmp, **arrays)
         tmp_path = tmp.name
     try:
         with open(tmp_path, "rb") as fh:

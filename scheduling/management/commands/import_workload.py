@@ -5,6 +5,10 @@ from scheduling.services.workloads import WorkloadFileError, import_workload
 
 class Command(BaseCommand):
     help = "Import a workload CSV (optionally .gz) of input/output token counts; all rows or none."
+    # System checks import every URLconf and view (scipy and statsmodels through the fit
+    # explorer): seconds and ~100 MB per run of a command that serves no URL. `manage.py
+    # check`, migrate and the servers still run them.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("path")

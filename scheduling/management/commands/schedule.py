@@ -14,6 +14,10 @@ from scheduling.services.workloads import WorkloadFileError, load_workload_array
 class Command(BaseCommand):
     help = ("Plan a workload over deployments synchronously (no worker needed) and print the result; "
             "--json prints one JSON object.")
+    # System checks import every URLconf and view (scipy and statsmodels through the fit
+    # explorer): seconds and ~100 MB per run of a command that serves no URL. `manage.py
+    # check`, migrate and the servers still run them.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--workload", required=True, help="A stored workload's name or id, or a CSV path.")
