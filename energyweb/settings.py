@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from energyweb.env import database_from_url, env_bool, env_int, env_list, env_str, redis_url
+from energyweb.env import database_from_url, env_bool, env_float, env_int, env_list, env_str, redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ENERGYWEB_VAR_DIR") or str(BASE_DIR / "var"))
@@ -146,6 +146,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 MAX_IMPORT_UNCOMPRESSED_MB = env_int("ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB", 1024, minimum=1)
 PREDICT_MAX_PAIRS = env_int("ENERGYWEB_PREDICT_MAX_PAIRS", 1_000_000, minimum=1)
 MAX_CONTEXT_TOKENS = env_int("ENERGYWEB_MAX_CONTEXT_TOKENS", 131072, minimum=1)
+# Plausibility ceilings for one measurement (energyweb/validation.py): a figure above them is
+# a unit or counter error, and stored it would wreck every fit of its pair.
+MAX_MEASURED_ENERGY_J = env_float("ENERGYWEB_MAX_MEASURED_ENERGY_J", 1e9, minimum=1)
+MAX_MEASURED_RUNTIME_S = env_float("ENERGYWEB_MAX_MEASURED_RUNTIME_S", 1e6, minimum=1)
 
 # --- Celery -----------------------------------------------------------------
 _redis = env_str("REDIS_URL")
@@ -169,6 +173,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = 7 * 24 * 3600
 # Seconds without a heartbeat before a host is shown offline.
 HOST_OFFLINE_AFTER_S = env_int("ENERGYWEB_HOST_OFFLINE_AFTER_S", 180, minimum=10)
+# Bounds on what one signed-in user can ask of the server.
+API_MAX_PAGE_SIZE = env_int("ENERGYWEB_API_MAX_PAGE_SIZE", 1000, minimum=1)
+MAX_ACTIVE_JOBS_PER_USER = env_int("ENERGYWEB_MAX_ACTIVE_JOBS_PER_USER", 5, minimum=1)
 HEARTBEAT_INTERVAL_S = env_int("ENERGYWEB_HEARTBEAT_INTERVAL_S", 60, minimum=5)
 
 # --- REST API ---------------------------------------------------------------
@@ -179,7 +186,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["energyweb.api.permissions.ReadAuthenticatedWriteStaff"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "energyweb.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "energyweb.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",

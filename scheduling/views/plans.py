@@ -12,6 +12,7 @@ from scheduling.forms import PlanForm
 from scheduling.models import ScheduleJob
 from scheduling.services import jobs
 from scheduling.services.deployments import DeploymentResolutionError, ensure_reference_deployments
+from scheduling.services.plan_checks import QuotaExceeded, check_deployments, check_job_quota
 
 
 @login_required
@@ -37,8 +38,13 @@ def plan_new(request):
             if not deployments:
                 raise jobs.JobParameterError("No reference deployments with published models exist.",
                                              "deployments")
+            check_deployments(deployments, form.parameters())
+            check_job_quota(request.user)
             job = jobs.create_job(form.cleaned_data["workload"], deployments,
                                   form.cleaned_data["objective"], form.parameters(), user=request.user)
+        except QuotaExceeded as exc:
+            form.add_error(None, str(exc))
+            return render(request, "scheduling/plan_new.html", {"form": form}, status=429)
         except jobs.JobParameterError as exc:
             field = exc.field if exc.field in form.fields else ("zeta" if exc.field == "zetas" else None)
             form.add_error(field, str(exc))

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
@@ -30,13 +30,21 @@ def workload_list(request):
 def workload_upload(request):
     _staff_only(request)
     file_errors = None
+    status = 400 if request.method == "POST" else 200
     limit_mb = int(getattr(settings, "MAX_UPLOAD_MB", 200))
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
     if request.method == "POST" and length > (limit_mb + 1) * 1024 * 1024:
         # Refuse before Django spools a huge body to disk (the form check below needs the file).
+        # The form stays unbound (add_error on an unbound form raised, a 500): the message
+        # goes under the file field.
         form = WorkloadUploadForm()
-        form.add_error(None, f"The upload is {length / 1048576:.0f} MB, above the limit of {limit_mb} MB "
-                             "(ENERGYWEB_MAX_UPLOAD_MB); compress it with gzip or split it.")
+        file_errors = WorkloadFileError(
+            f"The upload is {length / 1048576:.0f} MB, above the limit of {limit_mb} MB "
+            "(ENERGYWEB_MAX_UPLOAD_MB); compress it with gzip or split it.")
+        status = 413
     elif request.method == "POST":
         form = WorkloadUploadForm(request.POST, request.FILES)
         if form.is_valid():
@@ -55,7 +63,6 @@ def workload_upload(request):
                 return redirect(wl)
     else:
         form = WorkloadUploadForm()
-    status = 400 if request.method == "POST" else 200
     return render(request, "scheduling/workload_upload.html", {"form": form, "file_errors": file_errors,
                                                             "max_upload_mb": limit_mb},
                   status=status)
@@ -102,6 +109,8 @@ def workload_delete(request, pk):
 
 @login_required
 def workload_stats(request, pk, fmt):
+    if fmt not in ("csv", "json"):
+        raise Http404("Statistics come as stats.csv or stats.json.")
     wl = get_object_or_404(Workload, pk=pk)
     if fmt == "json":
         resp = JsonResponse({"name": wl.name, "is_synthetic": wl.is_synthetic, "stats": wl.stats,

@@ -1,0 +1,132 @@
+"""Rules for values arriving from outside (forms, API, imports, commands), in one place.
+
+Each check returns a message (or None) rather than raising, so a CSV importer can
+collect one error per row and column while ``Model.clean()`` turns the same messages
+into a field-keyed ``ValidationError``. Bounds come from the database column types
+(an integer past them would otherwise reach the database and fail there as a 500)
+and from physics (plausibility ceilings, configurable in settings).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from django.conf import settings
+
+# PostgreSQL "integer" (Django's IntegerField / PositiveIntegerField) and "bigint".
+DB_INT_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+# Names and slugs are at most 120 characters in the models; a longer string cannot
+# match a row, so it is refused before it reaches a lookup or an index.
+MAX_NAME_LENGTH = 200
+# Deeper JSON than this is no legitimate request of this API (the deepest body,
+# an LLM's architecture config, nests about four levels).
+MAX_JSON_DEPTH = 32
+
+
+def max_context() -> int:
+    return int(getattr(settings, "MAX_CONTEXT_TOKENS", 131072))
+
+
+def max_energy_j() -> float:
+    return float(getattr(settings, "MAX_MEASURED_ENERGY_J", 1e9))
+
+
+def max_runtime_s() -> float:
+    return float(getattr(settings, "MAX_MEASURED_RUNTIME_S", 1e6))
+
+
+def is_number(value) -> bool:
+    """A real number, not a bool (JSON ``true`` is no token count or time limit)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def whole_problem(value, *, minimum: int = 0, maximum: int = DB_INT_MAX) -> str | None:
+    if value is None:
+        return "Missing value."
+    if not isinstance(value, int) or isinstance(value, bool):
+        return f"{value!r} is not a whole number."
+    if value < minimum:
+        return f"{value} is {'negative' if value < 0 else 'too small'}: must be at least {minimum}."
+    if value > maximum:
+        return f"{value} is too large: at most {maximum}."
+    return None
+
+
+def positive_finite_problem(value, *, ceiling: float, unit: str, allow_zero: bool = False) -> str | None:
+    if value is None:
+        return "Missing value."
+    if not is_number(value) or not math.isfinite(value):
+        return f"{value!r} is not a finite number."
+    if value < 0 or (value == 0 and not allow_zero):
+        return f"{value:g} {unit} must be {'at least' if allow_zero else 'above'} zero."
+    if value > ceiling:
+        return (f"{value:g} {unit} is implausibly large: at most {ceiling:g} {unit} "
+                "(ENERGYWEB_MAX_MEASURED_ENERGY_J / ENERGYWEB_MAX_MEASURED_RUNTIME_S).")
+    return None
+
+
+ENERGY_FIELDS = ("gpu_energy_j", "cpu_energy_j", "dram_energy_j")
+
+
+def measurement_problems(values: Mapping) -> dict[str, str]:
+    """Field -> message for one measurement; the importer and ``Measurement.clean()`` share it.
+
+    ``values`` holds input_tokens, output_tokens, batch_size, iteration, runtime_s and the
+    energy components (None: not measured). Fields absent from ``values`` are not checked.
+    """
+    errors: dict[str, str] = {}
+    limit = max_context()
+    for name in ("input_tokens", "output_tokens"):
+        if name in values:
+            problem = whole_problem(values[name], minimum=1, maximum=limit)
+            if problem:
+                errors[name] = (problem.rstrip(".") + " (ENERGYWEB_MAX_CONTEXT_TOKENS)."
+                                if "too large" in problem else problem)
+    tin, tout = values.get("input_tokens"), values.get("output_tokens")
+    if not errors.keys() & {"input_tokens", "output_tokens"} and tin and tout and tin + tout > limit:
+        errors["output_tokens"] = (f"{tin} + {tout} tokens exceed the maximum context of {limit} "
+                                   "(ENERGYWEB_MAX_CONTEXT_TOKENS).")
+    if "batch_size" in values:
+        problem = whole_problem(values["batch_size"], minimum=1)
+        if problem:
+            errors["batch_size"] = problem
+    if "iteration" in values:
+        problem = whole_problem(values["iteration"], minimum=0)
+        if problem:
+            errors["iteration"] = problem
+    if "runtime_s" in values:
+        problem = positive_finite_problem(values["runtime_s"], ceiling=max_runtime_s(), unit="s")
+        if problem:
+            errors["runtime_s"] = problem
+    for name in ENERGY_FIELDS:
+        if values.get(name) is not None:
+            problem = positive_finite_problem(values[name], ceiling=max_energy_j(), unit="J", allow_zero=True)
+            if problem:
+                errors[name] = problem
+    return errors
+
+
+def json_depth_exceeds(value, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when containers nest deeper than ``limit``; iterative, so it cannot overflow the stack."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        # Scalars are skipped without a push: a million [tin, tout] pairs stay cheap.
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
+def name_problem(text: str, what: str = "name") -> str | None:
+    if len(text) > MAX_NAME_LENGTH:
+        return f"The {what} is {len(text):,} characters long; at most {MAX_NAME_LENGTH}."
+    return None
