@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
+from energyweb.csvsafe import safe_row
 from profiling.forms import ImportForm, MeasurementFilter
 from profiling.models import ImportBatch, Measurement
 from profiling.services.measurement_import import (
@@ -92,7 +93,7 @@ def measurement_download(request, fmt):
                 return value
 
         writer = csv.writer(Echo())
-        stream = (writer.writerow(r) for r in _with_header(header, rows))
+        stream = (writer.writerow(safe_row(r)) for r in _with_header(header, rows))
         response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
     else:
         response = StreamingHttpResponse(_json_stream(header, rows), content_type="application/json")

@@ -350,6 +350,5 @@ def assignment_csv_lines(job, plan_index: int | None = None, chunk: int = 20000)
         )
 
 
-def _csv(value) -> str:
-    s = str(value)
-    return f'"{s.replace(chr(34), chr(34) * 2)}"' if any(c in s for c in ',"\n') else s
+# Query ids and deployment names come from uploads: quoted and formula-escaped (OWASP).
+from energyweb.csvsafe import csv_field as _csv  # noqa: E402

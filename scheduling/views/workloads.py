@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from energyweb.csvsafe import safe_cell
 from scheduling.forms import WorkloadGenerateForm, WorkloadUploadForm
 from scheduling.models import Workload
 from scheduling.services.generator import GeneratorError, generate_workload
@@ -120,7 +121,7 @@ def workload_stats(request, pk, fmt):
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=["column", "bin_low", "bin_high", "count"])
         writer.writeheader()
-        writer.writerows(stats_rows(wl))
+        writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in stats_rows(wl))
         resp = HttpResponse(buf.getvalue(), content_type="text/csv")
     resp["Content-Disposition"] = f'attachment; filename="workload-{wl.pk}-stats.{fmt}"'
     return resp
