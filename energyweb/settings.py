@@ -185,7 +185,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["energyweb.api.permissions.ReadAuthenticatedWriteStaff"],
+    "DEFAULT_PERMISSION_CLASSES": ["energyweb.permissions.ReadAuthenticatedWriteStaff"],
     "DEFAULT_PARSER_CLASSES": [
         "energyweb.api.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",

@@ -7,10 +7,10 @@ from django.db.models import Count, Q
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, parsers, serializers, status, viewsets
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from energyweb.permissions import IsStaff
 from profiling.forms import MeasurementFilter
 from profiling.models import ImportBatch, Measurement
 from profiling.services.measurement_import import ImportFailed, import_measurements
@@ -63,12 +63,6 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     ).order_by("-created", "-id")
     serializer_class = ImportBatchSerializer
     filterset_fields = ["filename"]
-
-
-class IsStaff(BasePermission):
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_staff)
 
 
 class ImportRequestSerializer(serializers.Serializer):

@@ -15,7 +15,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from energyweb.api.permissions import AuthenticatedMayPost
+from energyweb.permissions import AuthenticatedMayPost
 from energyweb.validation import INT64_MAX, MAX_NAME_LENGTH, max_context
 from profiling.models import LLM, Hardware
 from profiling.services.fitting import NoFit, choose_fit, fit_summary, lookup, predict_with_fit

@@ -6,7 +6,7 @@ from rest_framework.exceptions import PermissionDenied, Throttled, ValidationErr
 from rest_framework.response import Response
 
 from energyweb.api.parsers import BoundedJSONParser
-from energyweb.api.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff
+from energyweb.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff, may_manage_job
 from scheduling.api.serializers import (
     DeploymentSerializer,
     ScheduleJobCreateSerializer,
@@ -96,7 +96,7 @@ class ScheduleJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     def cancel(self, request, pk=None):
         """Cancel a pending or running job (staff, or the user who created it)."""
         job = self.get_object()
-        if not (request.user.is_staff or job.created_by_id == request.user.pk):
+        if not may_manage_job(request.user, job):
             raise PermissionDenied("Only staff or the job's creator may cancel it.")
         if not jobs.cancel(job):
             raise ValidationError({"status": [f"The job has already {job.status}."]})

@@ -4,22 +4,17 @@ import io
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from energyweb.csvsafe import safe_cell
+from energyweb.permissions import require_staff
 from scheduling.forms import WorkloadGenerateForm, WorkloadUploadForm
 from scheduling.models import Workload
 from scheduling.services.generator import GeneratorError, generate_workload
 from scheduling.services.workloads import WorkloadFileError, import_workload, stats_rows
-
-
-def _staff_only(request):
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff may add or delete workloads.")
 
 
 @login_required
@@ -29,7 +24,7 @@ def workload_list(request):
 
 @login_required
 def workload_upload(request):
-    _staff_only(request)
+    require_staff(request)
     file_errors = None
     status = 400 if request.method == "POST" else 200
     limit_mb = int(getattr(settings, "MAX_UPLOAD_MB", 200))
@@ -71,7 +66,7 @@ def workload_upload(request):
 
 @login_required
 def workload_generate(request):
-    _staff_only(request)
+    require_staff(request)
     if request.method == "POST":
         form = WorkloadGenerateForm(request.POST)
         if form.is_valid():
@@ -100,7 +95,7 @@ def workload_detail(request, pk):
 @login_required
 @require_POST
 def workload_delete(request, pk):
-    _staff_only(request)
+    require_staff(request)
     wl = get_object_or_404(Workload, pk=pk)
     name = wl.name
     wl.delete()
