@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -17,7 +18,31 @@ from energyweb.env import database_from_url, env_bool, env_float, env_int, env_l
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ENERGYWEB_VAR_DIR") or str(BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Commands that only read (create_api_token) remove a var dir they created by mistake.
+VAR_DIR_CREATED_NOW = not VAR_DIR.exists()
+
+
+def _private_dir(path: Path) -> None:
+    """Create (or tighten) a directory only this user can enter: it holds the database, the
+    secret key, uploads and the embedded Redis files."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        path.chmod(0o700)
+    except OSError:  # not ours (a shared mount): leave it as its owner set it
+        pass
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 if absent, else tighten it; SQLite keeps the mode of an
+    existing database file (and gives its -wal/-shm files the same)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        path.chmod(0o600)
+    except OSError:
+        pass
+
+
+_private_dir(VAR_DIR)
 
 
 def _secret_key() -> str:
@@ -29,8 +54,10 @@ def _secret_key() -> str:
     # Embedded default: a random key generated once and kept under var/.
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        # Created 0600 from the first byte (write_text then chmod left a window at 0644).
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(50))
     return key_file.read_text().strip()
 
 
@@ -53,6 +80,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "energyweb",
     "profiling",
     "scheduling",
@@ -67,7 +95,22 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it answers a locked-out sign-in with 429.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- sign-in throttling (django-axes; records failures in the database, works offline) -----------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("ENERGYWEB_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ENERGYWEB_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+# A username from one address: a guesser is stopped without letting anyone lock an account
+# from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "energyweb.urls"
 
@@ -99,9 +142,15 @@ else:
             # A file, not memory, so that a Celery worker started by the tests
             # sees the same test database as the test process.
             "TEST": {"NAME": VAR_DIR / "test-energyweb.sqlite3"},
-            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+            # WAL: readers (pages, the worker's heartbeat) no longer wait behind a long import's
+            # write; "timeout" is SQLite's busy timeout, so a writer waits up to 30 s for the lock
+            # instead of failing at once with "database is locked".
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE",
+                        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
         }
     }
+    # API tokens and sessions live in this file: never world-readable.
+    _private_file(Path(DATABASES["default"]["NAME"]))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -137,6 +186,9 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = VAR_DIR / "media"
+# Uploads and stored workloads/assignments are private to the service's user.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # Uploads: workloads and measurement files can be large; the import views
 # enforce their own limit with a clear message (ENERGYWEB_MAX_UPLOAD_MB).
@@ -182,7 +234,7 @@ HEARTBEAT_INTERVAL_S = env_int("ENERGYWEB_HEARTBEAT_INTERVAL_S", 60, minimum=5)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so a token client without credentials gets 401 (WWW-Authenticate).
-        "rest_framework.authentication.TokenAuthentication",
+        "energyweb.api.authentication.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["energyweb.permissions.ReadAuthenticatedWriteStaff"],
