@@ -261,6 +261,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # System fonts: Redoc's defaults (Montserrat, Roboto) would need Google Fonts, and the docs
+    # must work offline.
+    "REDOC_UI_SETTINGS": {"theme": {"typography": {
+        "fontFamily": "system-ui, -apple-system, 'Segoe UI', sans-serif",
+        "headings": {"fontFamily": "system-ui, -apple-system, 'Segoe UI', sans-serif"},
+        "code": {"fontFamily": "ui-monospace, 'DejaVu Sans Mono', monospace"}}}},
     "COMPONENT_SPLIT_REQUEST": True,
     # One named enum per choice set, however many fields share it.
     "ENUM_NAME_OVERRIDES": {
