@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from energyweb import views
@@ -12,6 +13,7 @@ class OfflineRedocView(SpectacularRedocView):
     the system's (templates/drf_spectacular/redoc.html), and this policy stops the one remaining
     request, the "API docs by Redocly" logo from cdn.redoc.ly (Redoc then drops the image)."""
 
+    @extend_schema(exclude=True)  # as the parent's get: a page, not an API operation
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
         response["Content-Security-Policy"] = (

@@ -105,7 +105,14 @@ class MeasurementImportView(APIView):
     )
     def post(self, request):
         form = ImportRequestSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
+        if not form.is_valid():
+            # Field-keyed as everywhere, plus the documented ImportErrors shape (schema fuzzing found
+            # the bare {"file": [...]} violating it); "column" names the field.
+            errors = [{"row": None, "line": None, "column": field, "message": str(message)}
+                      for field, messages in form.errors.items() for message in messages]
+            body = {field: [str(m) for m in messages] for field, messages in form.errors.items()}
+            return Response({**body, "errors": errors, "error_count": len(errors)},
+                            status=status.HTTP_400_BAD_REQUEST)
         data = form.validated_data
         for key in ("llm", "hardware"):
             data[key] = data.get(key) or None
