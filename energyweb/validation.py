@@ -70,42 +70,68 @@ def positive_finite_problem(value, *, ceiling: float, unit: str, allow_zero: boo
 ENERGY_FIELDS = ("gpu_energy_j", "cpu_energy_j", "dram_energy_j")
 
 
-def measurement_problems(values: Mapping) -> dict[str, str]:
-    """Field -> message for one measurement; the importer and ``Measurement.clean()`` share it.
+class MeasurementRules:
+    """The rules for one measurement, with the configured limits read once.
 
-    ``values`` holds input_tokens, output_tokens, batch_size, iteration, runtime_s and the
-    energy components (None: not measured). Fields absent from ``values`` are not checked.
+    ``problems`` gives a message per field; ``accepts`` is the same bounds as one boolean
+    expression, for the importer's per-row fast path (a million rows cannot afford building
+    messages for valid rows); a row it refuses is then explained by ``problems``.
     """
-    errors: dict[str, str] = {}
-    limit = max_context()
-    for name in ("input_tokens", "output_tokens"):
-        if name in values:
-            problem = whole_problem(values[name], minimum=1, maximum=limit)
+
+    def __init__(self):
+        self.max_context = max_context()
+        self.max_energy = max_energy_j()
+        self.max_runtime = max_runtime_s()
+
+    def accepts(self, tin, tout, batch, iteration, runtime, gpu, cpu, dram) -> bool:
+        """Parsed importer values (ints from int(), floats from float()): NaN fails every comparison.
+        Spelled out without loops: it runs once per imported row."""
+        top = self.max_energy
+        return (1 <= tin <= self.max_context and 1 <= tout and tin + tout <= self.max_context
+                and 1 <= batch <= DB_INT_MAX and 0 <= iteration <= DB_INT_MAX
+                and 0 < runtime <= self.max_runtime
+                and (gpu is None or 0 <= gpu <= top) and (cpu is None or 0 <= cpu <= top)
+                and (dram is None or 0 <= dram <= top))
+
+    def problems(self, values: Mapping) -> dict[str, str]:
+        """Field -> message. ``values`` holds input_tokens, output_tokens, batch_size, iteration,
+        runtime_s and the energy components (None: not measured); absent fields are not checked."""
+        errors: dict[str, str] = {}
+        limit = self.max_context
+        for name in ("input_tokens", "output_tokens"):
+            if name in values:
+                problem = whole_problem(values[name], minimum=1, maximum=limit)
+                if problem:
+                    errors[name] = (problem.rstrip(".") + " (ENERGYWEB_MAX_CONTEXT_TOKENS)."
+                                    if "too large" in problem else problem)
+        tin, tout = values.get("input_tokens"), values.get("output_tokens")
+        if not errors.keys() & {"input_tokens", "output_tokens"} and tin and tout and tin + tout > limit:
+            errors["output_tokens"] = (f"{tin} + {tout} tokens exceed the maximum context of {limit} "
+                                       "(ENERGYWEB_MAX_CONTEXT_TOKENS).")
+        if "batch_size" in values:
+            problem = whole_problem(values["batch_size"], minimum=1)
             if problem:
-                errors[name] = (problem.rstrip(".") + " (ENERGYWEB_MAX_CONTEXT_TOKENS)."
-                                if "too large" in problem else problem)
-    tin, tout = values.get("input_tokens"), values.get("output_tokens")
-    if not errors.keys() & {"input_tokens", "output_tokens"} and tin and tout and tin + tout > limit:
-        errors["output_tokens"] = (f"{tin} + {tout} tokens exceed the maximum context of {limit} "
-                                   "(ENERGYWEB_MAX_CONTEXT_TOKENS).")
-    if "batch_size" in values:
-        problem = whole_problem(values["batch_size"], minimum=1)
-        if problem:
-            errors["batch_size"] = problem
-    if "iteration" in values:
-        problem = whole_problem(values["iteration"], minimum=0)
-        if problem:
-            errors["iteration"] = problem
-    if "runtime_s" in values:
-        problem = positive_finite_problem(values["runtime_s"], ceiling=max_runtime_s(), unit="s")
-        if problem:
-            errors["runtime_s"] = problem
-    for name in ENERGY_FIELDS:
-        if values.get(name) is not None:
-            problem = positive_finite_problem(values[name], ceiling=max_energy_j(), unit="J", allow_zero=True)
+                errors["batch_size"] = problem
+        if "iteration" in values:
+            problem = whole_problem(values["iteration"], minimum=0)
             if problem:
-                errors[name] = problem
-    return errors
+                errors["iteration"] = problem
+        if "runtime_s" in values:
+            problem = positive_finite_problem(values["runtime_s"], ceiling=self.max_runtime, unit="s")
+            if problem:
+                errors["runtime_s"] = problem
+        for name in ENERGY_FIELDS:
+            if values.get(name) is not None:
+                problem = positive_finite_problem(values[name], ceiling=self.max_energy, unit="J",
+                                                  allow_zero=True)
+                if problem:
+                    errors[name] = problem
+        return errors
+
+
+def measurement_problems(values: Mapping) -> dict[str, str]:
+    """Field -> message for one measurement; ``Measurement.clean()`` and the importer share it."""
+    return MeasurementRules().problems(values)
 
 
 def json_depth_exceeds(value, limit: int = MAX_JSON_DEPTH) -> bool:

@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import slugify
 
-from energyweb.validation import MAX_NAME_LENGTH, measurement_problems
+from energyweb.validation import MAX_NAME_LENGTH, MeasurementRules
 from profiling.choices import EnergySource
 from profiling.models import LLM, Hardware, HardwareAlias, ImportBatch, LLMAlias, Measurement
 
@@ -426,6 +426,7 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
         i_hw = None
 
     rows: list[list] = []  # validated rows; names still unresolved (resolved below)
+    rules = MeasurementRules()  # the same rules as Measurement.clean(), limits read once
     warnings: list[RowError] = []
     skipped = 0
     error_count = 0
@@ -545,9 +546,10 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
                             ok = False
                         source = given
             values.append((value, source))
-        for key, problem in measurement_problems(checked).items():
-            bad(problem, key)
-            ok = False
+        if not (ok and rules.accepts(tin, tout, batch, iteration, runtime, values[0][0], values[1][0], values[2][0])):
+            for key, problem in rules.problems(checked).items():
+                bad(problem, key)
+                ok = False
         if ok and all(v is None for v, _ in values):
             bad("No energy value in this row (GPU, CPU and DRAM are all empty or invalid).",
                 next(c for c in ENERGY_COLUMNS if c in columns))
