@@ -122,7 +122,7 @@ class PredictView(APIView):
                 continue
             # Refuse what cannot name a row before it reaches a lookup: an over-long string, an id
             # past bigint, JSON true.
-            usable = (isinstance(value, str) and len(value) <= MAX_NAME_LENGTH) or (
+            usable = (isinstance(value, str) and len(value) <= MAX_NAME_LENGTH and "\x00" not in value) or (
                 isinstance(value, int) and not isinstance(value, bool) and 0 < value <= INT64_MAX)
             row = lookup(model, value) if usable else None
             if row is None:

@@ -616,6 +616,10 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
                     error_count += 1
                     errors.append(RowError(f"Cannot create {label} {name!r}: a name needs a letter or digit.",
                                            row, at_line, shown.get(key, key)))
+                elif not name.isprintable():  # control characters (NUL breaks PostgreSQL text)
+                    error_count += 1
+                    errors.append(RowError(f"Cannot create {label} {name[:40]!r}: a name of printable "
+                                           "characters only.", row, at_line, shown.get(key, key)))
                 elif len(name) > 120:  # the models' name length: never truncate a name silently
                     error_count += 1
                     errors.append(RowError(f"Cannot create {label} {name[:40]!r}...: a new name has at most "

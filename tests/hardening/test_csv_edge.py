@@ -125,3 +125,11 @@ def test_download_format_with_a_line_break(staff_web, db, url):
     assert staff_web.get(url.format(pk=wl.pk)).status_code == 404
     assert staff_web.get("/measurements/download.csv%0Ax").status_code == 404
     assert staff_web.get(f"/workloads/{wl.pk}/stats.csv").status_code == 200
+
+
+def test_created_names_must_be_printable(staff_web, catalogue):
+    row = "A\x01B,{hw},5,5,1.0,2.0"
+    r = staff_web.post("/api/v1/measurements/import", {"file": upload(_measurement_file(catalogue, row)),
+                                                        "create_missing": "true"})
+    assert r.status_code == 400
+    assert "printable" in r.json()["errors"][0]["message"]

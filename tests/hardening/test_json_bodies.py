@@ -93,3 +93,17 @@ def test_llm_untouched_after_refused_body(staff_web, catalogue):
     before = LLM.objects.get(pk=llm.pk).accuracy
     staff_web.patch(f"/api/v1/llms/{llm.slug}/", '{"accuracy": NaN}', content_type=J)
     assert LLM.objects.get(pk=llm.pk).accuracy == before
+
+
+@pytest.mark.parametrize("url", ["/api/v1/hardware/a%00b/", "/api/v1/llms/a%00/", "/measurements/?llm=%00",
+                                 "/api/v1/fits/?llm=a%00"])
+def test_nul_in_the_url_is_a_400(staff_web, catalogue, url):
+    # Found by schema fuzzing: PostgreSQL text cannot hold NUL, the lookup failed as a 500.
+    assert staff_web.get(url).status_code == 400
+
+
+def test_nul_in_a_predict_name_is_a_field_error(staff_web, catalogue):
+    hw, _ = catalogue
+    r = staff_web.post("/api/v1/predict", json.dumps({"llm": "a\x00", "hardware": hw.slug, "pairs": [[1, 2]]}),
+                       content_type=J)
+    assert r.status_code == 400 and "llm" in r.json()
