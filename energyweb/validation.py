@@ -10,6 +10,7 @@ and from physics (plausibility ceilings, configurable in settings).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
 from django.conf import settings
@@ -134,22 +135,28 @@ def measurement_problems(values: Mapping) -> dict[str, str]:
     return MeasurementRules().problems(values)
 
 
-def json_depth_exceeds(value, limit: int = MAX_JSON_DEPTH) -> bool:
-    """True when containers nest deeper than ``limit``; iterative, so it cannot overflow the stack."""
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(node, dict):
-            children = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        # Scalars are skipped without a push: a million [tin, tout] pairs stay cheap.
-        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
-    return False
+_JSON_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+
+
+def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when the JSON text nests containers deeper than ``limit``, checked before parsing.
+
+    Strings are cut out (they may hold brackets), every other byte but brackets is deleted,
+    then each pass removes the innermost empty pairs: after ``limit`` passes anything left is
+    deeper. All of it runs in C: 100,000 [tin, tout] pairs take a few tens of milliseconds,
+    where walking the parsed lists in Python took five times as long as parsing them.
+    Unbalanced brackets return False: the parser then reports the malformed JSON.
+    """
+    brackets = _JSON_STRINGS.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets, removed = _INNERMOST.subn(b"", brackets)
+        if not removed:
+            return False
+    return bool(brackets)
 
 
 def name_problem(text: str, what: str = "name") -> str | None:

@@ -107,3 +107,22 @@ def test_nul_in_a_predict_name_is_a_field_error(staff_web, catalogue):
     r = staff_web.post("/api/v1/predict", json.dumps({"llm": "a\x00", "hardware": hw.slug, "pairs": [[1, 2]]}),
                        content_type=J)
     assert r.status_code == 400 and "llm" in r.json()
+
+
+@pytest.mark.parametrize("raw, deep", [
+    (b"[" * 32 + b"]" * 32, False),
+    (b"[" * 33 + b"]" * 33, True),
+    (json.dumps({"a": "[[[[\"{{{{" * 50}).encode(), False),  # brackets inside strings do not count
+    (json.dumps({"a": {"b": [1, {"c": [2, 3]}]}}).encode(), False),
+    (json.dumps([[i, i] for i in range(1000)]).encode(), False),
+    (b"[" * 5000, False),  # unbalanced: left to the parser, which refuses it
+])
+def test_depth_is_measured_on_the_text(raw, deep):
+    from energyweb.validation import json_depth_exceeds
+
+    assert json_depth_exceeds(raw) is deep
+
+
+def test_unbalanced_deep_body_is_a_400(staff_web, catalogue):
+    r = staff_web.post("/api/v1/predict", "[" * 5000, content_type=J)
+    assert r.status_code == 400
