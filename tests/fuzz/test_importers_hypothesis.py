@@ -60,6 +60,31 @@ def csv_files(draw, headers):
     return gzip.compress(data) if draw(st.integers(0, 4)) == 0 else data
 
 
+@st.composite
+def near_valid(draw, header, row):
+    """A valid file with at most one cell replaced by a hostile one, so that the success path
+    (rows stored and checked against the rules) is exercised too."""
+    rows = [list(row(draw)) for _ in range(draw(st.integers(1, 5)))]
+    if draw(st.booleans()):
+        r, c = draw(st.integers(0, len(rows) - 1)), draw(st.integers(0, len(header) - 1))
+        rows[r][c] = draw(HOSTILE)
+    return ("\n".join(",".join(x) for x in [header, *rows]) + "\n").encode("utf-8", "surrogatepass")
+
+
+def _measurement_row(draw):
+    return ["Llama-2 (7B)", "Swing AMD+A100", str(draw(st.integers(1, 4096))), str(draw(st.integers(1, 4096))),
+            repr(draw(st.floats(0.001, 1e4))), repr(draw(st.floats(0, 1e6))), str(draw(st.integers(0, 9)))]
+
+
+def _workload_row(draw):
+    return [str(draw(st.integers(1, 60000))), str(draw(st.integers(1, 60000))), draw(st.text("abc-_=+@", max_size=8))]
+
+
+MEASUREMENT_FILES = st.one_of(csv_files(MEASUREMENT_HEADERS), near_valid(
+    ["llm", "hardware", "input_tokens", "output_tokens", "runtime_s", "gpu_energy_j", "iteration"], _measurement_row))
+WORKLOAD_FILES = st.one_of(csv_files(WORKLOAD_HEADERS), near_valid(["input_tokens", "output_tokens", "id"],
+                                                                  _workload_row))
+
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                 suppress_health_check=list(HealthCheck))
 
@@ -72,16 +97,20 @@ def catalogue(db, settings, tmp_path):
 
 @pytest.mark.slow
 def test_measurement_importer_never_fails_otherwise(catalogue):
+    outcomes = set()
+
     @FUZZ
-    @given(data=csv_files(MEASUREMENT_HEADERS), create_missing=st.booleans(), strict=st.booleans())
+    @given(data=MEASUREMENT_FILES, create_missing=st.booleans(), strict=st.booleans())
     def run(data, create_missing, strict):
         with transaction.atomic():
             try:
                 summary = import_measurements(data, create_missing=create_missing, enqueue_refits=False,
                                               negative_energy="error" if strict else "drop")
             except ImportFailed as exc:
+                outcomes.add("refused")
                 assert exc.errors and Measurement.objects.count() == 0 and ImportBatch.objects.count() == 0
             else:
+                outcomes.add("stored")
                 stored = list(Measurement.objects.values(
                     "input_tokens", "output_tokens", "batch_size", "iteration", "runtime_s", "gpu_energy_j",
                     "cpu_energy_j", "dram_energy_j"))
@@ -90,19 +119,24 @@ def test_measurement_importer_never_fails_otherwise(catalogue):
             transaction.set_rollback(True)
 
     run()
+    assert outcomes == {"refused", "stored"}  # both paths were exercised
 
 
 @pytest.mark.slow
 def test_workload_importer_never_fails_otherwise(catalogue, settings):
+    outcomes = set()
+
     @FUZZ
-    @given(data=csv_files(WORKLOAD_HEADERS))
+    @given(data=WORKLOAD_FILES)
     def run(data):
         with transaction.atomic():
             try:
                 wl = import_workload(data, "fuzzed")
             except WorkloadFileError as exc:
+                outcomes.add("refused")
                 assert str(exc) and Workload.objects.count() == 0
             else:
+                outcomes.add("stored")
                 arrays = load_workload_arrays(wl)
                 assert arrays.tin.shape[0] == wl.n_queries > 0
                 assert (arrays.tin >= 1).all() and (arrays.tout >= 1).all()
@@ -110,3 +144,4 @@ def test_workload_importer_never_fails_otherwise(catalogue, settings):
             transaction.set_rollback(True)
 
     run()
+    assert outcomes == {"refused", "stored"}
