@@ -7,6 +7,7 @@ instead of surfacing later as odd behaviour (the healthchecks ``envbool`` idea).
 
 from __future__ import annotations
 
+import math
 import os
 from urllib.parse import urlparse
 
@@ -45,6 +46,19 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name}={number} must be at least {minimum}.")
+    return number
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+    if not math.isfinite(number) or (minimum is not None and number < minimum):
+        raise ImproperlyConfigured(f"{name}={value!r} must be a finite number of at least {minimum}.")
     return number
 
 

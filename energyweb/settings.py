@@ -9,15 +9,40 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from energyweb.env import database_from_url, env_bool, env_int, env_list, env_str, redis_url
+from energyweb.env import database_from_url, env_bool, env_float, env_int, env_list, env_str, redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ENERGYWEB_VAR_DIR") or str(BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Commands that only read (create_api_token) remove a var dir they created by mistake.
+VAR_DIR_CREATED_NOW = not VAR_DIR.exists()
+
+
+def _private_dir(path: Path) -> None:
+    """Create (or tighten) a directory only this user can enter: it holds the database, the
+    secret key, uploads and the embedded Redis files."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        path.chmod(0o700)
+    except OSError:  # not ours (a shared mount): leave it as its owner set it
+        pass
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 if absent, else tighten it; SQLite keeps the mode of an
+    existing database file (and gives its -wal/-shm files the same)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        path.chmod(0o600)
+    except OSError:
+        pass
+
+
+_private_dir(VAR_DIR)
 
 
 def _secret_key() -> str:
@@ -29,8 +54,10 @@ def _secret_key() -> str:
     # Embedded default: a random key generated once and kept under var/.
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        # Created 0600 from the first byte (write_text then chmod left a window at 0644).
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(50))
     return key_file.read_text().strip()
 
 
@@ -53,6 +80,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "energyweb",
     "profiling",
     "scheduling",
@@ -60,6 +88,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "energyweb.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -67,7 +96,22 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it answers a locked-out sign-in with 429.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- sign-in throttling (django-axes; records failures in the database, works offline) -----------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("ENERGYWEB_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ENERGYWEB_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+# A username from one address: a guesser is stopped without letting anyone lock an account
+# from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "energyweb.urls"
 
@@ -99,9 +143,15 @@ else:
             # A file, not memory, so that a Celery worker started by the tests
             # sees the same test database as the test process.
             "TEST": {"NAME": VAR_DIR / "test-energyweb.sqlite3"},
-            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+            # WAL: readers (pages, the worker's heartbeat) no longer wait behind a long import's
+            # write; "timeout" is SQLite's busy timeout, so a writer waits up to 30 s for the lock
+            # instead of failing at once with "database is locked".
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE",
+                        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
         }
     }
+    # API tokens and sessions live in this file: never world-readable.
+    _private_file(Path(DATABASES["default"]["NAME"]))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -137,6 +187,9 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = VAR_DIR / "media"
+# Uploads and stored workloads/assignments are private to the service's user.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # Uploads: workloads and measurement files can be large; the import views
 # enforce their own limit with a clear message (ENERGYWEB_MAX_UPLOAD_MB).
@@ -146,6 +199,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 MAX_IMPORT_UNCOMPRESSED_MB = env_int("ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB", 1024, minimum=1)
 PREDICT_MAX_PAIRS = env_int("ENERGYWEB_PREDICT_MAX_PAIRS", 1_000_000, minimum=1)
 MAX_CONTEXT_TOKENS = env_int("ENERGYWEB_MAX_CONTEXT_TOKENS", 131072, minimum=1)
+# Plausibility ceilings for one measurement (energyweb/validation.py): a figure above them is
+# a unit or counter error, and stored it would wreck every fit of its pair.
+MAX_MEASURED_ENERGY_J = env_float("ENERGYWEB_MAX_MEASURED_ENERGY_J", 1e9, minimum=1)
+MAX_MEASURED_RUNTIME_S = env_float("ENERGYWEB_MAX_MEASURED_RUNTIME_S", 1e6, minimum=1)
 
 # --- Celery -----------------------------------------------------------------
 _redis = env_str("REDIS_URL")
@@ -199,17 +256,25 @@ JOB_MAX_ATTEMPTS = env_int("ENERGYWEB_JOB_MAX_ATTEMPTS", 3, minimum=1)
 PROFILING_IDLE_S = env_int("ENERGYWEB_PROFILING_IDLE_S", 5, minimum=1)
 # Seconds without a heartbeat before a host is shown offline.
 HOST_OFFLINE_AFTER_S = env_int("ENERGYWEB_HOST_OFFLINE_AFTER_S", 180, minimum=10)
+# Bounds on what one signed-in user can ask of the server.
+API_MAX_PAGE_SIZE = env_int("ENERGYWEB_API_MAX_PAGE_SIZE", 1000, minimum=1)
+MAX_ACTIVE_JOBS_PER_USER = env_int("ENERGYWEB_MAX_ACTIVE_JOBS_PER_USER", 5, minimum=1)
 HEARTBEAT_INTERVAL_S = env_int("ENERGYWEB_HEARTBEAT_INTERVAL_S", 60, minimum=5)
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so a token client without credentials gets 401 (WWW-Authenticate).
-        "rest_framework.authentication.TokenAuthentication",
+        "energyweb.api.authentication.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["energyweb.api.permissions.ReadAuthenticatedWriteStaff"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PERMISSION_CLASSES": ["energyweb.permissions.ReadAuthenticatedWriteStaff"],
+    "DEFAULT_PARSER_CLASSES": [
+        "energyweb.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "energyweb.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -227,6 +292,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # System fonts: Redoc's defaults (Montserrat, Roboto) would need Google Fonts, and the docs
+    # must work offline.
+    "REDOC_UI_SETTINGS": {"theme": {"typography": {
+        "fontFamily": "system-ui, -apple-system, 'Segoe UI', sans-serif",
+        "headings": {"fontFamily": "system-ui, -apple-system, 'Segoe UI', sans-serif"},
+        "code": {"fontFamily": "ui-monospace, 'DejaVu Sans Mono', monospace"}}}},
     "COMPONENT_SPLIT_REQUEST": True,
     # One named enum per choice set, however many fields share it.
     "ENUM_NAME_OVERRIDES": {
@@ -242,6 +313,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # django-axes logs every successful sign-in at INFO; lockouts (WARNING) are what matters.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 if not DEBUG and env_bool("SECURE_COOKIES", False):

@@ -5,7 +5,7 @@ from profiling.choices import FitTarget
 from profiling.models import EnergyModelFit
 from scheduling.choices import Objective
 from scheduling.models import Deployment, Workload
-from scheduling.services.generator import DEFAULT_TIN, DEFAULT_TOUT, MAX_QUERIES
+from scheduling.services.generator import DEFAULT_TIN, DEFAULT_TOUT, MAX_QUERIES, MAX_SEED
 
 
 class WorkloadUploadForm(forms.Form):
@@ -36,7 +36,7 @@ class WorkloadGenerateForm(forms.Form):
                           help_text="lognormal:mu=..,sigma=.. · uniform:low=..,high=.. · zipf:a=.. · "
                                     "poisson:lam=.. · constant:value=.. · resample:&lt;workload&gt;")
     tout = forms.CharField(label="Output tokens distribution", initial=DEFAULT_TOUT)
-    seed = forms.IntegerField(initial=0)
+    seed = forms.IntegerField(initial=0, min_value=0, max_value=MAX_SEED)
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -79,7 +79,7 @@ class PlanForm(forms.Form):
     energy_budget_j = forms.FloatField(required=False, min_value=0, label="Energy budget (J)")
     deadline_s = forms.FloatField(required=False, min_value=0, label="Deadline (s)")
     time_limit_s = forms.FloatField(min_value=1, max_value=3600, initial=60, label="Solver time limit (s)")
-    seed = forms.IntegerField(initial=0, help_text="For the random baseline.")
+    seed = forms.IntegerField(initial=0, min_value=0, max_value=MAX_SEED, help_text="For the random baseline.")
     allow_clamping = forms.BooleanField(
         required=False, label="Allow clamping (not recommended)",
         help_text="Plan even when a model predicts zero or negative energy or runtime for some queries: "

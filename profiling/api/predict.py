@@ -15,7 +15,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from energyweb.api.permissions import AuthenticatedMayPost
+from energyweb.permissions import AuthenticatedMayPost
+from energyweb.validation import INT64_MAX, MAX_NAME_LENGTH, max_context
 from profiling.models import LLM, Hardware
 from profiling.services.fitting import NoFit, choose_fit, fit_summary, lookup, predict_with_fit
 
@@ -74,6 +75,16 @@ def _pairs(raw) -> tuple[np.ndarray, np.ndarray]:
     bad = np.flatnonzero((arr != np.round(arr)).any(axis=1))
     if bad.size:
         raise ValueError(f"Token counts are whole numbers (pair {int(bad[0])}: {arr[bad[0]].tolist()}).")
+    limit = max_context()
+    bad = np.flatnonzero((arr > limit).any(axis=1))
+    if bad.size:
+        raise ValueError(f"Token counts are at most the maximum context of {limit} "
+                         f"(ENERGYWEB_MAX_CONTEXT_TOKENS; pair {int(bad[0])}: {arr[bad[0]].tolist()}).")
+    # numpy reads JSON true/false as 1/0; only cells equal to 0 or 1 can have been booleans.
+    for i, j in zip(*np.nonzero((arr == 0) | (arr == 1)), strict=True):
+        cell = raw[i][j] if cols is None else cols[j][i]
+        if isinstance(cell, bool):
+            raise ValueError(f"Token counts are numbers, not true/false (pair {int(i)}).")
     return arr[:, 0], arr[:, 1]
 
 
@@ -109,7 +120,11 @@ class PredictView(APIView):
             if value in (None, ""):
                 errors[field] = ["This field is required."]
                 continue
-            row = lookup(model, value) if isinstance(value, (str, int)) else None
+            # Refuse what cannot name a row before it reaches a lookup: an over-long string, an id
+            # past bigint, JSON true.
+            usable = (isinstance(value, str) and len(value) <= MAX_NAME_LENGTH and "\x00" not in value) or (
+                isinstance(value, int) and not isinstance(value, bool) and 0 < value <= INT64_MAX)
+            row = lookup(model, value) if usable else None
             if row is None:
                 errors[field] = [f"Unknown {model._meta.verbose_name}: {value!r} (use a name, slug, alias or id)."]
             found[field] = row
@@ -124,7 +139,8 @@ class PredictView(APIView):
             except ValueError as exc:
                 errors["pairs"] = [str(exc)]
         fit_raw = data.get("fit", "selected")
-        if not (fit_raw is None or isinstance(fit_raw, (str, int, dict))) or isinstance(fit_raw, bool):
+        if not (fit_raw is None or isinstance(fit_raw, (str, int, dict))) or isinstance(fit_raw, bool) or (
+                isinstance(fit_raw, int) and not 0 < fit_raw <= INT64_MAX):
             errors["fit"] = ['Use "selected", "published", a fit id or {"energy": ..., "runtime": ...}.']
         if errors:
             return Response(errors, status=400)

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from energyweb.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff, may_manage_job
 from profiling.choices import Dtype, InferenceBackend, SweepDesign
 from profiling.models import LLM, Hardware, ProfilingRun
 from profiling.services import profiling_runs
@@ -74,6 +75,12 @@ class ProfilingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     serializer_class = ProfilingRunSerializer
     filterset_fields = ["status", "llm", "hardware", "backend", "design"]
 
+    def get_permissions(self):
+        # Cancelling is for staff or the run's creator (checked in the action); starting is staff only.
+        if self.action == "cancel":
+            return [AuthenticatedMayPost()]
+        return [ReadAuthenticatedWriteStaff()]
+
     @extend_schema(request=ProfilingRunCreateSerializer, responses={201: ProfilingRunSerializer})
     def create(self, request, *args, **kwargs):
         s = ProfilingRunCreateSerializer(data=request.data)
@@ -87,7 +94,7 @@ class ProfilingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     def cancel(self, request, pk=None):
         """Cancel a pending or running run; a running one stops after its current trial."""
         run = self.get_object()
-        if not (request.user.is_staff or run.created_by_id == request.user.pk):
+        if not may_manage_job(request.user, run):
             raise PermissionDenied("Only staff or the run's creator may cancel it.")
         if not profiling_runs.cancel(run):
             raise ValidationError({"status": [f"The run has already {run.status}."]})

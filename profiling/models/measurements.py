@@ -180,23 +180,21 @@ class Measurement(models.Model):
                   ("dram_energy_j", "dram_energy_source"))
 
     def clean(self):
-        errors = {}
-        if self.runtime_s is not None and self.runtime_s < 0:
-            errors["runtime_s"] = "Must not be negative."
+        from energyweb.validation import ENERGY_FIELDS, measurement_problems
+
+        # One set of rules with the importer (energyweb/validation.py).
+        values = {f: getattr(self, f) for f in ("input_tokens", "output_tokens", "batch_size", "iteration",
+                                                 "runtime_s", *ENERGY_FIELDS)}
+        errors = measurement_problems(values)
         measured = 0
         for value_field, source_field in self.COMPONENTS:
-            value = getattr(self, value_field)
-            if value is None:
+            if getattr(self, value_field) is None:
                 continue
             measured += 1
-            if value < 0:
-                errors[value_field] = "Energy must not be negative."
             if not getattr(self, source_field):
                 errors[source_field] = "Say where this energy figure came from."
         if measured == 0:
             errors["total_energy_j"] = "At least one energy component (GPU, CPU or DRAM) is needed."
-        if self.batch_size is not None and self.batch_size < 1:
-            errors["batch_size"] = "At least 1."
         if errors:
             raise ValidationError(errors)
 

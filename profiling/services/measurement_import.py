@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import slugify
 
+from energyweb.validation import MAX_NAME_LENGTH, MeasurementRules
 from profiling.choices import EnergySource
 from profiling.models import LLM, Hardware, HardwareAlias, ImportBatch, LLMAlias, Measurement
 
@@ -237,17 +238,15 @@ def _timestamp(text: str):
     return value
 
 
-def _whole_cell(text: str, minimum: int) -> tuple[int | None, str | None]:
-    """A whole number at least ``minimum``, or the reason it is not."""
+def _whole_cell(text: str) -> tuple[int | None, str | None]:
+    """A whole number, or the reason it is not (its range is checked by energyweb.validation)."""
     text = text.strip()
     if not text:
         return None, "Missing value."
     try:
         value = _whole(text)
-    except ValueError:
-        return None, f"{text!r} is not a whole number."
-    if value < minimum:
-        return value, f"{value} is {'negative' if value < 0 else 'too small'}: must be at least {minimum}."
+    except (ValueError, OverflowError):
+        return None, f"{text[:40]!r} is not a whole number."
     return value, None
 
 
@@ -368,7 +367,10 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
             f"Only one column was detected in the header ({header_line[:120]!r}): the file must be "
             "delimited by commas, semicolons or tabs.", column=None)])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(r for r in reader if r and any(c.strip() for c in r))
+    try:
+        header = next(r for r in reader if r and any(c.strip() for c in r))
+    except csv.Error as exc:
+        raise ImportFailed([RowError(f"The header line cannot be read: {exc}.", line=reader.line_num)]) from None
     columns: dict[str, int] = {}  # canonical name -> index
     shown: dict[str, str] = {}  # canonical name -> header text in the file
     for index, title in enumerate(header):
@@ -424,6 +426,7 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
         i_hw = None
 
     rows: list[list] = []  # validated rows; names still unresolved (resolved below)
+    rules = MeasurementRules()  # the same rules as Measurement.clean(), limits read once
     warnings: list[RowError] = []
     skipped = 0
     error_count = 0
@@ -438,7 +441,21 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
         if len(errors) < MAX_REPORTED_ERRORS:
             errors.append(RowError(message, row_no, line, shown.get(column_key, column_key)))
 
-    for record in reader:
+    def records():
+        # The csv module raises on a field past its size limit (a runaway quote, a pasted blob);
+        # that is the file's fault, reported at its row, never a server error.
+        while True:
+            try:
+                yield next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise ImportFailed([RowError(
+                    f"This record cannot be read: {exc} (a field longer than {csv.field_size_limit():,} "
+                    "characters or an unclosed quote).", row_no + 1, reader.line_num)],
+                    error_count + 1) from None
+
+    for record in records():
         row_no += 1
         line = reader.line_num
         if not record or (len(record) == 1 and not record[0].strip()):
@@ -446,43 +463,55 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
             continue
         if len(record) < width:
             record = record + [""] * (width - len(record))
+        elif len(record) > width and any(c.strip() for c in record[width:]):
+            # A value past the last header column would be dropped silently: refuse the row.
+            bad(f"This row has {len(record)} fields but the header has {width}; "
+                f"field {width + 1} is {record[width].strip()[:40]!r}.", f"field {width + 1}")
+            continue
         if i_phase is not None and not record[i_phase].strip().lower().startswith("start-inference"):
             skipped += 1
             continue
         ok = True
 
-        tin, problem = _whole_cell(record[i_tin], 1)
+        checked = {}  # parsed values for the shared rules (energyweb.validation)
+        tin, problem = _whole_cell(record[i_tin])
         if problem:
             bad(problem, "input_tokens")
             ok = False
-        tout, problem = _whole_cell(record[i_tout], 1)
+        else:
+            checked["input_tokens"] = tin
+        tout, problem = _whole_cell(record[i_tout])
         if problem:
             bad(problem, "output_tokens")
             ok = False
+        else:
+            checked["output_tokens"] = tout
         batch = iteration = None
         if i_batch is not None and record[i_batch].strip():
-            batch, problem = _whole_cell(record[i_batch], 1)
+            batch, problem = _whole_cell(record[i_batch])
             if problem:
                 bad(problem, "batch_size")
                 ok = False
+            else:
+                checked["batch_size"] = batch
         else:
             batch = 1
         if i_iter is not None and record[i_iter].strip():
-            iteration, problem = _whole_cell(record[i_iter], 0)
+            iteration, problem = _whole_cell(record[i_iter])
             if problem:
                 bad(problem, "iteration")
                 ok = False
+            else:
+                checked["iteration"] = iteration
         else:
             iteration = 0
         text = record[i_rt].strip()
         runtime = None
         try:
             runtime = _number(text)
-            if runtime <= 0:
-                bad(f"Runtime {text} must be above zero.", "runtime_s")
-                ok = False
+            checked["runtime_s"] = runtime
         except ValueError:
-            bad("Missing value." if not text else f"{text!r} is not a number.", "runtime_s")
+            bad("Missing value." if not text else f"{text[:40]!r} is not a finite number.", "runtime_s")
             ok = False
 
         values = []
@@ -507,6 +536,7 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
                             row_no, line, shown[f"{comp}_energy_j"]))
                     value = None
                 if value is not None:
+                    checked[f"{comp}_energy_j"] = value
                     source = EnergySource.IMPORTED.value
                     if i_src is not None and record[i_src].strip():
                         given = record[i_src].strip().lower()
@@ -516,6 +546,10 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
                             ok = False
                         source = given
             values.append((value, source))
+        if not (ok and rules.accepts(tin, tout, batch, iteration, runtime, values[0][0], values[1][0], values[2][0])):
+            for key, problem in rules.problems(checked).items():
+                bad(problem, key)
+                ok = False
         if ok and all(v is None for v, _ in values):
             bad("No energy value in this row (GPU, CPU and DRAM are all empty or invalid).",
                 next(c for c in ENERGY_COLUMNS if c in columns))
@@ -546,6 +580,9 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
             if not text:
                 bad("Missing value.", "llm")
                 ok = False
+            elif len(text) > MAX_NAME_LENGTH:
+                bad(f"A name of {len(text):,} characters; at most {MAX_NAME_LENGTH}.", "llm")
+                ok = False
             else:
                 llm_id = llms.get(text)
                 if llm_id is None:
@@ -555,6 +592,9 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
             text = record[i_hw].strip()
             if not text:
                 bad("Missing value.", "hardware")
+                ok = False
+            elif len(text) > MAX_NAME_LENGTH:
+                bad(f"A name of {len(text):,} characters; at most {MAX_NAME_LENGTH}.", "hardware")
                 ok = False
             else:
                 hw_id = hws.get(text)
@@ -576,6 +616,14 @@ def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict
                     error_count += 1
                     errors.append(RowError(f"Cannot create {label} {name!r}: a name needs a letter or digit.",
                                            row, at_line, shown.get(key, key)))
+                elif not name.isprintable():  # control characters (NUL breaks PostgreSQL text)
+                    error_count += 1
+                    errors.append(RowError(f"Cannot create {label} {name[:40]!r}: a name of printable "
+                                           "characters only.", row, at_line, shown.get(key, key)))
+                elif len(name) > 120:  # the models' name length: never truncate a name silently
+                    error_count += 1
+                    errors.append(RowError(f"Cannot create {label} {name[:40]!r}...: a new name has at most "
+                                           "120 characters.", row, at_line, shown.get(key, key)))
     if (unknown_llm or unknown_hw) and not create_missing:
         for label, unknown, key in (("LLM", unknown_llm, "llm"), ("hardware", unknown_hw, "hardware")):
             if unknown:

@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import JsonResponse
@@ -19,6 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from energyweb.permissions import staff_required
 from energyweb.queue import send_now
 from profiling.choices import FitSource, FitTarget
 from profiling.models import LLM, EnergyModelFit, Hardware, Measurement
@@ -225,7 +225,7 @@ def explorer_pair_data(request, llm_slug, hw_slug):
 
 
 @require_POST
-@staff_member_required
+@staff_required
 def explorer_refit(request, llm_slug, hw_slug):
     llm, hardware = _pair(llm_slug, hw_slug)
     since = timezone.now()

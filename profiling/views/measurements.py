@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, StreamingHttpResponse
@@ -16,6 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
+from energyweb.csvsafe import safe_row
+from energyweb.permissions import staff_required
 from profiling.forms import ImportForm, MeasurementFilter
 from profiling.models import ImportBatch, Measurement
 from profiling.services.measurement_import import (
@@ -35,19 +35,6 @@ EXPORT_FIELDS = [
     ("measured_at", "measured_at"), ("total_energy_j", "total_energy_j"),
     ("energy_estimated", "is_estimated"), ("import_batch", "import_batch_id"), ("id", "id"),
 ]
-
-
-def staff_required(view):
-    """Signed-in staff only: others are sent to log in, signed-in non-staff get a 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise PermissionDenied("Only staff may import or delete measurements.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _filtered(request):
@@ -92,7 +79,7 @@ def measurement_download(request, fmt):
                 return value
 
         writer = csv.writer(Echo())
-        stream = (writer.writerow(r) for r in _with_header(header, rows))
+        stream = (writer.writerow(safe_row(r)) for r in _with_header(header, rows))
         response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
     else:
         response = StreamingHttpResponse(_json_stream(header, rows), content_type="application/json")

@@ -7,12 +7,12 @@ import csv
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from energyweb.permissions import may_manage_job, require_staff
 from profiling.choices import Dtype, InferenceBackend, SweepDesign
 from profiling.models import LLM, Hardware, Measurement, ProfilingRun
 from profiling.services import profiling_runs
@@ -59,8 +59,7 @@ def run_list(request):
 
 @login_required
 def run_new(request):
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff may start profiling runs (they occupy the hardware).")
+    require_staff(request, "Only staff may start profiling runs (they occupy the hardware).")
     initial = {k: request.GET[k] for k in ("llm", "hardware") if request.GET.get(k, "").isdigit()}
     # Ready to go on a CPU host: the weight-free tiny model profiles here in under a minute.
     initial.setdefault("llm", LLM.objects.filter(name="tiny-random-llama").values_list("pk", flat=True).first())
@@ -120,8 +119,8 @@ def run_measurements(request, pk):
 @require_POST
 def run_cancel(request, pk):
     run = get_object_or_404(ProfilingRun, pk=pk)
-    if not (request.user.is_staff or run.created_by_id == request.user.pk):
-        raise PermissionDenied("Only staff or the run's creator may cancel it.")
+    if not may_manage_job(request.user, run):
+        require_staff(request, "Only staff or the run's creator may cancel it.")
     if profiling_runs.cancel(run):
         messages.info(request, f"Profiling run #{run.pk} cancelled; it stops after its current trial.")
     else:

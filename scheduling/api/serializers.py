@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from scheduling.choices import FitChoice
 from scheduling.models import Deployment, ScheduleJob, Workload
+from scheduling.services.generator import MAX_QUERIES, MAX_SEED
 
 
 @extend_schema_field({"type": "string", "pattern": "^(" + "|".join(FitChoice.values) + ")$",
@@ -82,7 +83,7 @@ class ScheduleJobCreateSerializer(serializers.Serializer):
 
 class WorkloadGenerateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    n = serializers.IntegerField(min_value=1, help_text="Number of queries.")
+    n = serializers.IntegerField(min_value=1, max_value=MAX_QUERIES, help_text="Number of queries.")
     tin = serializers.CharField(required=False, help_text="e.g. lognormal:mu=6.5,sigma=1 or resample:<workload>")
     tout = serializers.CharField(required=False, help_text="e.g. uniform:low=8,high=512")
-    seed = serializers.IntegerField(required=False, default=0)
+    seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_SEED)

@@ -2,10 +2,11 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.response import Response
 
-from energyweb.api.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff
+from energyweb.api.parsers import BoundedJSONParser
+from energyweb.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff, may_manage_job
 from scheduling.api.serializers import (
     DeploymentSerializer,
     ScheduleJobCreateSerializer,
@@ -18,6 +19,7 @@ from scheduling.models import Deployment, ScheduleJob, Workload
 from scheduling.services import jobs
 from scheduling.services.deployments import DeploymentResolutionError
 from scheduling.services.generator import DEFAULT_TIN, DEFAULT_TOUT, GeneratorError, generate_workload
+from scheduling.services.plan_checks import QuotaExceeded, check_deployments, check_job_quota
 from scheduling.services.workloads import WorkloadFileError, import_workload, stats_rows
 
 
@@ -27,7 +29,7 @@ class WorkloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
     queryset = Workload.objects.order_by("-created", "id")
     serializer_class = WorkloadSerializer
-    parser_classes = [parsers.MultiPartParser, parsers.FormParser, parsers.JSONParser]
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser, BoundedJSONParser]
     filterset_fields = ["is_synthetic"]
     search_fields = ["name", "description"]
     ordering_fields = ["created", "name", "n_queries"]
@@ -94,7 +96,7 @@ class ScheduleJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     def cancel(self, request, pk=None):
         """Cancel a pending or running job (staff, or the user who created it)."""
         job = self.get_object()
-        if not (request.user.is_staff or job.created_by_id == request.user.pk):
+        if not may_manage_job(request.user, job):
             raise PermissionDenied("Only staff or the job's creator may cancel it.")
         if not jobs.cancel(job):
             raise ValidationError({"status": [f"The job has already {job.status}."]})
@@ -106,6 +108,14 @@ class ScheduleJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
         s = ScheduleJobCreateSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         d = s.validated_data
+        try:
+            check_deployments(d["deployments"], d["parameters"])
+            check_job_quota(request.user)
+        except QuotaExceeded as exc:
+            raise Throttled(detail=str(exc)) from exc
+        except jobs.JobParameterError as exc:
+            key = exc.field if exc.field in ("objective", "deployments") else "parameters"
+            raise ValidationError({key: [str(exc)]}) from exc
         try:
             job = jobs.create_job(d["workload"], d["deployments"], d["objective"], d["parameters"],
                                   user=request.user)

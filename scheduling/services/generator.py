@@ -9,6 +9,8 @@ least 1 and every query fits the maximum context.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from django.conf import settings
 
@@ -24,6 +26,10 @@ DISTRIBUTIONS = {
 DEFAULT_TIN = "lognormal:mu=6.5,sigma=1.0"
 DEFAULT_TOUT = "lognormal:mu=4.8,sigma=0.8"
 MAX_QUERIES = 10_000_000
+# numpy's generators take seeds in 0 .. 2**63-1 here (a negative seed raises inside numpy);
+# parameters are bounded where numpy would overflow int64 or refuse (poisson lam > ~9e18).
+MAX_SEED = 2**63 - 1
+MAX_PARAM = 1e12
 
 
 class GeneratorError(ValueError):
@@ -61,6 +67,10 @@ def parse_distribution(spec: str, field: str = "distribution") -> dict:
 
 
 def _check_params(name: str, p: dict, field: str) -> None:
+    for key, value in p.items():
+        if not math.isfinite(value) or abs(value) > MAX_PARAM:
+            raise GeneratorError(f"{name}: {key} must be a finite number of magnitude at most {MAX_PARAM:g}.",
+                                 field)
     problems = {
         "lognormal": p.get("sigma", 1) <= 0 and "sigma must be above 0",
         "uniform": not (1 <= p.get("low", 1) <= p.get("high", 1)) and "need 1 <= low <= high",
@@ -93,6 +103,8 @@ def generate_arrays(n: int, tin_spec: str, tout_spec: str, seed: int = 0,
     max_context = max_context or int(getattr(settings, "MAX_CONTEXT_TOKENS", 131072))
     if not isinstance(n, int) or n < 1 or n > MAX_QUERIES:
         raise GeneratorError(f"The number of queries must be between 1 and {MAX_QUERIES:,}.", "n")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise GeneratorError(f"The seed must be a whole number from 0 to {MAX_SEED}.", "seed")
     if max_context < 2:
         raise GeneratorError("The maximum context must allow at least 2 tokens.")
     tin_d = parse_distribution(tin_spec, "tin")

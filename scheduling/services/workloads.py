@@ -21,6 +21,7 @@ import io
 import os
 import re
 import tempfile
+import warnings
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 
 MAX_REPORTED_ERRORS = 50
 HISTOGRAM_BINS = 30
+# numpy stores ids at the longest id's width: one 5,000-character id in a million rows took 2 GB.
+MAX_ID_LENGTH = 200
 
 # Accepted column names (compared case-insensitively, surrounding spaces ignored),
 # in order of preference. They are the names real traces use, accepted as they are.
@@ -214,9 +217,16 @@ def parse_workload(source, *, max_context: int | None = None, max_bytes: int | N
     delimiter, columns = _header(text)
     try:
         # All columns are read (not usecols) so that a row with too many fields is an error.
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str,
-                            keep_default_na=False, na_filter=False, skip_blank_lines=True,
-                            engine="c", on_bad_lines="error", index_col=False)
+        with warnings.catch_warnings():
+            # pandas only warns (and drops the value) when the first row is longer than the header.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str,
+                                keep_default_na=False, na_filter=False, skip_blank_lines=True,
+                                engine="c", on_bad_lines="error", index_col=False)
+    except pd.errors.ParserWarning as exc:
+        msg = "row 2 has more fields than the header; a value would be dropped"
+        raise WorkloadFileError(f"The CSV is malformed: {msg}.",
+                                [{"row": 2, "column": None, "message": msg}]) from exc
     except pd.errors.ParserError as exc:
         msg = str(exc).strip().replace("Error tokenizing data. C error: ", "").rstrip(".")
 
@@ -239,7 +249,11 @@ def _header(text: str) -> tuple[str, dict[str, str]]:
     the file is longer, so the sniffer sees the same cut sample)."""
     delimiter = _sniff_delimiter(text)
     header_line = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
-    header = next(csv.reader([header_line], delimiter=delimiter))
+    try:
+        header = next(csv.reader([header_line], delimiter=delimiter))
+    except csv.Error as exc:  # a header field past the csv module's field size limit
+        raise WorkloadFileError(f"The header (row 1) cannot be read: {exc}.",
+                                [{"row": 1, "column": None, "message": str(exc)}]) from None
     columns = _match_columns(header)
     missing = [k for k in REQUIRED if k not in columns]
     if missing:
@@ -289,10 +303,14 @@ def _parse_fast(data: bytes, max_context: int, filename: str) -> ParsedWorkload 
     # Other columns stay text, exactly as the string path reads them.
     dtypes = defaultdict(lambda: str, {tin_col: np.int64, tout_col: np.int64})
     try:
-        frame = pd.read_csv(io.BytesIO(data[start:] if start else data), sep=delimiter, dtype=dtypes,
-                            keep_default_na=False, na_filter=False, skip_blank_lines=True,
-                            engine="c", on_bad_lines="error", index_col=False)
-    except (ValueError, OverflowError, TypeError, pd.errors.ParserError):
+        with warnings.catch_warnings():
+            # A first row longer than the header only warns (and drops a value): the string
+            # path below reports it as an error.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.BytesIO(data[start:] if start else data), sep=delimiter, dtype=dtypes,
+                                keep_default_na=False, na_filter=False, skip_blank_lines=True,
+                                engine="c", on_bad_lines="error", index_col=False)
+    except (ValueError, OverflowError, TypeError, pd.errors.ParserError, pd.errors.ParserWarning):
         return None
     if len(frame) == 0 or frame[tin_col].dtype != np.int64 or frame[tout_col].dtype != np.int64:
         return None
@@ -307,7 +325,12 @@ def _parse_fast(data: bytes, max_context: int, filename: str) -> ParsedWorkload 
         timestamps = _timestamps_fast(frame[columns["timestamp"]])
         if timestamps is None:
             return None
-    ids = frame[columns["id"]].astype(str).to_numpy(dtype=str) if "id" in columns else None
+    ids = None
+    if "id" in columns:
+        id_text = frame[columns["id"]].astype(str)
+        if int(id_text.str.len().max()) > MAX_ID_LENGTH:
+            return None  # the string path names the rows with over-long ids
+        ids = id_text.to_numpy(dtype=str)
     return ParsedWorkload(tin=tin.astype(np.int32), tout=tout.astype(np.int32), ids=ids,
                           timestamps=timestamps, columns=dict(columns), source_filename=filename)
 
@@ -371,6 +394,11 @@ def _validate(frame: pd.DataFrame, columns: dict, max_context: int, filename: st
         problems.append((bad, col, lambda i, r=raw_np: f"not a date and time: {r[i]!r}"))
         if not len(bad):
             timestamps = parsed.to_numpy(dtype="datetime64[ns]")
+
+    if "id" in columns:
+        col = columns["id"]
+        long_ids = np.flatnonzero((frame[col].str.len() > MAX_ID_LENGTH).to_numpy())
+        problems.append((long_ids, col, lambda i: f"query id longer than {MAX_ID_LENGTH} characters"))
 
     total_errors = int(sum(len(idx) for idx, _, _ in problems))
     if total_errors:

@@ -1,10 +1,10 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from energyweb.permissions import is_staff, require_staff, staff_required
 from scheduling.forms import DeploymentForm
 from scheduling.models import Deployment
 from scheduling.services.deployments import (
@@ -17,14 +17,14 @@ from scheduling.services.deployments import (
 @login_required
 def deployment_list(request):
     form = None
-    if request.user.is_staff:
+    if request.method == "POST":
+        require_staff(request)
+    if is_staff(request.user):
         form = DeploymentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             dep = form.save()
             messages.success(request, f"Added deployment {dep}.")
             return redirect(reverse("scheduling:deployment-list"))
-    elif request.method == "POST":
-        raise PermissionDenied("Only staff may add deployments.")
     rows = []
     for dep in Deployment.objects.select_related("llm", "hardware", "energy_fit", "runtime_fit"):
         try:
@@ -36,11 +36,9 @@ def deployment_list(request):
     return render(request, "scheduling/deployment_list.html", {"rows": rows, "form": form}, status=status)
 
 
-@login_required
 @require_POST
+@staff_required
 def deployment_add_reference(request):
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff may add deployments.")
     rows = ensure_reference_deployments()
     messages.success(request, f"{len(rows)} reference deployments are available.")
     return redirect(reverse("scheduling:deployment-list"))
@@ -49,8 +47,7 @@ def deployment_add_reference(request):
 @login_required
 def deployment_edit(request, pk):
     dep = get_object_or_404(Deployment, pk=pk)
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff may edit deployments.")
+    require_staff(request)
     form = DeploymentForm(request.POST or None, instance=dep)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -64,8 +61,7 @@ def deployment_edit(request, pk):
 @require_POST
 def deployment_delete(request, pk):
     dep = get_object_or_404(Deployment, pk=pk)
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff may delete deployments.")
+    require_staff(request)
     name = str(dep)
     dep.delete()  # plans keep their own snapshot of the specs they were made with
     messages.success(request, f"Deleted deployment {name}.")

@@ -8,10 +8,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from energyweb.permissions import is_staff, may_manage_job
 from scheduling.forms import PlanForm
 from scheduling.models import ScheduleJob
 from scheduling.services import jobs
 from scheduling.services.deployments import DeploymentResolutionError, ensure_reference_deployments
+from scheduling.services.plan_checks import QuotaExceeded, check_deployments, check_job_quota
 
 
 @login_required
@@ -22,14 +24,18 @@ def plan_list(request):
 
 @login_required
 def plan_new(request):
-    # Any signed-in user may plan: a job computes on existing inventory and changes none of it
-    # (adding the reference deployments only creates rows for published models already stored).
+    # Any signed-in user may plan: a job computes on existing inventory and changes none of it.
+    # Adding the reference deployments creates Deployment rows, an inventory write: staff only.
     initial = {}
     if request.GET.get("workload"):
         initial["workload"] = request.GET["workload"]
     form = PlanForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         deployments = list(form.cleaned_data["deployments"])
+        if form.cleaned_data.get("add_reference") and not is_staff(request.user):
+            form.add_error("add_reference", "Only staff may add the reference deployments; choose existing "
+                                            "deployments, or ask staff to add them.")
+            return render(request, "scheduling/plan_new.html", {"form": form}, status=403)
         if form.cleaned_data.get("add_reference"):
             seen = {d.pk for d in deployments}
             deployments += [d for d in ensure_reference_deployments() if d.pk not in seen]
@@ -37,8 +43,13 @@ def plan_new(request):
             if not deployments:
                 raise jobs.JobParameterError("No reference deployments with published models exist.",
                                              "deployments")
+            check_deployments(deployments, form.parameters())
+            check_job_quota(request.user)
             job = jobs.create_job(form.cleaned_data["workload"], deployments,
                                   form.cleaned_data["objective"], form.parameters(), user=request.user)
+        except QuotaExceeded as exc:
+            form.add_error(None, str(exc))
+            return render(request, "scheduling/plan_new.html", {"form": form}, status=429)
         except jobs.JobParameterError as exc:
             field = exc.field if exc.field in form.fields else ("zeta" if exc.field == "zetas" else None)
             form.add_error(field, str(exc))
@@ -73,7 +84,7 @@ def plan_detail(request, pk):
 @require_POST
 def plan_cancel(request, pk):
     job = get_object_or_404(ScheduleJob, pk=pk)
-    if not (request.user.is_staff or job.created_by_id == request.user.pk):
+    if not may_manage_job(request.user, job):
         raise PermissionDenied("Only staff or the plan's creator may cancel it.")
     if jobs.cancel(job):
         messages.info(request, f"Plan #{job.pk} cancelled.")

@@ -4,21 +4,17 @@ import io
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from energyweb.csvsafe import safe_cell
+from energyweb.permissions import require_staff
 from scheduling.forms import WorkloadGenerateForm, WorkloadUploadForm
 from scheduling.models import Workload
 from scheduling.services.generator import GeneratorError, generate_workload
 from scheduling.services.workloads import WorkloadFileError, import_workload, stats_rows
-
-
-def _staff_only(request):
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff may add or delete workloads.")
 
 
 @login_required
@@ -28,15 +24,23 @@ def workload_list(request):
 
 @login_required
 def workload_upload(request):
-    _staff_only(request)
+    require_staff(request)
     file_errors = None
+    status = 400 if request.method == "POST" else 200
     limit_mb = int(getattr(settings, "MAX_UPLOAD_MB", 200))
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
     if request.method == "POST" and length > (limit_mb + 1) * 1024 * 1024:
         # Refuse before Django spools a huge body to disk (the form check below needs the file).
+        # The form stays unbound (add_error on an unbound form raised, a 500): the message
+        # goes under the file field.
         form = WorkloadUploadForm()
-        form.add_error(None, f"The upload is {length / 1048576:.0f} MB, above the limit of {limit_mb} MB "
-                             "(ENERGYWEB_MAX_UPLOAD_MB); compress it with gzip or split it.")
+        file_errors = WorkloadFileError(
+            f"The upload is {length / 1048576:.0f} MB, above the limit of {limit_mb} MB "
+            "(ENERGYWEB_MAX_UPLOAD_MB); compress it with gzip or split it.")
+        status = 413
     elif request.method == "POST":
         form = WorkloadUploadForm(request.POST, request.FILES)
         if form.is_valid():
@@ -55,7 +59,6 @@ def workload_upload(request):
                 return redirect(wl)
     else:
         form = WorkloadUploadForm()
-    status = 400 if request.method == "POST" else 200
     return render(request, "scheduling/workload_upload.html", {"form": form, "file_errors": file_errors,
                                                             "max_upload_mb": limit_mb},
                   status=status)
@@ -63,7 +66,7 @@ def workload_upload(request):
 
 @login_required
 def workload_generate(request):
-    _staff_only(request)
+    require_staff(request)
     if request.method == "POST":
         form = WorkloadGenerateForm(request.POST)
         if form.is_valid():
@@ -92,7 +95,7 @@ def workload_detail(request, pk):
 @login_required
 @require_POST
 def workload_delete(request, pk):
-    _staff_only(request)
+    require_staff(request)
     wl = get_object_or_404(Workload, pk=pk)
     name = wl.name
     wl.delete()
@@ -102,6 +105,8 @@ def workload_delete(request, pk):
 
 @login_required
 def workload_stats(request, pk, fmt):
+    if fmt not in ("csv", "json"):
+        raise Http404("Statistics come as stats.csv or stats.json.")
     wl = get_object_or_404(Workload, pk=pk)
     if fmt == "json":
         resp = JsonResponse({"name": wl.name, "is_synthetic": wl.is_synthetic, "stats": wl.stats,
@@ -111,7 +116,7 @@ def workload_stats(request, pk, fmt):
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=["column", "bin_low", "bin_high", "count"])
         writer.writeheader()
-        writer.writerows(stats_rows(wl))
+        writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in stats_rows(wl))
         resp = HttpResponse(buf.getvalue(), content_type="text/csv")
     resp["Content-Disposition"] = f'attachment; filename="workload-{wl.pk}-stats.{fmt}"'
     return resp

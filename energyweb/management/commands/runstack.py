@@ -76,6 +76,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="Run only Redis and the web server.")
 
     def handle(self, *args, host, port, hardware, no_worker, **options):
+        # Everything the stack writes (Redis dump, uploads, the SQLite -wal file, logs) is private
+        # to this user; the children inherit the mask.
+        os.umask(0o077)
         port = port or env_int("ENERGYWEB_PORT", 8000, minimum=1)
         self._stopping = False
         self.children: list[Child] = []
@@ -149,8 +152,16 @@ class Command(BaseCommand):
             argv = [sys.executable, "manage.py", "runserver", "--noreload", f"{host}:{port}"]
         else:
             workers = str(env_int("ENERGYWEB_WEB_WORKERS", 2, minimum=1))
+            # --timeout: no request of this app should take two minutes (long work runs as jobs);
+            # one that does holds a worker, so it is killed and the others keep serving.
+            # --max-requests (+ jitter, so workers do not all restart at once): a worker that
+            # grew on a large import or download hands its memory back by being recycled.
             argv = [sys.executable, "-m", "gunicorn", "energyweb.wsgi", "--bind", f"{host}:{port}",
-                    "--workers", workers, "--timeout", "120", "--access-logfile", "-"]
+                    "--workers", workers,
+                    "--timeout", str(env_int("ENERGYWEB_WEB_TIMEOUT_S", 120, minimum=10)),
+                    "--graceful-timeout", "30",
+                    "--max-requests", str(env_int("ENERGYWEB_WEB_MAX_REQUESTS", 1000, minimum=0)),
+                    "--max-requests-jitter", "100", "--access-logfile", "-"]
         child = Child("web", argv, env)
         self.children.append(child)
         self.stdout.write(f"web server (pid {child.pid}) {' '.join(argv[1:4])} on {host}:{port}")

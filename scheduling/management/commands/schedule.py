@@ -7,6 +7,7 @@ from scheduling.choices import Objective
 from scheduling.models import Workload
 from scheduling.services.deployments import DeploymentResolutionError, specs_from_entries
 from scheduling.services.jobs import JobParameterError, execute, summary
+from scheduling.services.plan_checks import check_plan_request
 from scheduling.services.types import PlanningError
 from scheduling.services.workloads import WorkloadFileError, load_workload_arrays, parse_workload
 
@@ -63,6 +64,7 @@ class Command(BaseCommand):
         try:
             tin, tout = self._workload(o["workload"])
             specs = specs_from_entries(entries)
+            check_plan_request([(s.key, s.min_share) for s in specs], params)
             execution = execute(tin, tout, specs, o["objective"], params)
         except WorkloadFileError as exc:
             raise CommandError("\n".join(exc.messages())) from exc
