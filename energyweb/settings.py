@@ -258,6 +258,10 @@ PROFILING_IDLE_S = env_int("ENERGYWEB_PROFILING_IDLE_S", 5, minimum=1)
 HOST_OFFLINE_AFTER_S = env_int("ENERGYWEB_HOST_OFFLINE_AFTER_S", 180, minimum=10)
 # Bounds on what one signed-in user can ask of the server.
 API_MAX_PAGE_SIZE = env_int("ENERGYWEB_API_MAX_PAGE_SIZE", 1000, minimum=1)
+# Large list counts (a full scan per page) are reused this many seconds per query; see
+# energyweb/api/pagination.py. 0 turns the cache off.
+API_COUNT_CACHE_S = env_int("ENERGYWEB_API_COUNT_CACHE_S", 10, minimum=0)
+API_COUNT_CACHE_MIN_ROWS = env_int("ENERGYWEB_API_COUNT_CACHE_MIN_ROWS", 10000, minimum=0)
 MAX_ACTIVE_JOBS_PER_USER = env_int("ENERGYWEB_MAX_ACTIVE_JOBS_PER_USER", 5, minimum=1)
 HEARTBEAT_INTERVAL_S = env_int("ENERGYWEB_HEARTBEAT_INTERVAL_S", 60, minimum=5)
 
