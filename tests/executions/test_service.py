@@ -92,3 +92,28 @@ def test_a_deployment_whose_hardware_has_no_worker_is_refused_naming_its_queue(p
     assert err.value.field == "deployments" and "hw.test-host" in str(err.value)
     # The foreground command runs here, so it needs no worker.
     assert ex.create_execution(plan, batch_size=4, foreground=True).jobs.count() == 2
+
+
+def test_execute_plan_command_prints_the_report_as_json(plan, capsys):
+    import json
+
+    from django.core.management import call_command
+
+    call_command("execute_plan", str(plan.pk), "--batch-size", "6", "--json")
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "succeeded" and out["queries_done"] == out["queries_planned"] == 24
+    assert out["predicted_energy_j"] > 0 and out["measured_energy_j"] > 0
+    assert out["energy_error_pct"] is not None and out["energy_sources"] == ["estimate-tdp"]
+    assert len(out["per_deployment"]) == 2
+    for d in out["per_deployment"].values():
+        assert {"queries_planned", "queries_done", "predicted_energy_j", "measured_energy_j", "energy_error_pct",
+                "energy_sources"} <= set(d) and d["queries_done"] == d["queries_planned"] > 0
+
+
+def test_execute_plan_command_refuses_a_plan_that_has_not_finished(plan):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    type(plan).objects.filter(pk=plan.pk).update(status=JobStatus.RUNNING)
+    with pytest.raises(CommandError, match="schedule_job"):
+        call_command("execute_plan", str(plan.pk))
