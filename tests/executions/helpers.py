@@ -51,7 +51,7 @@ def profile_and_fit(llm, hardware, design: dict | None = None) -> None:
         fit_pair(llm, hardware, target, include_estimated=True)
 
 
-def tiny_deployments(hardware, min_share: float = 0.3) -> list:
+def tiny_deployments(hardware, min_share: float = 0.3, design: dict | None = None) -> list:
     """The two tiny LLMs on ``hardware`` with their selected (estimated-energy) fits; each gets at
     least ``min_share`` of the queries so that a plan uses both."""
     from profiling.models import LLM
@@ -62,7 +62,7 @@ def tiny_deployments(hardware, min_share: float = 0.3) -> list:
     deps = []
     for name in TINY_NAMES:
         llm = LLM.objects.get(name=name)
-        profile_and_fit(llm, hardware)
+        profile_and_fit(llm, hardware, design)
         dep = Deployment(llm=llm, hardware=hardware, energy_fit_choice="selected", runtime_fit_choice="selected",
                          min_share=min_share, max_share=1.0)
         dep.full_clean()
