@@ -193,6 +193,8 @@ JOB_RESEND_AFTER_S = env_int("ENERGYWEB_JOB_RESEND_AFTER_S", 300, minimum=1)
 JOB_MAX_ATTEMPTS = env_int("ENERGYWEB_JOB_MAX_ATTEMPTS", 3, minimum=1)
 # Seconds without a heartbeat before a host is shown offline.
 HOST_OFFLINE_AFTER_S = env_int("ENERGYWEB_HOST_OFFLINE_AFTER_S", 180, minimum=10)
+# An executed plan flags a deployment whose energy or runtime MAPE (%) exceeds this (drift).
+EXECUTION_DRIFT_PCT = env_int("ENERGYWEB_EXECUTION_DRIFT_PCT", 25, minimum=1)
 HEARTBEAT_INTERVAL_S = env_int("ENERGYWEB_HEARTBEAT_INTERVAL_S", 60, minimum=5)
 
 # --- REST API ---------------------------------------------------------------
