@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 
 from energyweb.jobs import service as job_service
+from energyweb.jobs.choices import JobStatus
 from scheduling.models import ExecutionJob, ScheduleJob
 from scheduling.services import execution as ex
 from scheduling.services import execution_report
@@ -75,11 +77,25 @@ class Command(BaseCommand):
                           f"predicted {out['predicted_energy_j']:.3f} J, measured {out['measured_energy_j']:.3f} J"
                           + (f" ({err:+.1f} %)" if err is not None else "") + est)
 
+    def _claim(self, child):
+        """Claim the part, waiting while the host is busy (another profiling run or execution holds it) or
+        while a worker that found its wake-up (recovery re-sends one for a pending part) serves it."""
+        waited = False
+        while True:
+            handle = job_service.claim(ExecutionJob, child.pk, worker=f"{job_service.worker_name()} (execute_plan)")
+            if handle is not None:
+                return handle
+            if ExecutionJob.objects.get(pk=child.pk).status in JobStatus.final():
+                return None
+            if not waited:
+                sys.stderr.write(f"{child.deployment_key}: {child.hardware} is busy; waiting\n")
+                waited = True
+            time.sleep(1)
+
     def _run(self, child):
-        handle = job_service.claim(ExecutionJob, child.pk, worker=f"{job_service.worker_name()} (execute_plan)")
+        handle = self._claim(child)
         if handle is None:
-            raise CommandError(f"{child.hardware} is busy with another profiling run or execution; "
-                               "try again when it ends.")
+            return  # a worker that found it first has served it
         bar = _Bar(model=ExecutionJob, pk=child.pk, token=handle.token, attempt=handle.attempt)
         bar.label = child.deployment_key
         try:
