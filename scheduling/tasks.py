@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
-import threading
 
 from celery import shared_task
-from celery.signals import worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
@@ -48,23 +45,3 @@ def run_execution_job(job_id: int) -> str:
 
     return job_service.run_claimed(ExecutionJob, job_id, run_body, transient=(OperationalError, InterfaceError))
 
-
-@worker_ready.connect(dispatch_uid="energyweb-inference-preload")
-def _preload_inference(sender=None, **kwargs):
-    """A host's worker (ENERGYWEB_HARDWARE_SLUG set) serves inference: import torch and transformers once
-    at start, not inside the first execution or profiling job, whose batches would wait on it (tens of
-    seconds on a busy CPU host). In a thread, so the worker consumes meanwhile; a task that needs them
-    first simply waits on Python's import lock."""
-    if not os.environ.get("ENERGYWEB_HARDWARE_SLUG", "").strip():
-        return
-
-    def preload():
-        from profiling.backends import BackendUnavailable
-        from profiling.backends.hf import _torch
-
-        try:
-            _torch()
-        except BackendUnavailable as exc:  # a host without the worker stack still serves other backends
-            log.info("inference libraries not preloaded: %s", exc)
-
-    threading.Thread(target=preload, name="energyweb-inference-preload", daemon=True).start()
