@@ -36,7 +36,7 @@ def main():
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--batch-size", type=int, default=10)
     ap.add_argument("--cold", action="store_true",
-                    help="time the first execution on a fresh worker (torch import may still be running)")
+                    help="time the first execution on a fresh worker (it imports torch and transformers inside the job)")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
     vendor = _django.setup()
