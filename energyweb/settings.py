@@ -263,6 +263,8 @@ API_MAX_PAGE_SIZE = env_int("ENERGYWEB_API_MAX_PAGE_SIZE", 1000, minimum=1)
 API_COUNT_CACHE_S = env_int("ENERGYWEB_API_COUNT_CACHE_S", 10, minimum=0)
 API_COUNT_CACHE_MIN_ROWS = env_int("ENERGYWEB_API_COUNT_CACHE_MIN_ROWS", 10000, minimum=0)
 MAX_ACTIVE_JOBS_PER_USER = env_int("ENERGYWEB_MAX_ACTIVE_JOBS_PER_USER", 5, minimum=1)
+# An executed plan flags a deployment whose energy or runtime MAPE (%) exceeds this (drift).
+EXECUTION_DRIFT_PCT = env_int("ENERGYWEB_EXECUTION_DRIFT_PCT", 25, minimum=1)
 HEARTBEAT_INTERVAL_S = env_int("ENERGYWEB_HEARTBEAT_INTERVAL_S", 60, minimum=5)
 
 # --- REST API ---------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from scheduling.models import Deployment, ScheduleJob, Workload
+from scheduling.models import Deployment, Execution, ExecutionJob, ScheduleJob, Workload
 
 
 @admin.register(Workload)
@@ -34,3 +34,25 @@ class ScheduleJobAdmin(admin.ModelAdmin):
     search_fields = ("workload__name", "error")
     readonly_fields = ("deployment_specs", "results", "solver_stats", "assignment_file", "created",
                        "started", "finished")
+
+
+class ExecutionJobInline(admin.TabularInline):
+    model = ExecutionJob
+    extra = 0
+    can_delete = False
+    fields = ("deployment_key", "status", "steps_done", "steps_total", "queries_total", "attempts", "worker", "error")
+    readonly_fields = fields
+
+
+@admin.register(Execution)
+class ExecutionAdmin(admin.ModelAdmin):
+    # Read-only: batches are written by the workers under their claims, never edited by hand.
+    list_display = ("id", "schedule_job", "plan_index", "batch_size", "queries_planned", "drift_threshold_pct",
+                    "created")
+    list_select_related = ("schedule_job",)
+    readonly_fields = ("schedule_job", "plan_index", "batch_size", "backend", "foreground", "queries_planned",
+                       "refit_requested", "created_by", "created")
+    inlines = [ExecutionJobInline]
+
+    def has_add_permission(self, request):
+        return False  # executions start from the plan page, the API or execute_plan, which validate them

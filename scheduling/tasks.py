@@ -29,3 +29,19 @@ def run_schedule_job(job_id: int) -> str:
     # "skipped": gone, finished, or held by a live worker (a re-delivered message).
     return job_service.run_claimed(ScheduleJob, job_id, jobs.run_job,
                                    transient=(OperationalError, InterfaceError))
+
+
+@shared_task(
+    name="scheduling.run_execution_job",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True, retry_jitter=True, max_retries=3,
+    ignore_result=True,
+    soft_time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S, time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S + 300,
+)
+def run_execution_job(job_id: int) -> str:
+    """Serve (or resume) one deployment's share of an executed plan on this host's queue."""
+    from scheduling.models import ExecutionJob
+    from scheduling.services.execution import run_body
+
+    return job_service.run_claimed(ExecutionJob, job_id, run_body, transient=(OperationalError, InterfaceError))
+

@@ -1,5 +1,5 @@
-from scheduling.views import deployments, plans, workloads
+from scheduling.views import deployments, executions, plans, workloads
 
 app_name = "scheduling"
 
-urlpatterns = workloads.urlpatterns + deployments.urlpatterns + plans.urlpatterns
+urlpatterns = workloads.urlpatterns + deployments.urlpatterns + plans.urlpatterns + executions.urlpatterns

@@ -136,6 +136,11 @@ class Measurement(models.Model):
     import_batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="measurements"
     )
+    # A query served by an executed plan (scheduling.ExecutedBatch); ``iteration`` is its position in
+    # the batch. Marks the row as coming from an execution, so fits and the explorer can tell.
+    execution_batch = models.ForeignKey(
+        "scheduling.ExecutedBatch", null=True, blank=True, on_delete=models.CASCADE, related_name="measurements"
+    )
     input_tokens = models.PositiveIntegerField()
     output_tokens = models.PositiveIntegerField()
     batch_size = models.PositiveIntegerField(default=1)
@@ -170,6 +175,11 @@ class Measurement(models.Model):
                 fields=["profiling_run", "cell_index", "trial_index"],
                 condition=models.Q(profiling_run__isnull=False),
                 name="one_measurement_per_trial",
+            ),
+            models.UniqueConstraint(
+                fields=["execution_batch", "iteration"],
+                condition=models.Q(execution_batch__isnull=False),
+                name="one_measurement_per_executed_query",
             ),
         ]
 

@@ -1,5 +1,7 @@
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
+from scheduling.api.executions import ExecutePlanView, ExecutionViewSet
 from scheduling.api.views import DeploymentViewSet, ScheduleJobViewSet, WorkloadViewSet
 
 
@@ -16,5 +18,8 @@ router = OptionalSlashRouter()
 router.register("workloads", WorkloadViewSet, basename="workload")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("schedule-jobs", ScheduleJobViewSet, basename="schedulejob")
+router.register("executions", ExecutionViewSet, basename="execution")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + [
+    re_path(r"^schedule-jobs/(?P<pk>\d+)/execute/?$", ExecutePlanView.as_view(), name="schedulejob-execute"),
+]
