@@ -262,6 +262,9 @@ API_MAX_PAGE_SIZE = env_int("ENERGYWEB_API_MAX_PAGE_SIZE", 1000, minimum=1)
 # energyweb/api/pagination.py. 0 turns the cache off.
 API_COUNT_CACHE_S = env_int("ENERGYWEB_API_COUNT_CACHE_S", 10, minimum=0)
 API_COUNT_CACHE_MIN_ROWS = env_int("ENERGYWEB_API_COUNT_CACHE_MIN_ROWS", 10000, minimum=0)
+# Seconds a web process reuses the predict API's lookups (LLM, hardware, fits); see
+# profiling/services/predict_cache.py. 0 turns it off.
+PREDICT_CACHE_S = env_int("ENERGYWEB_PREDICT_CACHE_S", 5, minimum=0)
 MAX_ACTIVE_JOBS_PER_USER = env_int("ENERGYWEB_MAX_ACTIVE_JOBS_PER_USER", 5, minimum=1)
 # An executed plan flags a deployment whose energy or runtime MAPE (%) exceeds this (drift).
 EXECUTION_DRIFT_PCT = env_int("ENERGYWEB_EXECUTION_DRIFT_PCT", 25, minimum=1)

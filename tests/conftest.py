@@ -34,6 +34,17 @@ def reference_file(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Per-process caches (the predict lookups) hold rows of the test that filled them; each
+    test starts without them, as a freshly started web process would."""
+    from profiling.services import predict_cache
+
+    predict_cache.clear()
+    yield
+    predict_cache.clear()
+
+
 @pytest.fixture
 def wilkins_dir() -> Path:
     return reference_file("wilkins2024")

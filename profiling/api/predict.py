@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from energyweb.permissions import AuthenticatedMayPost
 from energyweb.validation import INT64_MAX, MAX_NAME_LENGTH, max_context
 from profiling.models import LLM, Hardware
+from profiling.services import predict_cache
 from profiling.services.fitting import NoFit, choose_fit, fit_summary, lookup, predict_with_fit
 
 TARGETS = {"energy": "energy_j", "runtime": "runtime_s"}
@@ -124,7 +125,8 @@ class PredictView(APIView):
             # past bigint, JSON true.
             usable = (isinstance(value, str) and len(value) <= MAX_NAME_LENGTH and "\x00" not in value) or (
                 isinstance(value, int) and not isinstance(value, bool) and 0 < value <= INT64_MAX)
-            row = lookup(model, value) if usable else None
+            row = predict_cache.cached(("row", model.__name__, value), lambda m=model, v=value: lookup(m, v)) \
+                if usable else None
             if row is None:
                 errors[field] = [f"Unknown {model._meta.verbose_name}: {value!r} (use a name, slug, alias or id)."]
             found[field] = row
@@ -152,7 +154,10 @@ class PredictView(APIView):
         missing = {}
         for target, key in TARGETS.items():
             try:
-                fit = choose_fit(llm, hardware, target, _fit_choice(fit_raw, target))
+                choice = _fit_choice(fit_raw, target)
+                fit = predict_cache.cached(
+                    ("fit", llm.pk, hardware.pk, target, repr(choice)),
+                    lambda t=target, c=choice: choose_fit(llm, hardware, t, c))
             except NoFit as exc:
                 missing[target] = str(exc)
                 body[key] = body[f"{key}_lower"] = body[f"{key}_upper"] = None
