@@ -23,7 +23,7 @@ from django.db import models
 from django.urls import reverse
 
 from energyweb.jobs.choices import JobStatus
-from energyweb.jobs.models import Job
+from energyweb.jobs.metered import MeteredJob
 from profiling.choices import InferenceBackend
 from profiling.models import LLM, Hardware
 
@@ -71,7 +71,7 @@ class Execution(models.Model):
         return self.status in JobStatus.active()
 
 
-class ExecutionJob(Job):
+class ExecutionJob(MeteredJob):
     """One deployment's share of an execution, on its hardware's queue; the unit of work is a batch."""
 
     job_task = "scheduling.run_execution_job"
@@ -96,38 +96,6 @@ class ExecutionJob(Job):
 
     def get_absolute_url(self) -> str:
         return reverse("scheduling:execution-detail", args=[self.execution_id])
-
-    def job_queue(self) -> str:
-        return f"hw.{self.hardware.slug}"
-
-    # --- one metered job per hardware: two at once would corrupt each other's energy readings ---
-
-    @classmethod
-    def job_lock(cls, pk: int) -> None:
-        hardware_id = cls.objects.filter(pk=pk).values_list("hardware_id", flat=True).first()
-        if hardware_id is not None:
-            list(Hardware.objects.select_for_update().filter(pk=hardware_id).values_list("pk", flat=True))
-
-    @classmethod
-    def job_conflicts(cls, pk: int) -> bool:
-        from django.utils import timezone
-
-        from profiling.models import ProfilingRun
-
-        row = cls.objects.filter(pk=pk).values("hardware_id").first()
-        if not row:
-            return False
-        live = {"hardware_id": row["hardware_id"], "status": JobStatus.RUNNING, "lease_expires__gte": timezone.now()}
-        return cls.objects.filter(**live).exclude(pk=pk).exists() or ProfilingRun.objects.filter(**live).exists()
-
-    @classmethod
-    def job_is_waiting(cls, job) -> bool:
-        return cls.job_conflicts(job.pk)
-
-    @classmethod
-    def job_next_in_line(cls, job):
-        return cls.objects.filter(hardware_id=job.hardware_id, status=JobStatus.PENDING).exclude(
-            pk=job.pk).order_by("created", "pk").first()
 
 
 class ExecutedBatch(models.Model):

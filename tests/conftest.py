@@ -99,6 +99,22 @@ def broker_url(request):
 
 # --- a real Celery worker ----------------------------------------------------------
 
+# A short lease and a fast recovery timer, for tests that kill workers.
+FAST_RECOVERY = {"ENERGYWEB_JOB_LEASE_S": "3", "ENERGYWEB_JOB_RECOVERY_INTERVAL_S": "1",
+                 "ENERGYWEB_JOB_RESEND_AFTER_S": "2"}
+
+
+def wait_for(predicate, timeout: float, what: str, poll: float = 0.25):
+    """The first truthy value of ``predicate()``, polled until ``timeout`` seconds; else fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
 
 def _database_url_for_worker() -> str:
     from django.db import connection

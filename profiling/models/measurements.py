@@ -4,20 +4,20 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from energyweb.jobs.models import Job
-from profiling.choices import Dtype, EnergySource, InferenceBackend, JobStatus, SweepDesign
+from energyweb.jobs.metered import MeteredJob
+from profiling.choices import Dtype, EnergySource, InferenceBackend, SweepDesign
 from profiling.models.inventory import LLM, Hardware
 
 
-class ProfilingRun(Job):
+class ProfilingRun(MeteredJob):
     """One characterisation run of an LLM on a hardware system: a designed sweep of trials.
 
     On the shared job lifecycle (energyweb.jobs). Its unit of work is a trial, stored as a
     Measurement with the natural key (run, cell, trial), so a run whose worker was lost
     resumes at its first missing trial and never runs one twice. ``steps_done`` /
     ``steps_total`` count trials (the planned total shrinks as the stopping rule ends
-    cells early); one run per hardware runs at a time, since two would corrupt each
-    other's energy readings.
+    cells early). It is a MeteredJob: one metered job (run or execution) per hardware at a
+    time, since two would corrupt each other's energy readings.
     """
 
     job_task = "profiling.run_profiling"
@@ -60,9 +60,6 @@ class ProfilingRun(Job):
 
         return reverse("profiling:run-detail", args=[self.pk])
 
-    def job_queue(self) -> str:
-        return f"hw.{self.hardware.slug}"
-
     @property
     def trials_done(self) -> int:
         return self.steps_done
@@ -70,34 +67,6 @@ class ProfilingRun(Job):
     @property
     def trials_planned(self) -> int:
         return self.steps_total
-
-    # --- one run per hardware ------------------------------------------------------
-
-    @classmethod
-    def job_lock(cls, pk: int) -> None:
-        """Serialise claims per hardware (PostgreSQL row lock; SQLite serialises writes anyway)."""
-        hardware_id = cls.objects.filter(pk=pk).values_list("hardware_id", flat=True).first()
-        if hardware_id is not None:
-            list(Hardware.objects.select_for_update().filter(pk=hardware_id).values_list("pk", flat=True))
-
-    @classmethod
-    def job_conflicts(cls, pk: int) -> bool:
-        """Another run on the same hardware holds a live lease."""
-        from django.utils import timezone
-
-        run = cls.objects.filter(pk=pk).values("hardware_id").first()
-        return bool(run) and cls.objects.filter(
-            hardware_id=run["hardware_id"], status=JobStatus.RUNNING, lease_expires__gte=timezone.now(),
-        ).exclude(pk=pk).exists()
-
-    @classmethod
-    def job_is_waiting(cls, job) -> bool:
-        return cls.job_conflicts(job.pk)
-
-    @classmethod
-    def job_next_in_line(cls, job):
-        return cls.objects.filter(hardware_id=job.hardware_id, status=JobStatus.PENDING).exclude(
-            pk=job.pk).order_by("created", "pk").first()
 
 
 class ImportBatch(models.Model):

@@ -14,24 +14,13 @@ import pytest
 
 from energyweb.jobs.choices import JobStatus
 from scheduling.models import ExecutedBatch, ExecutedQuery, Execution, ExecutionJob
-from tests.conftest import login, start_worker
+from tests.conftest import FAST_RECOVERY, login, start_worker, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
 QUEUES = "default,hw.test-host"
 HOST = {"ENERGYWEB_HARDWARE_SLUG": "test-host"}  # the worker's heartbeat keeps the host online
-FAST_RECOVERY = {"ENERGYWEB_JOB_LEASE_S": "3", "ENERGYWEB_JOB_RECOVERY_INTERVAL_S": "1",
-                 "ENERGYWEB_JOB_RESEND_AFTER_S": "2"}
 
-
-def _wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _finished(execution_id):
@@ -53,7 +42,7 @@ def test_execute_a_plan_through_the_api_on_a_real_worker_then_read_the_report_in
         assert r.status_code == 201, r.content
         body = r.json()
         assert {j["queue"] for j in body["jobs"]} == {"hw.test-host"} and len(body["jobs"]) == 2
-        done = _wait(lambda: _finished(body["id"]), 150, "the execution to finish")
+        done = wait_for(lambda: _finished(body["id"]), 150, "the execution to finish")
     finally:
         worker.stop()
     assert done.status == JobStatus.SUCCEEDED, [j.error for j in done.jobs.all()]
@@ -89,7 +78,7 @@ def test_an_execution_survives_kill_9_of_its_worker(transactional_db, plan, staf
                         env=HOST | FAST_RECOVERY | {"ENERGYWEB_FAULT_STEP_DELAY_S": "0.5"})
     try:
         execution = ex.create_execution(plan, batch_size=2)
-        _wait(lambda: ExecutedBatch.objects.filter(execution=execution).count() >= 3, 120, "three batches")
+        wait_for(lambda: ExecutedBatch.objects.filter(execution=execution).count() >= 3, 120, "three batches")
     finally:
         slow.kill()
     before = set(ExecutedBatch.objects.filter(execution=execution).values_list("pk", flat=True))
@@ -97,7 +86,7 @@ def test_an_execution_survives_kill_9_of_its_worker(transactional_db, plan, staf
     worker = start_worker(broker_url, tmp_path, queues=QUEUES, env=HOST | FAST_RECOVERY, purge=False,
                           name="second-worker")
     try:
-        done = _wait(lambda: _finished(execution.pk), 180, "the execution to finish on the second worker")
+        done = wait_for(lambda: _finished(execution.pk), 180, "the execution to finish on the second worker")
     finally:
         worker.stop()
     assert done.status == JobStatus.SUCCEEDED, [j.error for j in done.jobs.all()]
@@ -118,12 +107,12 @@ def test_cancel_through_the_api_stops_before_the_next_batch(transactional_db, pl
         r = staff_api.post(f"/api/v1/schedule-jobs/{plan.pk}/execute/", {"batch_size": 2}, format="json")
         assert r.status_code == 201, r.content
         execution = Execution.objects.get(pk=r.json()["id"])
-        _wait(lambda: ExecutedBatch.objects.filter(execution=execution).exists(), 90, "a first batch")
+        wait_for(lambda: ExecutedBatch.objects.filter(execution=execution).exists(), 90, "a first batch")
         r = staff_api.post(f"/api/v1/executions/{execution.pk}/cancel/")
         assert r.status_code == 200 and r.json()["status"] == "cancelled"
         kept = ExecutedBatch.objects.filter(execution=execution).count()
         # The running part sees the cancel at its next batch; give it time to have stored more.
-        _wait(lambda: not ExecutionJob.objects.filter(execution=execution, status=JobStatus.RUNNING,
+        wait_for(lambda: not ExecutionJob.objects.filter(execution=execution, status=JobStatus.RUNNING,
                                                       lease_owner__gt="").exists(), 30, "the part to stop")
         time.sleep(3)
     finally:

@@ -12,23 +12,12 @@ import pytest
 
 from energyweb.jobs.choices import JobStatus
 from scheduling.models import ScheduleJob
-from tests.conftest import start_worker
+from tests.conftest import FAST_RECOVERY, start_worker, wait_for
 from tests.jobs.helpers import small_plan
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
-FAST_RECOVERY = {"ENERGYWEB_JOB_LEASE_S": "3", "ENERGYWEB_JOB_RECOVERY_INTERVAL_S": "1",
-                 "ENERGYWEB_JOB_RESEND_AFTER_S": "2"}
 
-
-def _wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def test_plan_survives_kill_9_of_its_worker(transactional_db, reference, broker_url, tmp_path):
@@ -36,7 +25,7 @@ def test_plan_survives_kill_9_of_its_worker(transactional_db, reference, broker_
                         name="slow-worker")
     try:
         job = small_plan(reference, n=300, zetas=[0.1, 0.3, 0.5, 0.7, 0.9], tmp_dir=tmp_path)
-        _wait(lambda: ScheduleJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, steps_done__gte=2).exists(),
+        wait_for(lambda: ScheduleJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, steps_done__gte=2).exists(),
               60, "the job to be running past its second step")
     finally:
         slow.kill()
@@ -46,7 +35,7 @@ def test_plan_survives_kill_9_of_its_worker(transactional_db, reference, broker_
     assert job.status == JobStatus.RUNNING and job.attempts == 1
     worker = start_worker(broker_url, tmp_path, env=FAST_RECOVERY, purge=False, name="second-worker")
     try:
-        done = _wait(lambda: ScheduleJob.objects.filter(pk=job.pk).exclude(status__in=JobStatus.active()).first(),
+        done = wait_for(lambda: ScheduleJob.objects.filter(pk=job.pk).exclude(status__in=JobStatus.active()).first(),
                      180, "the job to finish on the second worker")
         recovered_s = time.monotonic() - killed_at
     finally:
@@ -69,7 +58,7 @@ def test_pending_job_whose_message_was_lost_is_sent_again(transactional_db, refe
         conn.default_channel.queue_purge("default")
     worker = start_worker(broker_url, tmp_path, env=FAST_RECOVERY, purge=False)
     try:
-        done = _wait(lambda: ScheduleJob.objects.filter(pk=job.pk, status=JobStatus.SUCCEEDED).first(), 120,
+        done = wait_for(lambda: ScheduleJob.objects.filter(pk=job.pk, status=JobStatus.SUCCEEDED).first(), 120,
                      "the lost job to be re-sent and run")
     finally:
         worker.stop()
@@ -86,7 +75,7 @@ def test_ctrl_c_warm_shutdown_then_restart_runs_the_job(transactional_db, refere
     worker = start_worker(broker_url, tmp_path, name="stopping-worker",
                           env=FAST_RECOVERY | {"ENERGYWEB_FAULT_STEP_DELAY_S": "3", "ENERGYWEB_WORKER_SOFT_SHUTDOWN_S": "1"})
     job = small_plan(reference, n=100, zetas=[0.2, 0.4, 0.6, 0.8], tmp_dir=tmp_path)
-    _wait(lambda: ScheduleJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).exists(), 60, "the job to start")
+    wait_for(lambda: ScheduleJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).exists(), 60, "the job to start")
     names = [f"{__import__('socket').gethostname()}:{p.pid}"
              for p in [psutil.Process(worker.proc.pid), *psutil.Process(worker.proc.pid).children(recursive=True)]]
     worker.proc.terminate()  # SIGTERM to the master, as runstack does
@@ -97,7 +86,7 @@ def test_ctrl_c_warm_shutdown_then_restart_runs_the_job(transactional_db, refere
         assert job_service.release_workers(names) == 1
     second = start_worker(broker_url, tmp_path, env=FAST_RECOVERY, purge=False, name="restarted-worker")
     try:
-        done = _wait(lambda: ScheduleJob.objects.filter(pk=job.pk).exclude(status__in=JobStatus.active()).first(),
+        done = wait_for(lambda: ScheduleJob.objects.filter(pk=job.pk).exclude(status__in=JobStatus.active()).first(),
                      120, "the job to finish after the restart")
     finally:
         second.stop()

@@ -7,30 +7,17 @@ one finishes the run with exactly its planned trials.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from energyweb.jobs.choices import JobStatus
 from profiling.models import EnergyModelFit, Measurement, ProfilingRun
-from tests.conftest import login, start_worker
+from tests.conftest import FAST_RECOVERY, login, start_worker, wait_for
 from tests.runs.conftest import SMALL
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
 QUEUES = "default,hw.test-host"
-FAST_RECOVERY = {"ENERGYWEB_JOB_LEASE_S": "3", "ENERGYWEB_JOB_RECOVERY_INTERVAL_S": "1",
-                 "ENERGYWEB_JOB_RESEND_AFTER_S": "2"}
 
-
-def _wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _api(staff_user):
@@ -56,14 +43,14 @@ def test_profile_through_the_api_on_a_real_worker_then_see_it_in_chromium(
         assert r.status_code == 201, r.content
         assert r.json()["queue"] == "hw.test-host" and r.json()["status"] == "pending"
         run = ProfilingRun.objects.get(pk=r.json()["id"])
-        done = _wait(lambda: ProfilingRun.objects.filter(pk=run.pk).exclude(status__in=JobStatus.active()).first(),
+        done = wait_for(lambda: ProfilingRun.objects.filter(pk=run.pk).exclude(status__in=JobStatus.active()).first(),
                      120, "the run to finish")
         assert done.status == JobStatus.SUCCEEDED, done.error
         # grid-small: 16 cells x 3 trials, plus one warm-up.
         assert Measurement.objects.filter(profiling_run=run, is_warmup=False).count() == 48
         assert done.steps_done == done.steps_total == 49 and _unique_keys(run)
         # The pair is refitted on the default queue; estimated energy gives a fit labelled so.
-        fit = _wait(lambda: EnergyModelFit.objects.filter(llm=tiny, hardware=host, target="energy",
+        fit = wait_for(lambda: EnergyModelFit.objects.filter(llm=tiny, hardware=host, target="energy",
                                                           is_selected=True).first(), 60, "the refit")
         assert fit.uses_estimated_energy
         body = _api(staff_user).get(f"/api/v1/profiling-runs/{run.pk}/summary/").json()
@@ -91,7 +78,7 @@ def test_profiling_run_survives_kill_9_of_its_worker(transactional_db, host, tin
     try:
         run = profiling_runs.create_run(tiny, host, design="custom", params=SMALL | {"max_trials": 3,
                                                                                     "min_trials": 3})
-        _wait(lambda: Measurement.objects.filter(profiling_run=run).count() >= 4, 90, "four trials")
+        wait_for(lambda: Measurement.objects.filter(profiling_run=run).count() >= 4, 90, "four trials")
     finally:
         slow.kill()
     before = set(Measurement.objects.filter(profiling_run=run).values_list("pk", flat=True))
@@ -99,7 +86,7 @@ def test_profiling_run_survives_kill_9_of_its_worker(transactional_db, host, tin
     worker = start_worker(broker_url, tmp_path, queues=QUEUES, env=FAST_RECOVERY, purge=False,
                           name="second-worker")
     try:
-        done = _wait(lambda: ProfilingRun.objects.filter(pk=run.pk).exclude(status__in=JobStatus.active()).first(),
+        done = wait_for(lambda: ProfilingRun.objects.filter(pk=run.pk).exclude(status__in=JobStatus.active()).first(),
                      180, "the run to finish on the second worker")
     finally:
         worker.stop()
@@ -118,13 +105,13 @@ def test_cancel_through_the_api_stops_the_run(transactional_db, host, tiny, staf
     try:
         run = profiling_runs.create_run(tiny, host, design="custom", params=SMALL)
         second = profiling_runs.create_run(tiny, host, design="custom", params=SMALL)
-        _wait(lambda: Measurement.objects.filter(profiling_run=run).count() >= 2, 90, "two trials")
+        wait_for(lambda: Measurement.objects.filter(profiling_run=run).count() >= 2, 90, "two trials")
         # The second run on the same hardware waits while the first runs.
         assert ProfilingRun.objects.get(pk=second.pk).status == JobStatus.PENDING
         r = _api(staff_user).post(f"/api/v1/profiling-runs/{run.pk}/cancel/")
         assert r.status_code == 200 and r.json()["status"] == "cancelled"
         # Cancelling wakes the next run on the hardware.
-        _wait(lambda: ProfilingRun.objects.filter(pk=second.pk, status=JobStatus.SUCCEEDED).exists(), 90,
+        wait_for(lambda: ProfilingRun.objects.filter(pk=second.pk, status=JobStatus.SUCCEEDED).exists(), 90,
               "the waiting run to run after the cancel")
     finally:
         worker.stop()
