@@ -201,7 +201,8 @@ def _measurement(run, design, trial) -> Measurement:
         **fields)
 
 
-def _meter_for(hardware):
+def meter_for(hardware):
+    """The best meter this host can read, with its TDP for the estimate; and why others could not run."""
     from profiling.meters import auto_meter
 
     reasons: dict[str, str] = {}
@@ -218,7 +219,7 @@ def run_body(run: ProfilingRun, handle: job_service.JobHandle, *, refit: bool = 
     design = build_design(run)
     done = _done(run)
     handle.progress(**_progress(design, done))
-    meter, reasons = _meter_for(run.hardware)
+    meter, reasons = meter_for(run.hardware)
     started = time.perf_counter()
     backend = load_backend(run.backend, llm_spec(run))
     finished = False

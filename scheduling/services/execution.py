@@ -186,26 +186,15 @@ def batches(child) -> list[np.ndarray]:
 
 
 def _meter_for(hardware):
-    from profiling.meters import auto_meter
+    from profiling.services.profiling_runs import meter_for
 
-    reasons: dict[str, str] = {}
-    options = {"estimate": {"tdp_w": hardware.cpu_tdp_w, "cores": hardware.cpu_cores}}
-    return auto_meter(options=options, reasons=reasons), reasons
+    return meter_for(hardware)
 
 
 def _llm_spec(llm, backend_options: dict | None = None):
-    from profiling.backends import LLMSpec, architecture
+    from profiling.backends import spec_for_llm
 
-    arch = llm.architecture_config or None
-    if not arch:
-        for key in (llm.slug, llm.name):
-            try:
-                arch = architecture(key)
-                break
-            except KeyError:
-                continue
-    return LLMSpec(name=llm.name, weights=llm.weights or "", architecture=arch or None,
-                   options=dict(backend_options or {}))
+    return spec_for_llm(llm, options=dict(backend_options or {}))
 
 
 def serve_batch(backend, meter, tin: np.ndarray, tout: np.ndarray):
