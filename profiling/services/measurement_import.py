@@ -291,7 +291,7 @@ def _guess_parameters_b(name: str) -> float:
 def import_measurements(source, *, filename: str | None = None, llm: str | None = None,
                         hardware: str | None = None, create_missing: bool = False,
                         negative_energy: str = "drop", user=None,
-                        enqueue_refits: bool = True) -> ImportSummary:
+                        enqueue_refits: bool = True, progress=None, on_written=None) -> ImportSummary:
     """Validate every row of ``source``, then write all of it or nothing.
 
     ``llm``/``hardware`` name the pair for files without those columns (they
@@ -300,6 +300,10 @@ def import_measurements(source, *, filename: str | None = None, llm: str | None 
     component and reports a warning, "error" rejects the file. Real RAPL logs
     contain such readings (the paper's multi-system.csv has ten), and one bad
     CPU counter should not discard a valid GPU reading.
+
+    A background import passes ``progress(rows_validated)`` and ``on_written(batch)``; the
+    latter runs inside the import's transaction, so the job can record its batch under its
+    claim and an import whose worker lost the claim rolls back instead of committing.
     """
     if negative_energy not in ("drop", "error"):
         raise ValueError("negative_energy must be 'drop' or 'error'")
@@ -315,9 +319,13 @@ def import_measurements(source, *, filename: str | None = None, llm: str | None 
 
     parsed = _parse(decode(raw), llm=llm, hardware=hardware, create_missing=create_missing,
                     negative_energy=negative_energy)
+    if progress is not None:
+        progress(len(parsed["rows"]) + parsed["skipped"])
     try:
         with transaction.atomic():
             batch, created_llms, created_hw = _write(parsed, filename, digest, user)
+            if on_written is not None:
+                on_written(batch)
     except IntegrityError:
         # Two uploads of one file at once: the other transaction won the unique hash.
         earlier = ImportBatch.objects.filter(content_hash=digest).first()
