@@ -197,6 +197,10 @@ MAX_UPLOAD_MB = env_int("ENERGYWEB_MAX_UPLOAD_MB", 200, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 MAX_IMPORT_UNCOMPRESSED_MB = env_int("ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB", 1024, minimum=1)
+# Uploads up to this size are imported within the request (about 80,000 measurement rows,
+# well under a second to parse); larger ones are stored and imported by a background job
+# so that no web worker is held for the length of an import (0: every upload in the background).
+IMPORT_SYNC_MAX_BYTES = env_int("ENERGYWEB_IMPORT_SYNC_MAX_KB", 4096, minimum=0) * 1024
 PREDICT_MAX_PAIRS = env_int("ENERGYWEB_PREDICT_MAX_PAIRS", 1_000_000, minimum=1)
 MAX_CONTEXT_TOKENS = env_int("ENERGYWEB_MAX_CONTEXT_TOKENS", 131072, minimum=1)
 # Plausibility ceilings for one measurement (energyweb/validation.py): a figure above them is

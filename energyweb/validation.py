@@ -94,6 +94,20 @@ class MeasurementRules:
                 and (gpu is None or 0 <= gpu <= top) and (cpu is None or 0 <= cpu <= top)
                 and (dram is None or 0 <= dram <= top))
 
+    def accepts_columns(self, tin, tout, batch, iteration, runtime, energies) -> bool:
+        """``accepts`` for whole numpy columns at once (the importer's vectorised path): int64
+        token/batch/iteration columns, float64 runtime, and float64 energy columns in which NaN
+        means not measured. Each token count is bounded on its own too, so the sum cannot wrap."""
+        import numpy as np
+
+        top, limit = self.max_energy, self.max_context
+        ok = ((tin >= 1) & (tin <= limit) & (tout >= 1) & (tout <= limit) & (tin + tout <= limit)
+              & (batch >= 1) & (batch <= DB_INT_MAX) & (iteration >= 0) & (iteration <= DB_INT_MAX)
+              & (runtime > 0) & (runtime <= self.max_runtime))
+        for column in energies:
+            ok &= np.isnan(column) | ((column >= 0) & (column <= top))
+        return bool(ok.all())
+
     def problems(self, values: Mapping) -> dict[str, str]:
         """Field -> message. ``values`` holds input_tokens, output_tokens, batch_size, iteration,
         runtime_s and the energy components (None: not measured); absent fields are not checked."""

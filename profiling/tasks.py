@@ -51,3 +51,20 @@ def run_profiling(run_id: int) -> str:
     from profiling.services.profiling_runs import run_body
 
     return job_service.run_claimed(ProfilingRun, run_id, run_body, transient=(OperationalError, InterfaceError))
+
+
+@shared_task(
+    name="profiling.run_measurement_import",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True, retry_jitter=True, max_retries=3,
+    ignore_result=True,
+    soft_time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S, time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S + 300,
+)
+def run_measurement_import(job_id: int) -> str:
+    """Import one stored upload (services/import_jobs.py); the row decides, not the message."""
+    from energyweb.jobs import service as job_service
+    from profiling.models import MeasurementImportJob
+    from profiling.services import import_jobs
+
+    return job_service.run_claimed(MeasurementImportJob, job_id, import_jobs.run_job,
+                                   transient=(OperationalError, InterfaceError))

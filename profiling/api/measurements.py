@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 
 from energyweb.permissions import IsStaff
 from profiling.forms import MeasurementFilter
-from profiling.models import ImportBatch, Measurement
+from profiling.models import ImportBatch, Measurement, MeasurementImportJob
+from profiling.services import import_jobs
 from profiling.services.measurement_import import ImportFailed, import_measurements
 
 
@@ -91,8 +92,26 @@ ERRORS_SCHEMA = inline_serializer("ImportErrors", {
 })
 
 
+IMPORT_JOB_SCHEMA = inline_serializer("MeasurementImportJob", {
+    "id": serializers.IntegerField(),
+    "status": serializers.ChoiceField(choices=["pending", "running", "succeeded", "failed", "cancelled"]),
+    "filename": serializers.CharField(), "size_bytes": serializers.IntegerField(),
+    "rows_validated": serializers.IntegerField(), "rows_written": serializers.IntegerField(),
+    "percent": serializers.IntegerField(), "attempts": serializers.IntegerField(),
+    "error": serializers.CharField(allow_blank=True),
+    "result": serializers.DictField(help_text="The import summary once succeeded; the ImportErrors once failed."),
+    "batch": serializers.IntegerField(allow_null=True),
+    "created": serializers.DateTimeField(allow_null=True), "finished": serializers.DateTimeField(allow_null=True),
+    "url": serializers.CharField(), "status_url": serializers.CharField(),
+})
+
+
 class MeasurementImportView(APIView):
-    """Import a measurement CSV; all rows or none. Staff only."""
+    """Import a measurement CSV; all rows or none. Staff only.
+
+    Files up to ENERGYWEB_IMPORT_SYNC_MAX_KB are imported in the request (201 with the summary);
+    larger ones are stored and imported by a background job (202 with the job, whose
+    ``status_url`` gives progress and, at the end, the summary or the row/column errors)."""
 
     permission_classes = [IsStaff]
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
@@ -100,6 +119,7 @@ class MeasurementImportView(APIView):
     @extend_schema(
         request=ImportRequestSerializer,
         responses={201: OpenApiResponse(description="Import summary"),
+                   202: OpenApiResponse(IMPORT_JOB_SCHEMA, description="A large file: queued as a background import"),
                    400: OpenApiResponse(ERRORS_SCHEMA, description="Row/column errors; nothing written"),
                    409: OpenApiResponse(ERRORS_SCHEMA, description="The same file was imported before")},
     )
@@ -116,15 +136,31 @@ class MeasurementImportView(APIView):
         data = form.validated_data
         for key in ("llm", "hardware"):
             data[key] = data.get(key) or None
+        options = dict(llm=data["llm"], hardware=data["hardware"], create_missing=data["create_missing"],
+                       negative_energy="error" if data["strict_energy"] else "drop", user=request.user)
         try:
-            summary = import_measurements(
-                data["file"], llm=data["llm"], hardware=data["hardware"],
-                create_missing=data["create_missing"],
-                negative_energy="error" if data["strict_energy"] else "drop", user=request.user)
+            if import_jobs.runs_in_background(data["file"]):
+                job = import_jobs.submit_upload(data["file"], **options)
+                return Response(import_jobs.status(job), status=status.HTTP_202_ACCEPTED,
+                                headers={"Location": import_jobs.status(job)["status_url"]})
+            summary = import_measurements(data["file"], **options)
         except ImportFailed as exc:
             code = status.HTTP_409_CONFLICT if exc.duplicate_of is not None else status.HTTP_400_BAD_REQUEST
             return Response(exc.as_dict(), status=code)
         return Response(summary.as_dict(), status=status.HTTP_201_CREATED)
+
+
+class MeasurementImportJobView(APIView):
+    """Progress and outcome of a background measurement import. Staff only."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(responses={200: IMPORT_JOB_SCHEMA, 404: OpenApiResponse(description="No such import")})
+    def get(self, request, pk: int):
+        job = MeasurementImportJob.objects.filter(pk=pk).first()
+        if job is None:
+            return Response({"detail": "No such import."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(import_jobs.status(job))
 
 
 def register(router):
@@ -135,4 +171,5 @@ def register(router):
 
 urlpatterns = [
     path("measurements/import", MeasurementImportView.as_view(), name="measurement-import"),
+    path("measurements/import/jobs/<int:pk>", MeasurementImportJobView.as_view(), name="measurement-import-job"),
 ]

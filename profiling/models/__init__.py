@@ -1,3 +1,4 @@
+from profiling.models.imports import MeasurementImportJob
 from profiling.models.inventory import LLM, EnergyModelFit, Hardware, HardwareAlias, LLMAlias
 from profiling.models.measurements import ImportBatch, Measurement, ProfilingRun
 
@@ -9,5 +10,6 @@ __all__ = [
     "ImportBatch",
     "LLMAlias",
     "Measurement",
+    "MeasurementImportJob",
     "ProfilingRun",
 ]

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
@@ -17,7 +17,8 @@ from django.views.decorators.http import require_http_methods
 from energyweb.csvsafe import safe_row
 from energyweb.permissions import staff_required
 from profiling.forms import ImportForm, MeasurementFilter
-from profiling.models import ImportBatch, Measurement
+from profiling.models import ImportBatch, Measurement, MeasurementImportJob
+from profiling.services import import_jobs
 from profiling.services.measurement_import import (
     OWN_COLUMNS,
     PAPER_COLUMNS,
@@ -111,12 +112,16 @@ def measurement_import(request):
         form = ImportForm(request.POST, request.FILES)
         if form.is_valid():
             data = form.cleaned_data
+            options = dict(llm=data["llm"].name if data["llm"] else None,
+                           hardware=data["hardware"].name if data["hardware"] else None,
+                           create_missing=data["create_missing"],
+                           negative_energy="error" if data["strict_energy"] else "drop", user=request.user)
             try:
-                summary = import_measurements(
-                    data["file"], llm=data["llm"].name if data["llm"] else None,
-                    hardware=data["hardware"].name if data["hardware"] else None,
-                    create_missing=data["create_missing"],
-                    negative_energy="error" if data["strict_energy"] else "drop", user=request.user)
+                if import_jobs.runs_in_background(data["file"]):
+                    job = import_jobs.submit_upload(data["file"], **options)
+                    messages.info(request, f"{job.filename} is being imported in the background (import #{job.pk}).")
+                    return redirect(job)
+                summary = import_measurements(data["file"], **options)
             except ImportFailed as exc:
                 errors = exc
             else:
@@ -132,6 +137,23 @@ def measurement_import(request):
     columns = [(name, text, PAPER_TITLES.get(paper.get(name), "")) for name, text in OWN_COLUMNS.items()]
     return render(request, "profiling/measurement_import.html",
                   {"form": form, "errors": errors, "summary": summary, "columns": columns}, status=status)
+
+
+@staff_required
+def import_job(request, pk):
+    job = get_object_or_404(MeasurementImportJob, pk=pk)
+    result = job.result or {}
+    errors = None
+    if job.status == "failed" and "errors" in result:
+        errors = {**result, "more": result["error_count"] - len(result["errors"])}
+    summary = result if job.status == "succeeded" and "pairs" in result else None
+    return render(request, "profiling/import_job.html", {
+        "job": job, "status": import_jobs.status(job), "errors": errors, "summary": summary})
+
+
+@staff_required
+def import_job_status(request, pk):
+    return JsonResponse(import_jobs.status(get_object_or_404(MeasurementImportJob, pk=pk)))
 
 
 # The paper's headers as its files spell them (PAPER_COLUMNS holds them lower-cased for matching).
@@ -160,6 +182,8 @@ def batch_delete(request, pk):
 urlpatterns = [
     path("measurements/", measurement_list, name="measurement-list"),
     path("measurements/import/", measurement_import, name="measurement-import"),
+    path("measurements/import/jobs/<int:pk>/", import_job, name="import-job"),
+    path("measurements/import/jobs/<int:pk>/status.json", import_job_status, name="import-job-status"),
     path("measurements/download.<str:fmt>", measurement_download, name="measurement-download"),
     path("measurements/batches/<int:pk>/delete/", batch_delete, name="importbatch-delete"),
 ]

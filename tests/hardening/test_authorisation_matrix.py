@@ -16,7 +16,7 @@ from django.db import transaction
 from django.test import Client
 
 from profiling.choices import EnergySource
-from profiling.models import EnergyModelFit, Hardware, ImportBatch, Measurement
+from profiling.models import EnergyModelFit, Hardware, ImportBatch, Measurement, MeasurementImportJob
 from profiling.services import profiling_runs
 from scheduling.models import Deployment, ScheduleJob
 from scheduling.services import jobs
@@ -53,6 +53,10 @@ TABLE = [
     ("measurement import post", "post", "/measurements/import/", ("file", lambda w: {"file": upload(CSV)}),
      {"anon": 302, "user": 403, "creator": 403, "staff": 200}),
     ("batch delete", "post", "/measurements/batches/{batch}/delete/", None, PAGE_STAFF_WRITE),
+    ("import job page", "get", "/measurements/import/jobs/{imp}/", None,
+     {"anon": 302, "user": 403, "creator": 403, "staff": 200}),
+    ("import job status", "get", "/measurements/import/jobs/{imp}/status.json", None,
+     {"anon": 302, "user": 403, "creator": 403, "staff": 200}),
     ("workload list", "get", "/workloads/", None, PAGE_READ),
     ("workload detail", "get", "/workloads/{wl}/", None, PAGE_READ),
     ("workload stats", "get", "/workloads/{wl}/stats.csv", None, PAGE_READ),
@@ -118,6 +122,8 @@ TABLE = [
     ("api measurement list", "get", "/api/v1/measurements/", None, API_READ),
     ("api measurement import", "post", "/api/v1/measurements/import", ("file", lambda w: {"file": upload(CSV)}),
      API_CREATE),
+    ("api import job", "get", "/api/v1/measurements/import/jobs/{imp}", None,
+     {"anon": 401, "user": 403, "creator": 403, "staff": 200}),
     ("api batch list", "get", "/api/v1/import-batches/", None, API_READ),
     ("api batch delete", "delete", "/api/v1/import-batches/{batch}/", None, API_DELETE),
     ("api predict", "post", "/api/v1/predict",
@@ -170,7 +176,9 @@ def world(db, settings, tmp_path):
     Measurement.objects.create(llm=llm, hardware=hw, import_batch=batch, input_tokens=5, output_tokens=5,
                                runtime_s=1.0, gpu_energy_j=2.0, gpu_energy_source=EnergySource.IMPORTED,
                                total_energy_j=2.0)
-    return {"hw": hw.slug, "hw_pk": hw.pk, "llm": llm.slug, "llm_pk": llm.pk, "dep": dep.pk, "wl": wl.pk,
+    imp = MeasurementImportJob.objects.create(filename="big.csv", stored_file="imports/x.upload",
+                                              content_hash="1" * 64)
+    return {"imp": imp.pk, "hw": hw.slug, "hw_pk": hw.pk, "llm": llm.slug, "llm_pk": llm.pk, "dep": dep.pk, "wl": wl.pk,
             "job": job.pk, "batch": batch.pk, "run": run.pk, "host": host.slug, "host_pk": host.pk, "fit": EnergyModelFit.objects.filter(llm=llm).first().pk,
             "users": users}
 
