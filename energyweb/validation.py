@@ -26,6 +26,15 @@ MAX_NAME_LENGTH = 200
 MAX_JSON_DEPTH = 32
 
 
+class FieldError(ValueError):
+    """Bad input to a service, naming the field it belongs to, so that forms, the API and
+    commands can all report it against that field (one class for every service's errors)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
 def max_context() -> int:
     return int(getattr(settings, "MAX_CONTEXT_TOKENS", 131072))
 

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from energyweb.jobs import service as job_service
+from energyweb.validation import FieldError
 from profiling import sweeps
 from profiling.choices import EnergySource, InferenceBackend, SweepDesign
 from profiling.models import LLM, Hardware, Measurement, ProfilingRun
@@ -29,10 +30,8 @@ MAX_CELLS = 400
 MAX_TRIALS_PER_CELL = 100
 
 
-class RunParameterError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class RunParameterError(FieldError):
+    """Bad input; ``field`` names it."""
 
 
 def _int(params: dict, key: str, default: int, lo: int, hi: int) -> int:

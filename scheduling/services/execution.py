@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from energyweb.jobs import service as job_service
 from energyweb.jobs.choices import JobStatus
+from energyweb.validation import FieldError
 from profiling.choices import EnergySource, InferenceBackend
 from profiling.services import terms
 
@@ -35,12 +36,8 @@ MAX_BATCH_SIZE = 1024
 MAX_REPEATS = 64
 
 
-class ExecutionError(ValueError):
+class ExecutionError(FieldError):
     """Bad execution input or a plan that cannot be executed; ``field`` names the input."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def default_drift_pct() -> float:

@@ -21,6 +21,7 @@ from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, transaction
 
 from energyweb.jobs import service as job_service
+from energyweb.validation import FieldError
 from scheduling.choices import Objective
 from scheduling.services import solver as solver_service
 from scheduling.services.baselines import baselines_for_problem
@@ -39,10 +40,8 @@ METRIC_KEYS = ("status", "objective", "zeta", "objective_value", "bound", "gap",
                "warnings", "energy_estimated")
 
 
-class JobParameterError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class JobParameterError(FieldError):
+    """Bad input; ``field`` names it."""
 
 
 def _number(params: dict, key: str, *, positive=True, minimum=None, maximum=None):
