@@ -107,14 +107,20 @@ class Design:
         random.Random(f"{self.seed}:{r}").shuffle(cells)
         return cells
 
+    def warmup_cell(self) -> Cell:
+        """The cell the run warms up on: the longest sequence (input + output tokens), then the largest
+        batch. Its warm-up meets every shape and allocation size the sweep will need; on an H200 a warm-up
+        on a small cell left the first pass of a 7B sweep up to 3.2x slower than the second (see
+        docs/BENCHMARKS.md, GPU check)."""
+        return max(self.cells, key=lambda c: (c.input_tokens + c.output_tokens, c.batch_size, c.input_tokens))
+
     def warmups(self, cell: Cell) -> int:
-        first = self.round_order(0)[0]
-        return self.warmup if (self.warmup_per_cell or cell.index == first.index) else 0
+        return self.warmup if (self.warmup_per_cell or cell.index == self.warmup_cell().index) else 0
 
     def next_trial(self, done: Mapping[tuple[int, int], float]) -> Trial | None:
         """The next trial to run, given the runtimes of trials done so far (keyed by trial key)."""
         order0 = self.round_order(0)
-        for cell in order0 if self.warmup_per_cell else order0[:1]:
+        for cell in order0 if self.warmup_per_cell else [self.warmup_cell()]:
             for i in range(self.warmups(cell)):
                 if (cell.index, i) not in done:
                     return Trial(cell, i, True)

@@ -9,6 +9,11 @@ the runtime overhead of metering, as a table; writes JSON to $OUT/gpu_check.json
 when OUT is set.
 
     python scripts/gpu_check.py [--model llama-2-7b] [--inputs 64,256,1024] [--outputs 16,64,128] [--trials 2]
+                                [--csv measurements.csv] [--hardware-name NAME]
+
+``--csv`` writes every trial (warm-ups marked) in the measurement import format as it is made, so
+``manage.py import_measurements`` and ``fit_models`` can fit this GPU's models; a cut-off run keeps
+the trials already written.
 
 Exits 2 with a message when there is no NVIDIA GPU.
 """
@@ -16,6 +21,7 @@ Exits 2 with a message when there is no NVIDIA GPU.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import statistics
@@ -123,6 +129,9 @@ def main(argv=None) -> int:
     ap.add_argument("--outputs", default="16,64,128")
     ap.add_argument("--trials", type=int, default=2)
     ap.add_argument("--no-cache", action="store_true", help="disable the KV cache, as the paper did")
+    ap.add_argument("--csv", help="write the trials here in the measurement import format")
+    ap.add_argument("--hardware-name", default=None, help="the hardware column of --csv (default: the GPU's name)")
+    ap.add_argument("--idle-s", type=float, default=5.0, help="seconds of idle power measured before the sweep")
     args = ap.parse_args(argv)
 
     # NVML first: it answers in milliseconds where torch takes seconds to import.
@@ -156,21 +165,39 @@ def main(argv=None) -> int:
     print(f"loaded {args.model} ({backend.info['parameters'] / 1e9:.2f} B parameters, random init) "
           f"in {time.perf_counter() - t0:.1f} s", flush=True)
 
+    from profiling.meters import measure_idle
+
+    idle = measure_idle(counter, duration_s=args.idle_s)
+    print(f"idle GPU power: {idle.power_w.get('gpu', 0.0):.1f} W over {args.idle_s:.0f} s", flush=True)
+    writer, csv_file = None, None
+    if args.csv:
+        csv_file = open(args.csv, "w", newline="")  # noqa: SIM115 -- closed at the end; rows flushed one by one
+        writer = csv.writer(csv_file)
+        writer.writerow(["llm", "hardware", "input_tokens", "output_tokens", "batch_size", "runtime_s",
+                         "gpu_energy_j", "gpu_energy_source", "iteration", "is_warmup", "measured_at"])
+    hardware_name = args.hardware_name or torch.cuda.get_device_name(0)
+
     design = grid(parse_counts(args.inputs), parse_counts(args.outputs), warmup=1, seed=0,
                   stopping=StoppingRule.fixed(args.trials), name="gpu-check")
     rows, done, repeats = [], {}, {}
     while (trial := design.next_trial(done)) is not None:
-        result = run_trial(backend, both, trial, repeats=repeats.get(trial.cell.index, 1))
+        result = run_trial(backend, both, trial, idle=idle, repeats=repeats.get(trial.cell.index, 1))
         state = result.device_state  # whole-window figures: divide by the repetitions
         zeus_j = state["zeus_j"] / result.repeats if state["zeus_j"] is not None else None
         power_j = state["power_integration_j"] / result.repeats if state["power_integration_j"] is not None else None
         repeats[trial.cell.index] = result.repeats
         done[trial.key] = result.runtime_s
+        if writer is not None:
+            writer.writerow([args.model, hardware_name, trial.cell.input_tokens, trial.cell.output_tokens, 1,
+                             f"{result.runtime_s:.6f}", f"{result.energy_j['gpu']:.4f}", result.sources["gpu"],
+                             trial.trial_index, str(trial.is_warmup).lower(), result.finished_at.isoformat()])
+            csv_file.flush()
         if trial.is_warmup:
             continue
         rows.append({"cell": trial.cell.index, "trial": trial.trial_index, "tin": trial.cell.input_tokens,
                      "tout": trial.cell.output_tokens, "repeats": result.repeats, "runtime_s": result.runtime_s,
-                     "counter_j": result.energy_j["gpu"], "power_j": power_j, "zeus_j": zeus_j,
+                     "counter_j": result.energy_j["gpu"],
+                     "dynamic_j": (result.dynamic_energy_j or {}).get("gpu"), "power_j": power_j, "zeus_j": zeus_j,
                      "sampler_cpu_s": state["sampler_cpu_s"], "gpus": state.get("gpus")})
         print(table(rows[-1:]).splitlines()[-1], flush=True)
 
@@ -188,7 +215,7 @@ def main(argv=None) -> int:
     report = {
         "device": torch.cuda.get_device_name(0), "driver": counter.device_state().get("driver"),
         "model": args.model, "dtype": args.dtype, "use_cache": not args.no_cache,
-        "counter_step_s": counter.update_period_s, "zeus": zeus_status, "rows": rows, "summary": summary(rows),
+        "counter_step_s": counter.update_period_s, "idle_power_w": idle.power_w, "zeus": zeus_status, "rows": rows, "summary": summary(rows),
         "overhead_start_stop_s": {"nvml-counter": overhead(counter), "nvml-power-integration": overhead(sampler)},
         "sampler_cpu_share": sum(r["sampler_cpu_s"] or 0 for r in rows)
         / max(sum(r["runtime_s"] * r["repeats"] for r in rows), 1e-9),
@@ -199,6 +226,8 @@ def main(argv=None) -> int:
     print(json.dumps({k: v for k, v in report.items() if k != "rows"}, indent=2))
     if os.environ.get("OUT"):
         Path(os.environ["OUT"], "gpu_check.json").write_text(json.dumps(report, indent=2))
+    if csv_file is not None:
+        csv_file.close()
     counter.close()
     sampler.close()
     return 0
