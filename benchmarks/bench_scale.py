@@ -52,6 +52,9 @@ STEPS = ("import", "plan", "plan+assignment", "schedule", "sweep", "baselines", 
 DJANGO_STEPS = ("job", "download", "page")
 SIZES = (100_000, 1_000_000, 10_000_000, 30_000_000)
 SHARES = {"min_share": 0.01, "max_share": 0.5}
+# The published models predict negative energy for short queries (the planner refuses them since issue 8);
+# the scale figures are about speed, so they are planned clamped, knowingly, as the paper did.
+CLAMP = True
 
 
 def _specs():
@@ -82,7 +85,7 @@ def django_child(step: str, workload: str) -> None:
     before = _rss()
     t0, c0 = time.perf_counter(), time.process_time()
     if step == "job":
-        params = jobs.normalise_parameters("paper-energy-accuracy", {"zeta": 0.5})
+        params = jobs.normalise_parameters("paper-energy-accuracy", {"zeta": 0.5, "allow_clamping": True})
         job = ScheduleJob.objects.create(workload=wl, objective="paper-energy-accuracy", parameters=params,
                                          deployment_specs=[spec_to_json(s) for s in _specs()], steps_total=2)
         t0, c0 = time.perf_counter(), time.process_time()
@@ -121,16 +124,16 @@ def child(step: str, data: str) -> None:
     before = _rss()
     t0, c0 = time.perf_counter(), time.process_time()
     if step == "plan":
-        out = solver.plan(tin, tout, specs, zeta=0.5)
+        out = solver.plan(tin, tout, specs, zeta=0.5, allow_clamping=CLAMP)
         info = {"status": out.status, "classes": out.stats["classes"]}
     elif step == "plan+assignment":
-        out = solver.plan(tin, tout, specs, zeta=0.5)
+        out = solver.plan(tin, tout, specs, zeta=0.5, allow_clamping=CLAMP)
         info = {"status": out.status, "assigned": int(out.assignment.shape[0])}
     elif step == "sweep":
-        out = solver.sweep(tin, tout, specs)
+        out = solver.sweep(tin, tout, specs, allow_clamping=CLAMP)
         info = {"status": ",".join(sorted({r.status for r in out}))}
     elif step == "baselines":
-        out = solver.baselines(tin, tout, specs)
+        out = solver.baselines(tin, tout, specs, allow_clamping=CLAMP)
         info = {"status": f"{len(out)} baselines"}
     else:
         raise SystemExit(f"unknown step {step}")
@@ -267,7 +270,7 @@ def _step(step, n, i, py, env, csv_path, data, deps) -> dict:
         return {"seconds": r["wall"], "cpu": r["cpu"], "peak": r["peak"],
                 "info": f"{csv_path.stat().st_size / 1e6:.0f} MB CSV"}
     if step == "schedule":
-        r = _run([py, "manage.py", "schedule", "--workload", f"w{n}", "--deployments", str(deps), "--json"], env)
+        r = _run([py, "manage.py", "schedule", "--workload", f"w{n}", "--deployments", str(deps), "--json", "--allow-clamping"], env)
         return {"seconds": r["wall"], "cpu": r["cpu"], "peak": r["peak"], "info": json.loads(r["stdout"])["status"]}
     target = f"w{n}" if step in DJANGO_STEPS else str(data)
     r = _run([py, __file__, "--child", step, "--data", target], env)
