@@ -290,6 +290,27 @@ def cancel(job) -> bool:
     return job_service.cancel(job)
 
 
+def assignment_name(job_pk: int, attempt: int) -> str:
+    """One file name per claim: a worker fenced off after saving cannot delete its successor's file."""
+    return f"assignments/job-{job_pk}-{attempt}.npz"
+
+
+def remove_orphaned_assignments(job_pk: int, attempt: int) -> int:
+    """Delete assignment files that earlier claims of this unfinished job saved before they were lost.
+
+    A worker killed between saving its file and recording it leaves the file behind; the claim that
+    takes over removes it before saving its own (attempt numbers of lost claims are never reused; a
+    released claim stopped before handing back, so nothing still writes these names)."""
+    removed = 0
+    for name in [f"assignments/job-{job_pk}.npz"] + [assignment_name(job_pk, k) for k in range(1, attempt + 1)]:
+        if default_storage.exists(name):
+            default_storage.delete(name)
+            removed += 1
+    if removed:
+        log.info("schedule job %s: removed %d assignment file(s) left by lost workers", job_pk, removed)
+    return removed
+
+
 def run_job(job, handle: job_service.JobHandle) -> None:
     """Solve a claimed job and record results, or the error, on its row.
 
@@ -321,7 +342,8 @@ def run_job(job, handle: job_service.JobHandle) -> None:
     buf = io.BytesIO()
     np.savez_compressed(buf, assignment=execution.assignments,
                         zetas=np.array(execution.results["parameters"]["zetas"]))
-    name = default_storage.save(f"assignments/job-{job.pk}.npz", ContentFile(buf.getvalue()))
+    remove_orphaned_assignments(job.pk, handle.attempt)
+    name = default_storage.save(assignment_name(job.pk, handle.attempt), ContentFile(buf.getvalue()))
     if not handle.finish(results=execution.results, solver_stats=execution.solver_stats,
                          assignment_file=name, steps_done=job.steps_total or 1):
         default_storage.delete(name)  # cancelled or taken over during the last step

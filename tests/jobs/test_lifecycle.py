@@ -150,3 +150,22 @@ def test_release_workers_hands_back_only_the_named_workers_jobs(plan, reference,
     other.refresh_from_db()
     assert plan.status == JobStatus.PENDING and plan.enqueued_at is None and plan.lease_owner == ""
     assert other.status == JobStatus.RUNNING
+
+
+def test_a_file_saved_by_a_lost_worker_is_removed_by_the_claim_that_takes_over(plan):
+    """Killed between saving its assignment file and recording it, a worker leaves a file no row names."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    first = job_service.claim(ScheduleJob, plan.pk, "w1")
+    orphan = default_storage.save(jobs.assignment_name(plan.pk, first.attempt), ContentFile(b"half a plan"))
+    _expire(plan)  # the worker died there: its lease runs out
+    second = job_service.claim(ScheduleJob, plan.pk, "w2")
+    assert second.attempt == 2
+    jobs.run_job(ScheduleJob.objects.get(pk=plan.pk), second)
+    plan.refresh_from_db()
+    assert plan.status == JobStatus.SUCCEEDED
+    assert not default_storage.exists(orphan)
+    assert plan.assignment_file.name == jobs.assignment_name(plan.pk, 2)
+    assert jobs.load_assignment(plan).shape[-1] == 200
+    assert default_storage.listdir("assignments")[1] == [f"job-{plan.pk}-2.npz"]
