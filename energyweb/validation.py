@@ -35,6 +35,39 @@ class FieldError(ValueError):
         self.field = field
 
 
+def whole_field(value, field: str, lo: int, hi: int, *, default: int | None = None,
+                error: type[FieldError] = FieldError) -> int:
+    """A service parameter that must be a whole number in [lo, hi] (``"5"`` and ``5.0`` are accepted,
+    ``true`` and ``5.5`` are not); empty means ``default`` when there is one."""
+    if value in (None, "") and default is not None:
+        return default
+    if isinstance(value, bool):
+        raise error(f"{field} must be a whole number.", field)
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise error(f"{field} must be a whole number.", field) from exc
+    if not math.isfinite(number) or number != int(number) or not lo <= number <= hi:
+        raise error(f"{field} must be a whole number from {lo} to {hi}.", field)
+    return int(number)
+
+
+def number_field(value, field: str, lo: float, hi: float, *, default: float | None = None,
+                 error: type[FieldError] = FieldError) -> float:
+    """A service parameter that must be a finite number in [lo, hi]; empty means ``default``."""
+    if value in (None, "") and default is not None:
+        return default
+    if isinstance(value, bool):
+        raise error(f"{field} must be a number.", field)
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise error(f"{field} must be a number.", field) from exc
+    if not math.isfinite(number) or not lo <= number <= hi:
+        raise error(f"{field} must be a number from {lo} to {hi}.", field)
+    return number
+
+
 def max_context() -> int:
     return int(getattr(settings, "MAX_CONTEXT_TOKENS", 131072))
 

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from energyweb.jobs import service as job_service
-from energyweb.validation import FieldError
+from energyweb.validation import FieldError, number_field, whole_field
 from profiling import sweeps
 from profiling.choices import EnergySource, InferenceBackend, SweepDesign
 from profiling.models import LLM, Hardware, Measurement, ProfilingRun
@@ -35,33 +35,11 @@ class RunParameterError(FieldError):
 
 
 def _int(params: dict, key: str, default: int, lo: int, hi: int) -> int:
-    value = params.get(key, default)
-    if value in (None, ""):
-        return default
-    if isinstance(value, bool):
-        raise RunParameterError(f"{key} must be a whole number.", key)
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as exc:
-        raise RunParameterError(f"{key} must be a whole number.", key) from exc
-    if not math.isfinite(number) or number != int(number) or not lo <= number <= hi:
-        raise RunParameterError(f"{key} must be a whole number from {lo} to {hi}.", key)
-    return int(number)
+    return whole_field(params.get(key, default), key, lo, hi, default=default, error=RunParameterError)
 
 
 def _float(params: dict, key: str, default: float, lo: float, hi: float) -> float:
-    value = params.get(key, default)
-    if value in (None, ""):
-        return default
-    if isinstance(value, bool):
-        raise RunParameterError(f"{key} must be a number.", key)
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as exc:
-        raise RunParameterError(f"{key} must be a number.", key) from exc
-    if not math.isfinite(number) or not lo <= number <= hi:
-        raise RunParameterError(f"{key} must be a number from {lo} to {hi}.", key)
-    return number
+    return number_field(params.get(key, default), key, lo, hi, default=default, error=RunParameterError)
 
 
 def _token_list(value, key: str, max_context: int) -> list[int]:

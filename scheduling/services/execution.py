@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from energyweb.jobs import service as job_service
 from energyweb.jobs.choices import JobStatus
-from energyweb.validation import FieldError
+from energyweb.validation import FieldError, whole_field
 from profiling.choices import EnergySource, InferenceBackend
 from profiling.services import terms
 
@@ -45,17 +45,7 @@ def default_drift_pct() -> float:
 
 
 def _whole(value, field: str, lo: int, hi: int, default: int | None = None) -> int:
-    if value in (None, "") and default is not None:
-        return default
-    if isinstance(value, bool):
-        raise ExecutionError(f"{field} must be a whole number.", field)
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ExecutionError(f"{field} must be a whole number.", field) from exc
-    if not math.isfinite(number) or number != int(number) or not lo <= number <= hi:
-        raise ExecutionError(f"{field} must be a whole number from {lo} to {hi}.", field)
-    return int(number)
+    return whole_field(value, field, lo, hi, default=default, error=ExecutionError)
 
 
 def _threshold(value) -> float:
