@@ -1,0 +1,33 @@
+"""The API side of background imports: the 202 answer and the OpenAPI shape of a job's status
+(energyweb/jobs/uploads.py ``status()``)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from energyweb.jobs import uploads
+from energyweb.jobs.choices import JobStatus
+
+
+def upload_job_schema(name: str, fields: dict, result_help: str):
+    """The shared fields of every upload job's status, plus the importer's own ``fields``."""
+    return inline_serializer(name, {
+        "id": serializers.IntegerField(),
+        "status": serializers.ChoiceField(choices=JobStatus.choices),
+        "filename": serializers.CharField(), "size_bytes": serializers.IntegerField(),
+        "percent": serializers.IntegerField(), "attempts": serializers.IntegerField(),
+        "error": serializers.CharField(allow_blank=True),
+        "result": serializers.DictField(help_text=result_help),
+        "created": serializers.DateTimeField(allow_null=True), "finished": serializers.DateTimeField(allow_null=True),
+        **fields,
+        "url": serializers.CharField(help_text="The progress page."),
+        "status_url": serializers.CharField(help_text="This status, for polling."),
+    })
+
+
+def accepted(job) -> Response:
+    """202 for an upload queued as a background import: its status, and ``Location`` to poll."""
+    body = uploads.status(job)
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
