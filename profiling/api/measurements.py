@@ -10,7 +10,7 @@ from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from energyweb.api.upload_jobs import accepted, upload_job_schema
+from energyweb.api.upload_jobs import UploadJobStatusView, accepted, status_view_schema, upload_job_schema
 from energyweb.permissions import IsStaff
 from profiling.forms import MeasurementFilter
 from profiling.models import ImportBatch, Measurement, MeasurementImportJob
@@ -142,17 +142,12 @@ class MeasurementImportView(APIView):
         return Response(summary.as_dict(), status=status.HTTP_201_CREATED)
 
 
-class MeasurementImportJobView(APIView):
+@status_view_schema(IMPORT_JOB_SCHEMA)
+class MeasurementImportJobView(UploadJobStatusView):
     """Progress and outcome of a background measurement import. Staff only."""
 
     permission_classes = [IsStaff]
-
-    @extend_schema(responses={200: IMPORT_JOB_SCHEMA, 404: OpenApiResponse(description="No such import")})
-    def get(self, request, pk: int):
-        job = MeasurementImportJob.objects.filter(pk=pk).first()
-        if job is None:
-            return Response({"detail": "No such import."}, status=status.HTTP_404_NOT_FOUND)
-        return Response(import_jobs.status(job))
+    model = MeasurementImportJob
 
 
 def register(router):

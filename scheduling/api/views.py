@@ -2,12 +2,11 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from energyweb.api.parsers import BoundedJSONParser
-from energyweb.api.upload_jobs import accepted, upload_job_schema
+from energyweb.api.upload_jobs import UploadJobStatusView, accepted, status_view_schema, upload_job_schema
 from energyweb.jobs import uploads
 from energyweb.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff, may_manage_job
 from scheduling.api.serializers import (
@@ -93,20 +92,15 @@ class WorkloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         return Response({"stats": wl.stats, "histograms": wl.histograms, "histogram_rows": stats_rows(wl)})
 
 
-class WorkloadImportJobView(APIView):
+@status_view_schema(WORKLOAD_IMPORT_JOB_SCHEMA)
+class WorkloadImportJobView(UploadJobStatusView):
     """Progress and outcome of a background workload import: staff, or the user who uploaded it."""
 
     permission_classes = [AuthenticatedMayPost]
+    model = WorkloadImportJob
 
-    @extend_schema(responses={200: WORKLOAD_IMPORT_JOB_SCHEMA, 403: OpenApiResponse(description="Not yours"),
-                              404: OpenApiResponse(description="No such import")})
-    def get(self, request, pk: int):
-        job = WorkloadImportJob.objects.select_related("workload").filter(pk=pk).first()
-        if job is None:
-            raise NotFound("No such import.")
-        if not may_manage_job(request.user, job):
-            raise PermissionDenied("Only staff or the user who uploaded the file may follow its import.")
-        return Response(uploads.status(job))
+    def allowed(self, user, job) -> bool:
+        return may_manage_job(user, job)
 
 
 class DeploymentViewSet(viewsets.ModelViewSet):
