@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.files.storage import default_storage
 
+from energyweb.jobs import service as job_service
 from energyweb.jobs import uploads
 from energyweb.jobs.choices import JobStatus
 from scheduling.models import Workload, WorkloadImportJob
@@ -60,6 +61,8 @@ def import_stored(job: WorkloadImportJob, path, handle) -> dict:
     handle.progress(done=PARSING)
 
     def written(workload: Workload) -> None:
+        # The crash tests kill the worker here: arrays file written, row not committed.
+        job_service.fault_delay()
         # Inside the workload's transaction and conditional on our claim: lost claim, no commit.
         handle.progress(done=DONE, workload=workload)
 

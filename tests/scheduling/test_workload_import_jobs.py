@@ -15,9 +15,11 @@ from django.utils import timezone
 
 from energyweb.jobs import recovery
 from energyweb.jobs import service as job_service
+from energyweb.jobs.choices import JobStatus
 from energyweb.jobs.service import JobLost
 from scheduling.models import Workload, WorkloadImportJob
 from scheduling.services.workloads import gzip_bytes
+from tests.conftest import FAST_RECOVERY, start_worker, wait_for
 from tests.scheduling.conftest import small_csv
 
 URL = "/api/v1/workloads/"
@@ -187,7 +189,8 @@ def test_recovery_giving_up_removes_the_upload_and_leftovers(staff_api, media, b
 
 
 @pytest.mark.django_db
-def test_name_size_and_quota_are_checked_in_the_request(staff_api, staff_user, media, background, settings):
+def test_name_size_and_quota_are_checked_in_the_request(staff_api, staff_user, client, media, background,
+                                                        settings):
     Workload.objects.create(name="taken", content_sha256="0" * 64, data_file="workloads/x.npz")
     r = post(staff_api, small_csv(), name="taken")
     assert r.status_code == 400 and "exists already" in r.json()["name"][0]
@@ -201,6 +204,9 @@ def test_name_size_and_quota_are_checked_in_the_request(staff_api, staff_user, m
     queued(staff_api, name="second")
     r = post(staff_api, small_csv(), name="third")
     assert r.status_code == 429 and "workload imports" in r.json()["detail"]
+    client.force_login(staff_user)
+    page = client.post("/workloads/upload/", {"name": "third", "description": "", "file": upload(small_csv())})
+    assert page.status_code == 429 and b"ENERGYWEB_MAX_ACTIVE_JOBS_PER_USER" in page.content
     assert WorkloadImportJob.objects.filter(created_by=staff_user).count() == 2
     # Only the two queued uploads are on disk: refused ones are never stored or are removed.
     assert len(list((Path(django_settings.MEDIA_ROOT) / "imports").iterdir())) == 2
@@ -258,23 +264,45 @@ def test_page_shows_the_row_column_errors_of_a_failed_job(client, staff_user, me
     assert "column “output_tokens”" in page and Workload.objects.count() == 0
 
 
-def wait_for(job_id, timeout=90.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        job = WorkloadImportJob.objects.get(pk=job_id)
-        if job.status in ("succeeded", "failed"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"workload import {job_id} still {job.status} after {timeout} s")
+def finished(job_id, timeout=90.0) -> WorkloadImportJob:
+    return wait_for(lambda: WorkloadImportJob.objects.exclude(status__in=JobStatus.active()).filter(pk=job_id).first(),
+                    timeout, f"workload import {job_id} to end")
 
 
+@pytest.mark.worker
 def test_a_real_worker_imports_a_queued_upload(celery_worker_process, staff_api, background):
     r = post(staff_api, small_csv(), name=f"worker wl {time.time_ns()}")
     assert r.status_code == 202
-    job = wait_for(r.json()["id"])
+    job = finished(r.json()["id"])
     assert job.status == "succeeded", job.error
     assert job.workload.n_queries == 6 and not stored(job).exists()
     bad = post(staff_api, BAD, name=f"worker bad {time.time_ns()}", filename="bad.csv")
-    failed = wait_for(bad.json()["id"])
+    failed = finished(bad.json()["id"])
     assert failed.status == "failed" and failed.result["error_count"] == 2
     assert Workload.objects.count() == 1
+
+
+@pytest.mark.worker
+@pytest.mark.slow
+def test_kill_9_mid_write_is_recovered_without_a_second_workload_or_a_stray_file(
+        transactional_db, staff_api, background, broker_url, tmp_path):
+    slow = start_worker(broker_url, tmp_path, env=FAST_RECOVERY | {"ENERGYWEB_FAULT_STEP_DELAY_S": "30"},
+                        name="slow-worker")
+    try:
+        job = queued(staff_api, name=f"killed wl {time.time_ns()}")
+        first = Path(django_settings.MEDIA_ROOT) / "workloads" / f"import-{job.pk}-1.npz"
+        # The worker has written the arrays file and waits inside the row's transaction.
+        wait_for(first.exists, 60, "the first attempt's arrays file")
+    finally:
+        slow.kill()
+    job.refresh_from_db()
+    assert job.status == "running" and Workload.objects.count() == 0
+    worker = start_worker(broker_url, tmp_path, env=FAST_RECOVERY, purge=False, name="second-worker")
+    try:
+        done = finished(job.pk, 120)
+    finally:
+        worker.stop()
+    assert done.status == "succeeded", done.error
+    assert done.attempts == 2 and Workload.objects.count() == 1
+    assert not first.exists() and arrays_files(done) == [f"import-{job.pk}-2.npz"]
+    assert done.workload.data_file.name == f"workloads/import-{job.pk}-2.npz" and not stored(done).exists()
