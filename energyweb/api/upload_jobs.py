@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from energyweb.jobs import uploads
 from energyweb.jobs.choices import JobStatus
+from energyweb.permissions import IMPORT_FOLLOWERS
 
 
 def upload_job_schema(name: str, fields: dict, result_help: str):
@@ -48,7 +49,7 @@ class UploadJobStatusView(APIView):
         if job is None:
             raise NotFound("No such import.")
         if not self.allowed(request.user, job):
-            raise PermissionDenied("Only staff or the user who uploaded the file may follow its import.")
+            raise PermissionDenied(IMPORT_FOLLOWERS)
         return Response(uploads.status(job))
 
 

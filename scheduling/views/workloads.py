@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from energyweb.csvsafe import safe_cell
 from energyweb.jobs import uploads
-from energyweb.permissions import may_manage_job, require_staff
+from energyweb.permissions import IMPORT_FOLLOWERS, may_manage_job, require_staff
 from scheduling.forms import WorkloadGenerateForm, WorkloadUploadForm
 from scheduling.models import Workload, WorkloadImportJob
 from scheduling.services import workload_jobs
@@ -83,7 +83,7 @@ def workload_upload(request):
 def _own_import(request, pk) -> WorkloadImportJob:
     job = get_object_or_404(WorkloadImportJob.objects.select_related("workload"), pk=pk)
     if not may_manage_job(request.user, job):
-        raise PermissionDenied("Only staff or the user who uploaded the file may follow its import.")
+        raise PermissionDenied(IMPORT_FOLLOWERS)
     return job
 
 
