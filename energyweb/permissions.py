@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 STAFF_ONLY = "Only staff may change the inventory (hardware, LLMs, deployments, fits, measurements, workloads)."
+IMPORT_FOLLOWERS = "Only staff or the user who uploaded the file may follow its import."
 
 
 def is_staff(user) -> bool:

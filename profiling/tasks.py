@@ -8,6 +8,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from energyweb.jobs import uploads
+
 log = logging.getLogger(__name__)
 
 
@@ -53,18 +55,5 @@ def run_profiling(run_id: int) -> str:
     return job_service.run_claimed(ProfilingRun, run_id, run_body, transient=(OperationalError, InterfaceError))
 
 
-@shared_task(
-    name="profiling.run_measurement_import",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True, retry_jitter=True, max_retries=3,
-    ignore_result=True,
-    soft_time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S, time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S + 300,
-)
-def run_measurement_import(job_id: int) -> str:
-    """Import one stored upload (services/import_jobs.py); the row decides, not the message."""
-    from energyweb.jobs import service as job_service
-    from profiling.models import MeasurementImportJob
-    from profiling.services import import_jobs
-
-    return job_service.run_claimed(MeasurementImportJob, job_id, import_jobs.run_job,
-                                   transient=(OperationalError, InterfaceError))
+# Import one stored upload (services/import_jobs.py, energyweb/jobs/uploads.py).
+run_measurement_import = uploads.register_task("profiling.run_measurement_import", "profiling.MeasurementImportJob")

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from energyweb.jobs import service as job_service
+from energyweb.jobs import uploads
 from scheduling.services import jobs
 
 log = logging.getLogger(__name__)
@@ -45,3 +46,7 @@ def run_execution_job(job_id: int) -> str:
 
     return job_service.run_claimed(ExecutionJob, job_id, run_body, transient=(OperationalError, InterfaceError))
 
+
+
+# Import one stored workload upload (services/workload_jobs.py, energyweb/jobs/uploads.py).
+run_workload_import = uploads.register_task("scheduling.run_workload_import", "scheduling.WorkloadImportJob")

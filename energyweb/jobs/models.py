@@ -2,7 +2,9 @@
 
 A concrete job declares how it is woken up (``job_task``, ``job_queue()``) and
 whether a lost attempt can be resumed (``job_resumable``): a profiling run
-resumes at its first missing trial, a plan restarts from scratch.
+resumes at its first missing trial, a plan restarts from scratch. It may also
+declare ``job_abandoned(pks)``, called after recovery failed jobs that no worker
+ran to the end (a background import removes its stored upload there).
 """
 
 from __future__ import annotations

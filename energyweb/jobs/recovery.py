@@ -50,9 +50,12 @@ def recover(now=None) -> dict:
     report = {}
     for model in job_models():
         expired = model.objects.filter(status=JobStatus.RUNNING, lease_expires__lt=now)
-        failed = expired.filter(attempts__gte=limit).update(
+        given_up = list(expired.filter(attempts__gte=limit).values_list("pk", flat=True))
+        failed = model.objects.filter(pk__in=given_up, status=JobStatus.RUNNING, lease_expires__lt=now).update(
             status=JobStatus.FAILED, finished=now, lease_owner="", lease_expires=None,
             error=f"Its worker was lost {limit} times (killed or unreachable); giving up.")
+        if failed:
+            abandoned(model, given_up)
         # enqueued_at cleared: the wake-up below goes out in this same pass.
         reset = {"status": JobStatus.PENDING, "lease_owner": "", "lease_expires": None, "enqueued_at": None}
         if not model.job_resumable:
@@ -72,6 +75,14 @@ def recover(now=None) -> dict:
                         "%d wake-ups re-sent", model.__name__, failed, limit, requeued, resent)
         report[model._meta.label] = {"failed": failed, "requeued": requeued, "resent": resent}
     return report
+
+
+def abandoned(model, pks) -> None:
+    """Let a job model clean up after jobs failed without a worker (``job_abandoned``: an
+    import's stored upload); only the rows that are failed now, whoever failed them."""
+    hook = getattr(model, "job_abandoned", None)
+    if hook is not None:
+        hook(model.objects.filter(pk__in=list(pks), status=JobStatus.FAILED).values_list("pk", flat=True))
 
 
 def _loop(interval: float) -> None:

@@ -123,10 +123,14 @@ def claim(model, pk: int, worker: str | None = None) -> JobHandle | None:
     """
     now = timezone.now()
     limit = max_attempts()
-    model.objects.filter(pk=pk, status=JobStatus.RUNNING, lease_expires__lt=now,
-                         attempts__gte=limit).update(
-        status=JobStatus.FAILED, finished=now, lease_owner="", lease_expires=None,
-        error=f"Its worker was lost {limit} times (killed or unreachable); giving up.")
+    if model.objects.filter(pk=pk, status=JobStatus.RUNNING, lease_expires__lt=now,
+                            attempts__gte=limit).update(
+            status=JobStatus.FAILED, finished=now, lease_owner="", lease_expires=None,
+            error=f"Its worker was lost {limit} times (killed or unreachable); giving up."):
+        from energyweb.jobs.recovery import abandoned
+
+        abandoned(model, [pk])
+        return None
     token = uuid.uuid4().hex
     values = dict(status=JobStatus.RUNNING, lease_owner=token, lease_expires=now + timedelta(seconds=lease_seconds()),
                   attempts=F("attempts") + 1, started=Coalesce(F("started"), now), worker=(worker or worker_name())[:200],

@@ -10,6 +10,7 @@ from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from energyweb.api.upload_jobs import UploadJobStatusView, accepted, status_view_schema, upload_job_schema
 from energyweb.permissions import IsStaff
 from profiling.forms import MeasurementFilter
 from profiling.models import ImportBatch, Measurement, MeasurementImportJob
@@ -92,18 +93,10 @@ ERRORS_SCHEMA = inline_serializer("ImportErrors", {
 })
 
 
-IMPORT_JOB_SCHEMA = inline_serializer("MeasurementImportJob", {
-    "id": serializers.IntegerField(),
-    "status": serializers.ChoiceField(choices=["pending", "running", "succeeded", "failed", "cancelled"]),
-    "filename": serializers.CharField(), "size_bytes": serializers.IntegerField(),
+IMPORT_JOB_SCHEMA = upload_job_schema("MeasurementImportJob", {
     "rows_validated": serializers.IntegerField(), "rows_written": serializers.IntegerField(),
-    "percent": serializers.IntegerField(), "attempts": serializers.IntegerField(),
-    "error": serializers.CharField(allow_blank=True),
-    "result": serializers.DictField(help_text="The import summary once succeeded; the ImportErrors once failed."),
     "batch": serializers.IntegerField(allow_null=True),
-    "created": serializers.DateTimeField(allow_null=True), "finished": serializers.DateTimeField(allow_null=True),
-    "url": serializers.CharField(), "status_url": serializers.CharField(),
-})
+}, "The import summary once succeeded; the ImportErrors once failed.")
 
 
 class MeasurementImportView(APIView):
@@ -141,8 +134,7 @@ class MeasurementImportView(APIView):
         try:
             if import_jobs.runs_in_background(data["file"]):
                 job = import_jobs.submit_upload(data["file"], **options)
-                return Response(import_jobs.status(job), status=status.HTTP_202_ACCEPTED,
-                                headers={"Location": import_jobs.status(job)["status_url"]})
+                return accepted(job)
             summary = import_measurements(data["file"], **options)
         except ImportFailed as exc:
             code = status.HTTP_409_CONFLICT if exc.duplicate_of is not None else status.HTTP_400_BAD_REQUEST
@@ -150,17 +142,12 @@ class MeasurementImportView(APIView):
         return Response(summary.as_dict(), status=status.HTTP_201_CREATED)
 
 
-class MeasurementImportJobView(APIView):
+@status_view_schema(IMPORT_JOB_SCHEMA)
+class MeasurementImportJobView(UploadJobStatusView):
     """Progress and outcome of a background measurement import. Staff only."""
 
     permission_classes = [IsStaff]
-
-    @extend_schema(responses={200: IMPORT_JOB_SCHEMA, 404: OpenApiResponse(description="No such import")})
-    def get(self, request, pk: int):
-        job = MeasurementImportJob.objects.filter(pk=pk).first()
-        if job is None:
-            return Response({"detail": "No such import."}, status=status.HTTP_404_NOT_FOUND)
-        return Response(import_jobs.status(job))
+    model = MeasurementImportJob
 
 
 def register(router):

@@ -2,45 +2,39 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
-from django.urls import reverse
 
-from energyweb.jobs.models import Job
+from energyweb.jobs.uploads import UploadJob
 from profiling.models.measurements import ImportBatch
 
 
-class MeasurementImportJob(Job):
-    """One stored upload waiting for, or going through, the all-or-nothing importer.
+class MeasurementImportJob(UploadJob):
+    """One stored measurement upload (energyweb/jobs/uploads.py holds the lifecycle).
 
-    An import cannot resume midway (it is one transaction), so a lost worker's job
-    restarts; ``batch`` is set in the same transaction as the rows, under the claim,
-    so a restart after a commit finds the batch and never imports the file twice.
+    ``batch`` is set in the same transaction as the rows, under the claim, so a restart
+    after a commit finds the batch and never imports the file twice.
     """
 
     job_task = "profiling.run_measurement_import"
-    job_resumable = False
     job_label = "measurement import"
+    page_route = "profiling:import-job"
+    status_route = "measurement-import-job"
 
-    filename = models.CharField(max_length=255)
-    stored_file = models.CharField(max_length=300, help_text="Path of the upload under MEDIA_ROOT (0600).")
-    content_hash = models.CharField(max_length=64, db_index=True, help_text="SHA-256 of the upload.")
-    size_bytes = models.BigIntegerField(default=0)
     options = models.JSONField(default=dict, blank=True,
                                help_text="llm, hardware, create_missing, negative_energy as the form gave them.")
     rows_validated = models.PositiveIntegerField(default=0)
     rows_written = models.PositiveIntegerField(default=0)
-    result = models.JSONField(default=dict, blank=True,
-                              help_text="The import summary, or the row/column errors (first 50 and a count).")
     batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
 
-    class Meta:
-        ordering = ["-created", "-id"]
+    def upload_committed(self) -> dict | None:
+        from profiling.services import import_jobs
 
-    def __str__(self) -> str:
-        return f"Import #{self.pk} of {self.filename}"
+        return import_jobs.committed(self)
 
-    def get_absolute_url(self) -> str:
-        return reverse("profiling:import-job", args=[self.pk])
+    def upload_import(self, path, handle) -> dict:
+        from profiling.services import import_jobs
+
+        return import_jobs.import_stored(self, path, handle)
+
+    def status_fields(self) -> dict:
+        return {"rows_validated": self.rows_validated, "rows_written": self.rows_written, "batch": self.batch_id}

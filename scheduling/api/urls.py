@@ -2,7 +2,7 @@ from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from scheduling.api.executions import ExecutePlanView, ExecutionViewSet
-from scheduling.api.views import DeploymentViewSet, ScheduleJobViewSet, WorkloadViewSet
+from scheduling.api.views import DeploymentViewSet, ScheduleJobViewSet, WorkloadImportJobView, WorkloadViewSet
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -22,4 +22,5 @@ router.register("executions", ExecutionViewSet, basename="execution")
 
 urlpatterns = router.urls + [
     re_path(r"^schedule-jobs/(?P<pk>\d+)/execute/?$", ExecutePlanView.as_view(), name="schedulejob-execute"),
+    re_path(r"^workload-import-jobs/(?P<pk>\d+)/?$", WorkloadImportJobView.as_view(), name="workload-import-job"),
 ]

@@ -1,11 +1,13 @@
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, parsers, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.response import Response
 
 from energyweb.api.parsers import BoundedJSONParser
+from energyweb.api.upload_jobs import UploadJobStatusView, accepted, status_view_schema, upload_job_schema
+from energyweb.jobs import uploads
 from energyweb.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff, may_manage_job
 from scheduling.api.serializers import (
     DeploymentSerializer,
@@ -15,12 +17,19 @@ from scheduling.api.serializers import (
     WorkloadSerializer,
     WorkloadUploadSerializer,
 )
-from scheduling.models import Deployment, ScheduleJob, Workload
-from scheduling.services import jobs
+from scheduling.models import Deployment, ScheduleJob, Workload, WorkloadImportJob
+from scheduling.services import jobs, workload_jobs
 from scheduling.services.deployments import DeploymentResolutionError
 from scheduling.services.generator import DEFAULT_TIN, DEFAULT_TOUT, GeneratorError, generate_workload
 from scheduling.services.plan_checks import QuotaExceeded, check_deployments, check_job_quota
 from scheduling.services.workloads import WorkloadFileError, import_workload, stats_rows
+
+WORKLOAD_IMPORT_JOB_SCHEMA = upload_job_schema("WorkloadImportJob", {
+    "name": serializers.CharField(), "step": serializers.ChoiceField(choices=WorkloadImportJob.STEPS),
+    "rows_read": serializers.IntegerField(), "workload": serializers.IntegerField(allow_null=True),
+    "workload_url": serializers.CharField(allow_null=True, help_text="The workload's page once imported."),
+}, "Once succeeded: workload, name, n_queries, total_tokens, url; once failed: detail, errors "
+   "(row, column, message; first 50), error_count, errors_not_shown.")
 
 
 class WorkloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
@@ -34,14 +43,29 @@ class WorkloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     search_fields = ["name", "description"]
     ordering_fields = ["created", "name", "n_queries"]
 
-    @extend_schema(request=WorkloadUploadSerializer, responses={201: WorkloadSerializer})
+    @extend_schema(request=WorkloadUploadSerializer, responses={
+        201: WorkloadSerializer,
+        202: OpenApiResponse(WORKLOAD_IMPORT_JOB_SCHEMA, description=(
+            "A file above ENERGYWEB_IMPORT_SYNC_MAX_KB: stored and queued as a background import; "
+            "poll status_url (also in Location)")),
+        400: OpenApiResponse(description="Row/column errors (first 50, error_count) or a field error; "
+                                         "nothing written"),
+        429: OpenApiResponse(description="Too many of this user's workload imports are queued or running")})
     def create(self, request, *args, **kwargs):
+        """Upload a workload CSV. Files up to ENERGYWEB_IMPORT_SYNC_MAX_KB are imported in the request
+        (201); larger ones are stored and imported by a background job (202 with the job)."""
         upload = WorkloadUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         d = upload.validated_data
         try:
+            if uploads.runs_in_background(d["file"]):
+                job = workload_jobs.submit_upload(d["file"], d["name"], description=d["description"],
+                                                  user=request.user)
+                return accepted(job)
             wl = import_workload(d["file"], d["name"], description=d["description"], user=request.user,
                                  filename=d["file"].name)
+        except QuotaExceeded as exc:
+            raise Throttled(detail=str(exc)) from exc
         except WorkloadFileError as exc:
             body = exc.as_dict()
             body[exc.field] = [str(exc)]
@@ -66,6 +90,17 @@ class WorkloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     def stats(self, request, pk=None):
         wl = self.get_object()
         return Response({"stats": wl.stats, "histograms": wl.histograms, "histogram_rows": stats_rows(wl)})
+
+
+@status_view_schema(WORKLOAD_IMPORT_JOB_SCHEMA)
+class WorkloadImportJobView(UploadJobStatusView):
+    """Progress and outcome of a background workload import: staff, or the user who uploaded it."""
+
+    permission_classes = [AuthenticatedMayPost]
+    model = WorkloadImportJob
+
+    def allowed(self, user, job) -> bool:
+        return may_manage_job(user, job)
 
 
 class DeploymentViewSet(viewsets.ModelViewSet):

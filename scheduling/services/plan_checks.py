@@ -66,16 +66,17 @@ def max_active_jobs() -> int:
     return int(getattr(settings, "MAX_ACTIVE_JOBS_PER_USER", 5))
 
 
-def check_job_quota(user) -> None:
-    """Refuse a new job while the user already has the allowed number queued or running."""
+def check_job_quota(user, model=None, what: str = "planning jobs") -> None:
+    """Refuse a new job (of ``model``, plans by default) while the user already has the allowed
+    number of that kind queued or running."""
     from scheduling.models import ScheduleJob
 
     if user is None or not user.is_authenticated:
         return
     limit = max_active_jobs()
-    active = ScheduleJob.objects.filter(created_by=user,
-                                        status__in=[JobStatus.PENDING, JobStatus.RUNNING]).count()
+    active = (model or ScheduleJob).objects.filter(created_by=user,
+                                                   status__in=[JobStatus.PENDING, JobStatus.RUNNING]).count()
     if active >= limit:
         raise QuotaExceeded(
-            f"You have {active} planning jobs queued or running; the limit is {limit} "
+            f"You have {active} {what} queued or running; the limit is {limit} "
             "(ENERGYWEB_MAX_ACTIVE_JOBS_PER_USER). Wait for one to finish or cancel one.", "non_field_errors")

@@ -526,7 +526,7 @@ class WorkloadArrays:
     timestamps: np.ndarray | None = None
 
 
-def _write_npz(parsed: ParsedWorkload, sha: str) -> str:
+def _write_npz(parsed: ParsedWorkload, sha: str, name: str | None = None) -> str:
     arrays = {"tin": parsed.tin.astype(np.int32), "tout": parsed.tout.astype(np.int32)}
     if parsed.ids is not None:
         arrays["ids"] = parsed.ids
@@ -539,14 +539,20 @@ def _write_npz(parsed: ParsedWorkload, sha: str) -> str:
         tmp_path = tmp.name
     try:
         with open(tmp_path, "rb") as fh:
-            return default_storage.save(f"workloads/{sha[:16]}.npz", File(fh))
+            return default_storage.save(name or f"workloads/{sha[:16]}.npz", File(fh))
     finally:
         os.unlink(tmp_path)
 
 
 def store_workload(parsed: ParsedWorkload, name: str, *, description: str = "", user=None,
-                   is_synthetic: bool = False, generator: dict | None = None):
-    """Write a validated workload: the file first, then the row; the file is removed if the row fails."""
+                   is_synthetic: bool = False, generator: dict | None = None,
+                   data_name: str | None = None, on_written=None):
+    """Write a validated workload: the file first, then the row; the file is removed if the row fails.
+
+    ``data_name`` names the arrays file (a background import names it after its job, so a
+    worker killed before the commit leaves a file the next attempt can find); ``on_written``
+    is called with the new row inside its transaction (the import job records it there,
+    conditional on its claim: a lost claim rolls the row back and removes the file)."""
     from scheduling.models import Workload
 
     name = (name or "").strip()
@@ -557,10 +563,10 @@ def store_workload(parsed: ParsedWorkload, name: str, *, description: str = "", 
                                 field="name")
     sha = content_hash(parsed.tin, parsed.tout)
     stats, hist = summarise(parsed.tin, parsed.tout)
-    stored = _write_npz(parsed, sha)
+    stored = _write_npz(parsed, sha, data_name)
     try:
         with transaction.atomic():
-            return Workload.objects.create(
+            workload = Workload.objects.create(
                 name=name, description=description, source_filename=parsed.source_filename[:300],
                 is_synthetic=is_synthetic, generator=generator or {}, n_queries=parsed.n,
                 total_tokens=stats["total_tokens"], content_sha256=sha, data_file=stored,
@@ -568,6 +574,9 @@ def store_workload(parsed: ParsedWorkload, name: str, *, description: str = "", 
                 has_timestamps=parsed.timestamps is not None, stats=stats, histograms=hist,
                 created_by=user if (user is not None and user.is_authenticated) else None,
             )
+            if on_written is not None:
+                on_written(workload)
+            return workload
     except BaseException:
         default_storage.delete(stored)
         raise

@@ -4,16 +4,20 @@ import io
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from energyweb.csvsafe import safe_cell
-from energyweb.permissions import require_staff
+from energyweb.jobs import uploads
+from energyweb.permissions import IMPORT_FOLLOWERS, may_manage_job, require_staff
 from scheduling.forms import WorkloadGenerateForm, WorkloadUploadForm
-from scheduling.models import Workload
+from scheduling.models import Workload, WorkloadImportJob
+from scheduling.services import workload_jobs
 from scheduling.services.generator import GeneratorError, generate_workload
+from scheduling.services.plan_checks import QuotaExceeded
 from scheduling.services.workloads import WorkloadFileError, import_workload, stats_rows
 
 
@@ -44,10 +48,21 @@ def workload_upload(request):
     elif request.method == "POST":
         form = WorkloadUploadForm(request.POST, request.FILES)
         if form.is_valid():
+            upload = form.cleaned_data["file"]
             try:
-                wl = import_workload(form.cleaned_data["file"], form.cleaned_data["name"],
+                if uploads.runs_in_background(upload):
+                    job = workload_jobs.submit_upload(upload, form.cleaned_data["name"],
+                                                      description=form.cleaned_data["description"],
+                                                      user=request.user)
+                    messages.info(request, f"{job.filename} is being imported in the background "
+                                           f"(import #{job.pk}).")
+                    return redirect(job)
+                wl = import_workload(upload, form.cleaned_data["name"],
                                      description=form.cleaned_data["description"], user=request.user,
-                                     filename=form.cleaned_data["file"].name)
+                                     filename=upload.name)
+            except QuotaExceeded as exc:
+                form.add_error(None, str(exc))
+                status = 429
             except WorkloadFileError as exc:
                 if exc.field == "name":
                     form.add_error("name", str(exc))
@@ -60,8 +75,32 @@ def workload_upload(request):
     else:
         form = WorkloadUploadForm()
     return render(request, "scheduling/workload_upload.html", {"form": form, "file_errors": file_errors,
-                                                            "max_upload_mb": limit_mb},
+                                                            "max_upload_mb": limit_mb,
+                                                            "sync_max_kb": settings.IMPORT_SYNC_MAX_BYTES // 1024},
                   status=status)
+
+
+def _own_import(request, pk) -> WorkloadImportJob:
+    job = get_object_or_404(WorkloadImportJob.objects.select_related("workload"), pk=pk)
+    if not may_manage_job(request.user, job):
+        raise PermissionDenied(IMPORT_FOLLOWERS)
+    return job
+
+
+@login_required
+def workload_import_job(request, pk):
+    job = _own_import(request, pk)
+    result = job.result or {}
+    errors = None
+    if job.status == "failed" and "errors" in result:
+        errors = WorkloadFileError(result.get("detail") or job.error, result["errors"], result.get("error_count"))
+    return render(request, "scheduling/workload_import_job.html",
+                  {"job": job, "status": uploads.status(job), "errors": errors})
+
+
+@login_required
+def workload_import_job_status(request, pk):
+    return JsonResponse(uploads.status(_own_import(request, pk)))
 
 
 @login_required
@@ -127,6 +166,9 @@ urlpatterns = [
     path("workloads/", workload_list, name="workload-list"),
     path("workloads/upload/", workload_upload, name="workload-upload"),
     path("workloads/generate/", workload_generate, name="workload-generate"),
+    path("workloads/import-jobs/<int:pk>/", workload_import_job, name="workload-import-job"),
+    path("workloads/import-jobs/<int:pk>/status.json", workload_import_job_status,
+         name="workload-import-job-status"),
     path("workloads/<int:pk>/", workload_detail, name="workload-detail"),
     path("workloads/<int:pk>/delete/", workload_delete, name="workload-delete"),
     path("workloads/<int:pk>/stats.<str:fmt>", workload_stats, name="workload-stats"),

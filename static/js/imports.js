@@ -13,8 +13,11 @@
       fetch(statusUrl, { credentials: "same-origin" }).then((r) => r.json()).then((s) => {
         const bar = document.getElementById("job-progress");
         if (bar) bar.value = s.percent;
-        set("validated-text", String(s.rows_validated));
-        set("written-text", String(s.rows_written));
+        // Each importer shows its own counters; a page shows those it has.
+        if (s.rows_validated !== undefined) set("validated-text", String(s.rows_validated));
+        if (s.rows_written !== undefined) set("written-text", String(s.rows_written));
+        if (s.rows_read !== undefined) set("rows-read-text", String(s.rows_read));
+        if (s.step !== undefined) set("step-text", s.step);
         set("attempts-text", String(s.attempts));
         set("job-status", s.status);
         if (active(s.status)) setTimeout(tick, 1000);

@@ -1,7 +1,8 @@
 """Every page and API endpoint x anonymous / user / staff / creator, driven by one table.
 
 The rule (energyweb/permissions.py): signed-in users read and compute (predict, plan);
-inventory writes are staff only; a planning job may be cancelled by its creator too.
+inventory writes are staff only; a planning job may be cancelled by its creator too, and a
+background workload import followed by its uploader.
 Anonymous visitors are sent to sign in on pages (302) and get 401 from the API.
 Each cell runs on a fresh database, so a write allowed in one cell cannot hide another.
 """
@@ -18,7 +19,7 @@ from django.test import Client
 from profiling.choices import EnergySource
 from profiling.models import EnergyModelFit, Hardware, ImportBatch, Measurement, MeasurementImportJob
 from profiling.services import profiling_runs
-from scheduling.models import Deployment, ScheduleJob
+from scheduling.models import Deployment, ScheduleJob, WorkloadImportJob
 from scheduling.services import jobs
 from scheduling.services.generator import generate_workload
 from tests.hardening.conftest import upload
@@ -26,6 +27,9 @@ from tests.scheduling.conftest import make_reference
 
 ROLES = ("anon", "user", "creator", "staff")
 CSV = b"llm,hardware,input_tokens,output_tokens,runtime_s,gpu_energy_j\nLlama-2 (7B),Swing AMD+A100,5,5,1.0,2.0\n"
+# The world imports uploads above 4 KB in the background (IMPORT_SYNC_MAX_BYTES): these two fall either side.
+SMALL_WORKLOAD = b"input_tokens,output_tokens\n1,2\n"
+LARGE_WORKLOAD = b"input_tokens,output_tokens\n" + b"10,20\n" * 1000
 
 # name, method, url, body (callable of the world -> dict, or None), expected {role: status}
 # "json" bodies are sent as JSON, "form" bodies as form data, "file" as multipart.
@@ -66,6 +70,15 @@ TABLE = [
      ("form", lambda w: {"name": "gen", "n": "5", "tin": "constant:value=3", "tout": "constant:value=3",
                          "seed": "0"}), PAGE_STAFF_WRITE),
     ("workload delete", "post", "/workloads/{wl}/delete/", None, PAGE_STAFF_WRITE),
+    ("workload upload post", "post", "/workloads/upload/",
+     ("file", lambda w: {"name": "up", "description": "", "file": upload(SMALL_WORKLOAD)}), PAGE_STAFF_WRITE),
+    ("workload upload post, background", "post", "/workloads/upload/",
+     ("file", lambda w: {"name": "up", "description": "", "file": upload(LARGE_WORKLOAD)}), PAGE_STAFF_WRITE),
+    # An import may be followed by staff and by its uploader (who was staff then).
+    ("workload import job page", "get", "/workloads/import-jobs/{wimp}/", None,
+     {"anon": 302, "user": 403, "creator": 200, "staff": 200}),
+    ("workload import job status", "get", "/workloads/import-jobs/{wimp}/status.json", None,
+     {"anon": 302, "user": 403, "creator": 200, "staff": 200}),
     ("deployment list", "get", "/deployments/", None, PAGE_READ),
     ("deployment add", "post", "/deployments/",
      ("form", lambda w: {"llm": w["llm_pk"], "hardware": w["hw_pk"], "energy_fit_choice": "published",
@@ -133,6 +146,11 @@ TABLE = [
     ("api workload stats", "get", "/api/v1/workloads/{wl}/stats/", None, API_READ),
     ("api workload upload", "post", "/api/v1/workloads/",
      ("file", lambda w: {"name": "up", "file": upload(b"input_tokens,output_tokens\n1,2\n")}), API_CREATE),
+    ("api workload upload, background", "post", "/api/v1/workloads/",
+     ("file", lambda w: {"name": "up", "file": upload(LARGE_WORKLOAD)}),
+     {"anon": 401, "user": 403, "creator": 403, "staff": 202}),
+    ("api workload import job", "get", "/api/v1/workload-import-jobs/{wimp}", None,
+     {"anon": 401, "user": 403, "creator": 200, "staff": 200}),
     ("api workload generate", "post", "/api/v1/workloads/generate/", ("json", lambda w: {"name": "g", "n": 5}),
      API_CREATE),
     ("api workload delete", "delete", "/api/v1/workloads/{wl}/", None, API_DELETE),
@@ -158,6 +176,7 @@ TABLE = [
 @pytest.fixture
 def world(db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.IMPORT_SYNC_MAX_BYTES = 4096
     hw, llms = make_reference()
     llm = llms["Llama-2 (7B)"]
     users = {
@@ -178,7 +197,9 @@ def world(db, settings, tmp_path):
                                total_energy_j=2.0)
     imp = MeasurementImportJob.objects.create(filename="big.csv", stored_file="imports/x.upload",
                                               content_hash="1" * 64)
-    return {"imp": imp.pk, "hw": hw.slug, "hw_pk": hw.pk, "llm": llm.slug, "llm_pk": llm.pk, "dep": dep.pk, "wl": wl.pk,
+    wimp = WorkloadImportJob.objects.create(filename="big.csv", stored_file="imports/y.upload",
+                                            content_hash="2" * 64, name="queued", created_by=users["creator"])
+    return {"imp": imp.pk, "wimp": wimp.pk, "hw": hw.slug, "hw_pk": hw.pk, "llm": llm.slug, "llm_pk": llm.pk, "dep": dep.pk, "wl": wl.pk,
             "job": job.pk, "batch": batch.pk, "run": run.pk, "host": host.slug, "host_pk": host.pk, "fit": EnergyModelFit.objects.filter(llm=llm).first().pk,
             "users": users}
 

@@ -1,0 +1,234 @@
+"""Uploads imported in the background: one skeleton for every importer (measurements, workloads).
+
+A large upload leaves the request path: the request streams it to MEDIA_ROOT/imports (0600,
+O_EXCL, hashed on the way), creates an ``UploadJob`` row and answers at once; a worker claims
+the job and runs the importer on the stored file. What each importer declares is small (the
+hooks on ``UploadJob``); storing, queuing, running, reporting and removing the stored file
+live here, once.
+
+Never twice, never half-written: an importer writes its result inside one transaction and
+records it on the job row in that same transaction with a write conditional on the claim
+(``handle.progress``), so a worker that lost its claim rolls back; a restarted job first asks
+``upload_committed()`` and only reports what an earlier attempt committed. The stored upload
+is removed once the row is final (succeeded, failed, cancelled, or failed by recovery), never
+while another attempt may still need it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, models, transaction
+from django.urls import reverse
+
+from energyweb.jobs import service as job_service
+from energyweb.jobs.choices import JobStatus
+from energyweb.jobs.models import Job
+
+log = logging.getLogger(__name__)
+
+UPLOAD_DIR = "imports"
+# Database blips hand the job back for the task's autoretry instead of failing it.
+TRANSIENT = (OperationalError, InterfaceError)
+
+
+class UploadRefused(Exception):
+    """The importer refused the file: ``message`` for the job's error, ``result`` (the row/column
+    errors, first 50 and a count) for the page and the API."""
+
+    def __init__(self, message: str, result: dict):
+        super().__init__(message)
+        self.result = result
+
+
+class UploadJob(Job):
+    """A stored upload waiting for, or going through, its all-or-nothing importer.
+
+    An import is one transaction, so it cannot resume: a lost worker's job restarts.
+    A concrete job declares ``job_task``, its two routes and the hooks below.
+    """
+
+    filename = models.CharField(max_length=255)
+    stored_file = models.CharField(max_length=300, help_text="Path of the upload under MEDIA_ROOT (0600).")
+    content_hash = models.CharField(max_length=64, db_index=True, help_text="SHA-256 of the upload.")
+    size_bytes = models.BigIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True,
+                              help_text="The import summary, or the row/column errors (first 50 and a count).")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    job_resumable = False
+    # Route names: the progress page (a browser URL) and the status GET of the API.
+    page_route: str = ""
+    status_route: str = ""
+
+    class Meta:
+        abstract = True
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} of {self.filename}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(self.page_route, args=[self.pk])
+
+    @property
+    def stored_path(self) -> Path:
+        return Path(settings.MEDIA_ROOT) / self.stored_file
+
+    # --- what a concrete upload job declares ---------------------------------------------
+
+    def upload_committed(self) -> dict | None:
+        """The result of an earlier attempt that committed before its worker was lost, else None."""
+        raise NotImplementedError
+
+    def upload_import(self, path: Path, handle) -> dict:
+        """Import the stored file under ``handle``'s claim; return the result or raise UploadRefused."""
+        raise NotImplementedError
+
+    def upload_leftovers(self) -> None:
+        """Remove what a lost attempt may have left outside the database (files written before
+        its commit). Called before an attempt and when the job ends; the default has none."""
+
+    def status_fields(self) -> dict:
+        """The importer's own progress fields for ``status()``."""
+        return {}
+
+    @classmethod
+    def job_abandoned(cls, pks) -> None:
+        """Recovery failed these jobs without a worker (too many lost attempts): clean up."""
+        for job in cls.objects.filter(pk__in=list(pks)):
+            end(job)
+
+
+# --- the request side ---------------------------------------------------------------------
+
+
+def runs_in_background(upload) -> bool:
+    """Uploads above ENERGYWEB_IMPORT_SYNC_MAX_KB leave the request path."""
+    return (getattr(upload, "size", 0) or 0) > settings.IMPORT_SYNC_MAX_BYTES
+
+
+@dataclass
+class StoredUpload:
+    relative: str  # under MEDIA_ROOT
+    content_hash: str
+    size: int
+    filename: str
+
+    @property
+    def path(self) -> Path:
+        return Path(settings.MEDIA_ROOT) / self.relative
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def store(upload) -> StoredUpload:
+    """Stream ``upload`` to MEDIA_ROOT/imports, hashing it on the way."""
+    directory = Path(settings.MEDIA_ROOT) / UPLOAD_DIR
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    relative = f"{UPLOAD_DIR}/{uuid.uuid4().hex}.upload"
+    digest = hashlib.sha256()
+    size = 0
+    # O_EXCL and 0600 from the first byte: an upload is private data (issue 10, secrets at rest).
+    fd = os.open(Path(settings.MEDIA_ROOT) / relative, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        for chunk in upload.chunks():
+            digest.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+    name = Path(str(getattr(upload, "name", "") or "upload.csv")).name[:255]
+    return StoredUpload(relative=relative, content_hash=digest.hexdigest(), size=size, filename=name)
+
+
+def submit(model: type[UploadJob], stored: StoredUpload, *, user=None, steps_total: int, **fields) -> UploadJob:
+    """Create the job row for a stored upload and send its wake-up once the row commits."""
+    try:
+        with transaction.atomic():
+            job = model.objects.create(
+                filename=stored.filename, stored_file=stored.relative, content_hash=stored.content_hash,
+                size_bytes=stored.size, steps_total=steps_total,
+                created_by=user if (user is not None and user.is_authenticated) else None, **fields)
+            job_service.submit(job)
+    except BaseException:
+        stored.discard()
+        raise
+    return job
+
+
+def status(job: UploadJob) -> dict:
+    """What the progress page and the API show; the same shape for both."""
+    return {
+        "id": job.pk, "status": job.status, "filename": job.filename, "size_bytes": job.size_bytes,
+        "percent": job.progress_percent, "attempts": job.attempts, "error": job.error,
+        "result": job.result or {},
+        "created": job.created.isoformat() if job.created else None,
+        "finished": job.finished.isoformat() if job.finished else None,
+        **job.status_fields(),
+        "url": job.get_absolute_url(),
+        "status_url": reverse(job.status_route, args=[job.pk]),
+    }
+
+
+# --- the worker side ----------------------------------------------------------------------
+
+
+def run(job: UploadJob, handle) -> None:
+    """The job body (``run_claimed``): import the stored file once, record the outcome."""
+    try:
+        committed = job.upload_committed()
+        if committed is not None:
+            # A worker died after the import committed and before it finished the job: report it.
+            handle.finish(steps_done=job.steps_total, result=committed)
+            return
+        path = job.stored_path
+        if not path.exists():
+            handle.fail("The stored upload is gone; upload the file again.")
+            return
+        job.upload_leftovers()
+        try:
+            result = job.upload_import(path, handle)
+        except UploadRefused as exc:
+            handle.fail(str(exc), result=exc.result)
+            return
+        handle.finish(steps_done=job.steps_total, result=result)
+    finally:
+        # Only once the row is final: a job taken over (JobLost) or handed back (a transient
+        # error) still needs its file for the next attempt.
+        if type(job).objects.filter(pk=job.pk, status__in=JobStatus.final()).exists():
+            end(job)
+
+
+def end(job: UploadJob) -> None:
+    """Remove the stored upload and any leftovers of a job that has ended."""
+    job.stored_path.unlink(missing_ok=True)
+    try:
+        job.upload_leftovers()
+    except OSError:
+        log.warning("could not remove the leftovers of %s %s", type(job).__name__, job.pk, exc_info=True)
+
+
+def run_task(model: type[UploadJob], job_id: int) -> str:
+    """What every upload task does: claim the job and run it; the row decides, not the message."""
+    return job_service.run_claimed(model, job_id, run, transient=TRANSIENT)
+
+
+def register_task(name: str, model_label: str):
+    """The thin Celery task of one upload job model (``app_label.Model``)."""
+    from celery import shared_task
+    from django.apps import apps
+
+    @shared_task(name=name, autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=3,
+                 ignore_result=True, soft_time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S,
+                 time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S + 300)
+    def import_upload(job_id: int) -> str:
+        return run_task(apps.get_model(model_label), job_id)
+
+    return import_upload
