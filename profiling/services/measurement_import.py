@@ -36,6 +36,7 @@ from django.utils.text import slugify
 from energyweb.validation import MAX_NAME_LENGTH, MeasurementRules
 from profiling.choices import EnergySource
 from profiling.models import LLM, Hardware, HardwareAlias, ImportBatch, LLMAlias, Measurement
+from profiling.services.copy_keys import keys_checked_once
 from profiling.services.measurement_fast import copy_frame, frame_rows, parse_fast
 
 MAX_REPORTED_ERRORS = 50
@@ -745,7 +746,10 @@ def _copy_rows(rows: list[list]) -> None:
     """PostgreSQL COPY: an order of magnitude faster than INSERT for a million rows."""
     table = Measurement._meta.db_table
     cols = _db_columns()
+    columns = [c.strip() for c in cols.split(",")]
     with connection.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(r)
+        # Foreign keys once per distinct key, not per row, where the role may (copy_keys).
+        with keys_checked_once(cursor, table, columns, lambda j: list({r[j] for r in rows} - {None})):
+            with cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(r)
