@@ -207,10 +207,11 @@ def copy_frame_rows(cursor, table: str, cols: str, frame, batch_id: int, chunk: 
 _BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\0" + b"\0\0\0\0" + b"\0\0\0\0"
 _BINARY_TRAILER = b"\xff\xff"
 _BINARY_BLOCK = 20_000  # rows per block: bounds the scatter's index arrays (about 25 MB)
-_MAX_SHAPES = 256  # more row shapes than this (many distinct texts): the row writer is faster
+_MAX_SHAPES = 256  # more row shapes than this (many distinct texts): the row writer, which needs no groups
+# No "real": numpy's float64-to-float32 cast and PostgreSQL's parse of the decimal text could round
+# differently; such a column takes the row writer.
 _FIXED = {"bigint": (">i8", np.iinfo(np.int64)), "integer": (">i4", np.iinfo(np.int32)),
-          "smallint": (">i2", np.iinfo(np.int16)), "double precision": (">f8", None), "real": (">f4", None),
-          "boolean": ("?", None)}
+          "smallint": (">i2", np.iinfo(np.int16)), "double precision": (">f8", None), "boolean": ("?", None)}
 _TEXT = {"character varying", "text"}
 
 
@@ -267,9 +268,12 @@ def _binary_plan(columns: list[str], values: list, types: list[str]) -> dict | N
             plan.append({"choices": [None, *(u.encode() for u in uniques)], "codes": code.astype(np.int64) + 1})
         else:
             return None
-    shape = np.zeros(n, np.int64)
+    shape, combinations = np.zeros(n, np.int64), 1
     for column in plan:
         if "choices" in column:
+            combinations *= len(column["choices"])
+            if combinations > 2**62:
+                return None  # the shape number would overflow int64
             shape = shape * len(column["choices"]) + column["codes"]
     kinds, row_shape = np.unique(shape, return_inverse=True)
     if len(kinds) > _MAX_SHAPES:
