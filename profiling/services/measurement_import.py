@@ -716,7 +716,7 @@ def _write(parsed: dict, filename: str, digest: str, user):
 
 
 def _write_frame(parsed: dict, filename: str, digest: str, user):
-    """The vectorised path's rows (all names known, nothing to create): COPY as CSV on PostgreSQL."""
+    """The vectorised path's rows (all names known, nothing to create): binary COPY on PostgreSQL."""
     frame = parsed["frame"]
     batch = ImportBatch.objects.create(filename=filename, content_hash=digest, row_count=len(frame),
                                        skipped_rows=parsed["skipped"], created_by=user)

@@ -238,12 +238,18 @@ def test_the_row_path_checks_keys_once_too(parents, monkeypatch):
     calls = []
     original = mi.keys_checked_once
 
-    def recorded(*args):
-        calls.append(args[2])
-        return original(*args)
-    monkeypatch.setattr(mi, "keys_checked_once", recorded)
+    class Recorded:
+        def __init__(self, *args):
+            self.cm = original(*args)
+
+        def __enter__(self):
+            calls.append(self.cm.__enter__())
+
+        def __exit__(self, *exc):
+            return self.cm.__exit__(*exc)
+    monkeypatch.setattr(mi, "keys_checked_once", Recorded)
     summary = mi.import_measurements(data, enqueue_refits=False)
-    assert summary.rows == 1 and len(calls) == 1 and role() == "origin"
+    assert summary.rows == 1 and calls == [True] and role() == "origin"
     assert Measurement.objects.get().measured_at is not None
 
 
