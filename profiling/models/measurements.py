@@ -97,10 +97,15 @@ class Measurement(models.Model):
     sum of the measured components.
     """
 
-    llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="measurements")
+    # No index of their own for llm, profiling_run and execution_batch: each is the first column of
+    # another index (Meta.indexes; the two partial unique constraints, which serve "= id" and the
+    # cascades since "= id" implies NOT NULL), so a second copy only slowed every import (the
+    # nullable two also held a NULL entry per imported row). docs/BENCHMARKS.md, issue 10.
+    llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="measurements", db_index=False)
     hardware = models.ForeignKey(Hardware, on_delete=models.CASCADE, related_name="measurements")
     profiling_run = models.ForeignKey(
-        ProfilingRun, null=True, blank=True, on_delete=models.CASCADE, related_name="measurements"
+        ProfilingRun, null=True, blank=True, on_delete=models.CASCADE, related_name="measurements",
+        db_index=False,
     )
     import_batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="measurements"
@@ -108,7 +113,8 @@ class Measurement(models.Model):
     # A query served by an executed plan (scheduling.ExecutedBatch); ``iteration`` is its position in
     # the batch. Marks the row as coming from an execution, so fits and the explorer can tell.
     execution_batch = models.ForeignKey(
-        "scheduling.ExecutedBatch", null=True, blank=True, on_delete=models.CASCADE, related_name="measurements"
+        "scheduling.ExecutedBatch", null=True, blank=True, on_delete=models.CASCADE, related_name="measurements",
+        db_index=False,
     )
     input_tokens = models.PositiveIntegerField()
     output_tokens = models.PositiveIntegerField()
