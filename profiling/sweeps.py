@@ -95,6 +95,12 @@ class Design:
     warmup: int = 1  # warm-up trials before the first measured one (marked, excluded from fits)
     warmup_per_cell: bool = False  # also warm up each cell (first call at a new shape can allocate)
     seed: int = 0
+    # > 0: keep warming up (at least two, at most ``warmup_max``) until two successive warm-ups' runtimes
+    # agree within this fraction. On an H200 the first ~60 s after loading a 7B model ran up to 3x slower
+    # per token whatever the shapes (docs/BENCHMARKS.md, GPU check); a fixed count cannot know that.
+    warmup_tolerance: float = 0.0
+    warmup_max: int = 10
+    _settled: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if [c.index for c in self.cells] != list(range(len(self.cells))):
@@ -114,19 +120,41 @@ class Design:
         docs/BENCHMARKS.md, GPU check)."""
         return max(self.cells, key=lambda c: (c.input_tokens + c.output_tokens, c.batch_size, c.input_tokens))
 
-    def warmups(self, cell: Cell) -> int:
-        return self.warmup if (self.warmup_per_cell or cell.index == self.warmup_cell().index) else 0
+    def warmups(self, cell: Cell, done: Mapping[tuple[int, int], float] | None = None) -> int:
+        """Warm-up trials of ``cell``: the fixed count, or with ``warmup_tolerance`` as many as the runtimes in
+        ``done`` ask for (without ``done``: the count once settled by ``next_trial``, else the minimum)."""
+        if not (self.warmup_per_cell or cell.index == self.warmup_cell().index) or self.warmup == 0:
+            return 0
+        if self.warmup_tolerance <= 0:
+            return self.warmup
+        if done is None:
+            return self._settled.get(cell.index, max(self.warmup, 2))
+        n = max(self.warmup, 2)
+        while n < self.warmup_max:
+            times = [done.get((cell.index, i)) for i in range(n)]
+            if any(t is None for t in times):
+                return n  # not all run yet: at least this many
+            a, b = times[-2], times[-1]
+            if abs(a - b) <= self.warmup_tolerance * max(a, b):
+                break
+            n += 1
+        self._settled[cell.index] = n
+        return n
+
+    def _warmup_cap(self, cell: Cell) -> int:
+        w = self.warmups(cell)
+        return max(w, self.warmup_max) if w and self.warmup_tolerance > 0 else w
 
     def next_trial(self, done: Mapping[tuple[int, int], float]) -> Trial | None:
         """The next trial to run, given the runtimes of trials done so far (keyed by trial key)."""
         order0 = self.round_order(0)
         for cell in order0 if self.warmup_per_cell else [self.warmup_cell()]:
-            for i in range(self.warmups(cell)):
+            for i in range(self.warmups(cell, done)):
                 if (cell.index, i) not in done:
                     return Trial(cell, i, True)
         for r in range(self.stopping.max_trials):
             for cell in self.round_order(r):
-                w = self.warmups(cell)
+                w = self.warmups(cell, done)
                 measured = _measured(cell, w, done)
                 if len(measured) < r:
                     continue  # finished in an earlier round
@@ -138,17 +166,18 @@ class Design:
         """Trials done and planned (planned grows while the stopping rule asks for more)."""
         planned = cells_done = 0
         for cell in self.cells:
-            w = self.warmups(cell)
+            w = self.warmups(cell, done)
             measured = _measured(cell, w, done)
             finished = self.stopping.done(measured)
             cells_done += finished
             planned += w + (len(measured) if finished else max(len(measured) + 1, self.stopping.min_trials))
         return {"trials_done": len(done), "trials_planned": planned, "cells_done": cells_done,
-                "cells_total": len(self.cells), "trials_max": sum(self.warmups(c) for c in self.cells)
+                "cells_total": len(self.cells), "trials_max": sum(self._warmup_cap(c) for c in self.cells)
                 + len(self.cells) * self.stopping.max_trials}
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "seed": self.seed, "warmup": self.warmup, "warmup_per_cell": self.warmup_per_cell,
+                "warmup_tolerance": self.warmup_tolerance, "warmup_max": self.warmup_max,
                 "stopping": self.stopping.as_dict(),
                 "cells": [[c.input_tokens, c.output_tokens, c.batch_size] for c in self.cells]}
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import statistics
 import sys
@@ -121,6 +122,51 @@ def overhead(meter, n=200) -> float:
     return (time.perf_counter() - t0) / n
 
 
+def holdout(args, backend, counter, idle, design, rows) -> dict:
+    """Fit the grid's measured trials (the app's forms and selection), then meter ``args.holdout`` queries
+    drawn log-uniformly inside the grid's range and compare each with its prediction."""
+    import random
+
+    import numpy as np
+
+    from profiling.services import fitting
+    from profiling.sweeps import Cell, Trial, run_trial
+
+    tin = np.array([r["tin"] for r in rows], float)
+    tout = np.array([r["tout"] for r in rows], float)
+    fits = {}
+    for target, key in (("energy", "counter_j"), ("runtime", "runtime_s")):
+        results, selected = fitting.fit_all(tin, tout, np.array([r[key] for r in rows], float), target=target)
+        fits[target] = (selected, results[selected])
+        print(f"fit {target}: {selected}, CV MAPE {results[selected].cv_mape:.1f}% "
+              f"({', '.join(f'{k}={v:.4g}' for k, v in results[selected].coefficients.items())})", flush=True)
+    rng = random.Random(1)
+    lo_in, hi_in = min(c.input_tokens for c in design.cells), max(c.input_tokens for c in design.cells)
+    lo_out, hi_out = min(c.output_tokens for c in design.cells), max(c.output_tokens for c in design.cells)
+    queries = []
+    for i in range(args.holdout):
+        q = (round(math.exp(rng.uniform(math.log(lo_in), math.log(hi_in)))),
+             round(math.exp(rng.uniform(math.log(lo_out), math.log(hi_out)))))
+        result = run_trial(backend, counter, Trial(Cell(1000 + i, *q), 0, False), idle=idle)
+        queries.append({"tin": q[0], "tout": q[1], "energy_j": result.energy_j["gpu"], "runtime_s": result.runtime_s})
+    out = {"queries": queries}
+    qin = np.array([q["tin"] for q in queries], float)
+    qout = np.array([q["tout"] for q in queries], float)
+    for target, key in (("energy", "energy_j"), ("runtime", "runtime_s")):
+        form, fit = fits[target]
+        predicted = fitting.term_defs.predict(fit.coefficients, qin, qout)
+        measured = np.array([q[key] for q in queries], float)
+        rel = (predicted - measured) / measured
+        out[target] = {"form": form, "cv_mape_pct": fit.cv_mape, "coefficients": fit.coefficients,
+                       "mape_pct": float(100 * np.mean(np.abs(rel))), "bias_pct": float(100 * np.median(rel)),
+                       "total_error_pct": float(100 * (predicted.sum() - measured.sum()) / measured.sum()),
+                       "predicted_total": float(predicted.sum()), "measured_total": float(measured.sum())}
+        print(f"holdout {target}: {len(queries)} queries, MAPE {out[target]['mape_pct']:.1f}%, median bias "
+              f"{out[target]['bias_pct']:+.1f}%, total {out[target]['predicted_total']:.1f} predicted against "
+              f"{out[target]['measured_total']:.1f} measured ({out[target]['total_error_pct']:+.1f}%)", flush=True)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="llama-2-7b")
@@ -132,6 +178,11 @@ def main(argv=None) -> int:
     ap.add_argument("--csv", help="write the trials here in the measurement import format")
     ap.add_argument("--hardware-name", default=None, help="the hardware column of --csv (default: the GPU's name)")
     ap.add_argument("--idle-s", type=float, default=5.0, help="seconds of idle power measured before the sweep")
+    ap.add_argument("--warmup-tolerance", type=float, default=0.1,
+                    help="warm up until two successive warm-ups agree within this fraction (0: one warm-up)")
+    ap.add_argument("--holdout", type=int, default=0,
+                    help="after the grid, fit it and meter this many random queries inside its range: "
+                         "predicted against measured, as an execution reports it")
     args = ap.parse_args(argv)
 
     # NVML first: it answers in milliseconds where torch takes seconds to import.
@@ -178,6 +229,7 @@ def main(argv=None) -> int:
     hardware_name = args.hardware_name or torch.cuda.get_device_name(0)
 
     design = grid(parse_counts(args.inputs), parse_counts(args.outputs), warmup=1, seed=0,
+                  warmup_tolerance=args.warmup_tolerance,
                   stopping=StoppingRule.fixed(args.trials), name="gpu-check")
     rows, done, repeats = [], {}, {}
     while (trial := design.next_trial(done)) is not None:
@@ -221,6 +273,8 @@ def main(argv=None) -> int:
         / max(sum(r["runtime_s"] * r["repeats"] for r in rows), 1e-9),
         "runtime_overhead": (statistics.median(metered) - statistics.median(bare)) / statistics.median(bare),
     }
+    if args.holdout:
+        report["holdout"] = holdout(args, backend, counter, idle, design, rows)
     print()
     print(table(rows))
     print(json.dumps({k: v for k, v in report.items() if k != "rows"}, indent=2))

@@ -80,6 +80,9 @@ def _design_cells(design: str, custom: dict) -> tuple[list[tuple[int, int]], obj
     return [(c.input_tokens, c.output_tokens) for c in d.cells], d
 
 
+GPU_WARMUP_TOLERANCE = 0.1
+
+
 def normalise(design: str, params: dict | None, max_context: int) -> dict:
     """Checked run parameters with the design's defaults; raises RunParameterError naming the field."""
     params = dict(params or {})
@@ -118,7 +121,8 @@ def build_design(run: ProfilingRun):
     cells = [sweeps.Cell(i, int(tin), int(tout), run.batch_size) for i, (tin, tout) in enumerate(run.grid["cells"])]
     rule = sweeps.StoppingRule(tolerance_s=run.ci_tolerance_s, max_trials=run.max_trials,
                                min_trials=run.min_trials)
-    return sweeps.Design(run.design, cells, stopping=rule, warmup=run.warmup_trials, seed=run.seed)
+    return sweeps.Design(run.design, cells, stopping=rule, warmup=run.warmup_trials, seed=run.seed,
+                         warmup_tolerance=float(run.grid.get("warmup_tolerance", 0.0)))
 
 
 def create_run(llm: LLM, hardware: Hardware, *, backend: str = InferenceBackend.HF,
@@ -135,11 +139,16 @@ def create_run(llm: LLM, hardware: Hardware, *, backend: str = InferenceBackend.
         raise RunParameterError("vLLM needs a CUDA GPU and this hardware has none; use Hugging Face.", "backend")
     p = normalise(design, params, settings.MAX_CONTEXT_TOKENS)
     cells = p.pop("cells")
+    # On a GPU host, warm up until two successive warm-ups agree within 10% (see sweeps.Design); kept in the
+    # run's grid so that every attempt rebuilds the same design.
+    tolerance = GPU_WARMUP_TOLERANCE if hardware.gpu_count and p["warmup_trials"] else 0.0
+    warmups = max(p["warmup_trials"], 2) if tolerance else p["warmup_trials"]
     with transaction.atomic():
         run = ProfilingRun.objects.create(
-            llm=llm, hardware=hardware, backend=backend, design=design, grid={"cells": cells},
+            llm=llm, hardware=hardware, backend=backend, design=design,
+            grid={"cells": cells, "warmup_tolerance": tolerance},
             dtype=dtype, use_cache=use_cache, cells_total=len(cells),
-            steps_total=len(cells) * p["min_trials"] + p["warmup_trials"],
+            steps_total=len(cells) * p["min_trials"] + warmups,
             created_by=user if (user is not None and getattr(user, "is_authenticated", False)) else None, **p)
         job_service.submit(run)
     return run

@@ -134,3 +134,34 @@ def test_the_warmup_runs_on_the_longest_cell_whatever_the_seeded_order():
         sequence, _ = _run(design, lambda t: 0.1)
         assert [t.key for t in sequence if t.is_warmup] == [(first.cell.index, 0)]
         assert sum(not t.is_warmup for t in sequence) == len(design.cells)  # one measured trial per cell still
+
+
+def test_warmup_until_two_successive_warmups_agree_then_measure_with_stable_keys():
+    """With a tolerance the run keeps warming up while the runtimes still fall (an H200 ran 3x slower per token
+    for its first minute), then measures; the count is a function of the stored runtimes, so a resumed run
+    rebuilds the same keys."""
+    slow_start = iter([9.0, 6.0, 3.1, 3.0])  # settles at the 4th warm-up: 3.1 and 3.0 agree within 10%
+    runtime = {}
+
+    def runtime_of(trial):
+        if trial.is_warmup:
+            return runtime.setdefault(trial.key, next(slow_start))
+        return 1.0
+
+    def design():
+        return grid("8,64", "8,32", seed=3, warmup=1, warmup_tolerance=0.1, stopping=StoppingRule.fixed(2))
+
+    whole, done = _run(design(), runtime_of)
+    warm = [t for t in whole if t.is_warmup]
+    longest = design().warmup_cell()
+    assert [t.key for t in warm] == [(longest.index, i) for i in range(4)]
+    assert whole[:4] == warm  # every warm-up before the first measured trial
+    measured = [t for t in whole if not t.is_warmup]
+    assert len(measured) == 8 and all(t.trial_index >= 4 for t in measured if t.cell.index == longest.index)
+    fresh = design()
+    assert fresh.warmups(longest, done) == 4 and fresh.next_trial(done) is None  # resumed: nothing left
+    assert fresh.progress(done)["trials_done"] == 12 and fresh.progress(done)["trials_planned"] == 12
+    # A cap: runtimes that never settle stop at warmup_max.
+    capped = grid("8", "8", warmup=1, warmup_tolerance=0.01, warmup_max=3, stopping=StoppingRule.fixed(1))
+    seq, _ = _run(capped, lambda t: 10.0 / (t.trial_index + 1))
+    assert sum(t.is_warmup for t in seq) == 3 and capped.progress(_)["trials_max"] == 4

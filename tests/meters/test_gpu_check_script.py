@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
 import pytest
 
+from profiling.backends import Generation
 from profiling.meters.nvml import NvmlMeter
 from profiling.sweeps import Cell, Trial, run_trial
 
@@ -66,3 +68,38 @@ def test_fake_nvml_check_meter_compares_counter_power_and_standin_zeus(monkeypat
     assert "+10.0%" in script.table([row])
     assert script.summary([row])["power_vs_counter"]["median"] == pytest.approx(0.1)
     assert script.summary([row])["zeus_vs_counter"] is None
+
+
+def test_fake_nvml_holdout_fits_the_grid_and_compares_predicted_with_measured_queries(monkeypatch):
+    """The --holdout step on a fake GPU whose energy is exactly the paper's form: the fit recovers it and the
+    held-out queries are predicted to well under 1% (the real H200 figures are in docs/BENCHMARKS.md)."""
+    import types as _types
+
+    from profiling.sweeps import StoppingRule, grid
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    (gpu,) = install(monkeypatch, [FakeGpu("GPU-a", power_w=200.0)])
+    script = load_script()
+    energy = lambda tin, tout: 0.02 * tin + 4.0 * tout + 0.0005 * tin * tout  # noqa: E731
+
+    class FormBackend:
+        def generate(self, tin, tout, batch):
+            time.sleep(0.003)
+            gpu.advance(energy(tin, tout))
+            return Generation(tin, tout, batch)
+
+    counter = NvmlMeter(update_period_s=0.001)
+    design = grid("32,256,2048", "8,64,256", warmup=0, seed=0, stopping=StoppingRule.fixed(1))
+    rows = []
+    for cell in design.cells:
+        result = run_trial(FormBackend(), counter, Trial(cell, 0, False))
+        rows.append({"tin": cell.input_tokens, "tout": cell.output_tokens, "counter_j": result.energy_j["gpu"],
+                     "runtime_s": result.runtime_s})
+    out = script.holdout(_types.SimpleNamespace(holdout=6), FormBackend(), counter, None, design, rows)
+    assert len(out["queries"]) == 6
+    assert all(32 <= q["tin"] <= 2048 and 8 <= q["tout"] <= 256 for q in out["queries"])
+    for q in out["queries"]:
+        assert q["energy_j"] == pytest.approx(energy(q["tin"], q["tout"]), rel=1e-3)
+    assert out["energy"]["mape_pct"] < 1.0 and abs(out["energy"]["total_error_pct"]) < 1.0
+    assert out["energy"]["coefficients"]["tout"] == pytest.approx(4.0, rel=0.02)
+    assert set(out["runtime"]) >= {"mape_pct", "bias_pct", "total_error_pct", "form"}

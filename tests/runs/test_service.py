@@ -136,3 +136,26 @@ def test_api_refuses_bad_runs_with_field_keyed_errors_and_non_staff(host, tiny, 
     assert r.status_code == 403
     assert not ProfilingRun.objects.exists()
     assert user_api.get("/api/v1/profiling-runs/").status_code == 200
+
+
+def test_a_gpu_host_warms_up_until_two_warmups_agree_and_a_cpu_host_once(host, tiny):
+    """The hardware row says GPU (this VM has none: the tiny model still runs on the CPU, which is all this
+    test needs): its runs keep warming up until two successive warm-ups agree within 10%."""
+    from profiling.models import Hardware
+
+    gpu_host = Hardware.objects.create(name="Stand-in GPU host", slug="standin-gpu-host", hostname="standin-gpu",
+                                       cpu_cores=2, cpu_model="test CPU", gpu_count=1, gpu_model="stand-in (no GPU)")
+    cpu_run = profiling_runs.create_run(tiny, host, design="custom", params=SMALL)
+    assert cpu_run.grid["warmup_tolerance"] == 0.0 and cpu_run.steps_total == 9
+    run = profiling_runs.create_run(tiny, gpu_host, design="custom", params=SMALL)
+    assert run.grid["warmup_tolerance"] == profiling_runs.GPU_WARMUP_TOLERANCE and run.steps_total == 10
+    run = _run(run)
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    rows = Measurement.objects.filter(profiling_run=run)
+    warm = list(rows.filter(is_warmup=True).order_by("trial_index").values_list("trial_index", "runtime_s"))
+    assert 2 <= len(warm) <= 10 and [i for i, _ in warm] == list(range(len(warm)))
+    (a, b) = (warm[-2][1], warm[-1][1])
+    assert abs(a - b) <= 0.1 * max(a, b) or len(warm) == 10
+    measured = rows.filter(is_warmup=False)
+    assert measured.count() == 8 and run.steps_done == 8 + len(warm)
+    assert sorted(set(measured.values_list("iteration", flat=True))) == [0, 1]  # counted after the warm-ups
