@@ -29,6 +29,9 @@ READ_BLOCK = 1 << 20  # raw bytes read at a time
 # rows (tests, a header and a few identical lines) compress far better than any bomb needs.
 RATIO_GRACE = 16 << 20
 DEFAULT_CHUNK = 8 << 20  # characters of text per chunk: ~100,000 measurement rows
+# Lines per chunk at most: a chunk of tiny rows would otherwise hold millions of rows, and the
+# importers' per-row structures (DataFrame columns, the row path's lists) grow with rows, not text.
+DEFAULT_CHUNK_LINES = 100_000
 
 
 class TableError(ValueError):
@@ -37,16 +40,14 @@ class TableError(ValueError):
     ``offset`` (decoded byte offset) say where, when known."""
 
     def __init__(self, message: str, kind: str, *, line: int | None = None, offset: int | None = None,
-                 column: int | None = None, chunk_index: int = 0, records_before: int = 0):
+                 column: int | None = None):
         super().__init__(message)
         self.kind = kind
         self.line = line
         self.offset = offset
-        self.column = column  # 0-based field index, for ``field``
-        # For ``field``: the chunk it is in and the non-blank lines before it in that chunk, so an
-        # importer that counts records per chunk can name the row.
-        self.chunk_index = chunk_index
-        self.records_before = records_before
+        # 0-based field index, for ``field``. The lines before that record have all been yielded
+        # when it is raised, so the importer's own count names its row.
+        self.column = column
 
 
 @dataclass
@@ -138,7 +139,8 @@ class Reader:
 
     def __init__(self, source, *, max_bytes: int | None = None, max_decompressed: int | None = None,
                  max_ratio: float | None = None, max_field: int | None = None,
-                 chunk_chars: int = DEFAULT_CHUNK, delimiters: str = ",;\t|"):
+                 chunk_chars: int = DEFAULT_CHUNK, chunk_lines: int = DEFAULT_CHUNK_LINES,
+                 delimiters: str = ",;\t|"):
         self.source = source
         self.name = source_name(source)
         self.max_bytes = max_bytes
@@ -146,6 +148,7 @@ class Reader:
         self.max_ratio = max_ratio
         self.max_field = max_field
         self.chunk_chars = max(1, int(chunk_chars))
+        self.chunk_lines = max(1, int(chunk_lines))
         self.delimiters = delimiters
         self.raw_bytes = 0
         self.decompressed_bytes = 0
@@ -252,7 +255,8 @@ class Reader:
             yield text
 
     def chunks(self) -> Iterator[Chunk]:
-        """Whole-record text chunks of about ``chunk_chars`` characters each."""
+        """Whole-record text chunks of at most about ``chunk_chars`` characters and
+        ``chunk_lines`` lines each."""
         buf = ""
         line = 1
         index = 0
@@ -263,55 +267,72 @@ class Reader:
             field_run = re.compile(f"(?<![^{stop}])[^{stop}]{{{self.max_field + 1}}}")
         for text in self._text():
             buf = buf + text if buf else text
-            while len(buf) >= self.chunk_chars:
-                cut = self._cut(buf)
+            while len(buf) >= self.chunk_chars or buf.count("\n") > self.chunk_lines:
+                cut = self._cut(self._lines_prefix(buf))
                 if cut is None:
-                    if len(buf) > 2 * self.chunk_chars + (self.max_field or 0):
+                    cut = self._cut(buf)
+                if cut is None:
+                    if len(buf) <= 2 * self.chunk_chars + (self.max_field or 0):
+                        break  # read on: the record goes on past the buffer
+                    yield from self._checked(Chunk(buf, line, index), field_run)  # raises if too long
+                    # A stray quote inside an unquoted field (the parsers read it literally) leaves
+                    # no break outside quotes: cut at the last line break anyway.
+                    cut = self._cut(buf, quotes=False)
+                    if cut is None:
                         raise TableError(f"a record longer than {len(buf):,} characters", "record",
                                          line=line)
-                    break
                 chunk, buf = buf[:cut], buf[cut:]
-                self._check_fields(chunk, line, field_run, index)
-                yield Chunk(chunk, line, index)
+                yield from self._checked(Chunk(chunk, line, index), field_run)
                 index += 1
                 line += count_lines(chunk)
         if buf or index == 0:
-            self._check_fields(buf, line, field_run, index)
-            yield Chunk(buf, line, index)
+            yield from self._checked(Chunk(buf, line, index), field_run)
 
-    def _check_fields(self, text: str, first_line: int, field_run, index: int) -> None:
-        if field_run is None:
-            return
-        m = field_run.search(text)
+    def _lines_prefix(self, buf: str) -> str:
+        """A prefix of buf of about chunk_lines lines (at most chunk_chars characters)."""
+        part = buf[:self.chunk_chars] if len(buf) > self.chunk_chars else buf
+        lines = part.count("\n")
+        while lines > self.chunk_lines:
+            # Scaled by the mean line length: a few passes, no per-line loop in Python.
+            end = part.find("\n", max(0, len(part) * self.chunk_lines // lines - 1))
+            shorter = part[:end + 1]
+            fewer = shorter.count("\n")
+            if fewer >= lines:
+                break
+            part, lines = shorter, fewer
+        return part if "\n" in part or "\r" in part else buf
+
+    def _checked(self, chunk: Chunk, field_run) -> Iterator[Chunk]:
+        """The chunk, or the lines before a field past max_field and then the error, so that the
+        importer has counted the rows before it (and read the header) when it names the row."""
+        m = field_run.search(chunk.text) if field_run is not None else None
         if m is None:
+            yield chunk
             return
+        text = chunk.text
         start = max(text.rfind("\n", 0, m.start()), text.rfind("\r", 0, m.start())) + 1
-        before = text[start:m.start()]
-        column = sum(before.count(d) for d in self.delimiters)
-        head = text[:start]
-        records = sum(1 for line in head.splitlines() if line.strip())
-        raise TableError(f"a field longer than {self.max_field:,} characters", "field",
-                         line=first_line + count_lines(head), column=column, chunk_index=index,
-                         records_before=records)
+        if start:
+            yield Chunk(text[:start], chunk.first_line, chunk.index)
+        column = sum(text[start:m.start()].count(d) for d in self.delimiters)
+        raise TableError(f"a field longer than the field limit of {self.max_field:,} characters", "field",
+                         line=chunk.first_line + count_lines(text[:start]), column=column)
 
     @staticmethod
-    def _cut(buf: str) -> int | None:
+    def _cut(buf: str, quotes: bool = True) -> int | None:
         """The end of the last whole record in buf (just past a line break outside quotes)."""
         nl = "\n" if "\n" in buf else "\r"  # "\r" alone: an old Mac file
         end = len(buf) if nl == "\n" else len(buf) - 1  # a final \r may be half of \r\n
         pos = buf.rfind(nl, 0, end)
         if pos < 0:
             return None
-        first = pos
-        quotes = buf.count('"', 0, pos)
-        while quotes % 2:
+        if not quotes:
+            return pos + 1
+        odd = buf.count('"', 0, pos) % 2
+        while odd:  # inside a quoted field: try the break before
             prev = buf.rfind(nl, 0, pos)
             if prev < 0:
-                # No break outside quotes: a stray quote inside an unquoted field (the parsers
-                # read it literally). Cut at the last break; the parser reports it if it matters.
-                pos = first
-                break
-            quotes -= buf.count('"', prev, pos)
+                return None
+            odd = (odd + buf.count('"', prev, pos)) % 2
             pos = prev
         return pos + 1
 
@@ -323,4 +344,5 @@ def reader_from_settings(source, *, max_bytes: int | None, max_decompressed: int
     kwargs.setdefault("max_ratio", getattr(settings, "IMPORT_MAX_GZIP_RATIO", 100))
     kwargs.setdefault("max_field", getattr(settings, "IMPORT_MAX_FIELD_KB", 128) * 1024)
     kwargs.setdefault("chunk_chars", getattr(settings, "IMPORT_CHUNK_KB", DEFAULT_CHUNK >> 10) * 1024)
+    kwargs.setdefault("chunk_lines", getattr(settings, "IMPORT_CHUNK_ROWS", DEFAULT_CHUNK_LINES))
     return Reader(source, max_bytes=max_bytes, max_decompressed=max_decompressed, **kwargs)

@@ -137,9 +137,8 @@ def _reader_error(exc: TableError, max_bytes: int, rows_done: int = 0,
             f"The file is not UTF-8 text (invalid byte at row {exc.line}); save it as UTF-8 CSV.",
             [{"row": exc.line, "column": None, "message": "invalid UTF-8 byte"}])
     if exc.kind == "field":
-        # Spreadsheet rows count records: the header and the rows of earlier chunks, then this
-        # chunk's lines before it (the first chunk holds the header).
-        row = exc.records_before + 1 + (rows_done + 1 if exc.chunk_index else 0)
+        # Every line before it has been read: the header (row 1, when there was one) and the rows.
+        row = rows_done + 2 if header else 1
         header = header or []
         column = header[exc.column] if exc.column is not None and exc.column < len(header) else None
         msg = f"{exc} (ENERGYWEB_IMPORT_MAX_FIELD_KB)"
@@ -229,10 +228,16 @@ def parse_workload(source, *, max_context: int | None = None, max_bytes: int | N
     try:
         # The sniffer sees the first 65,537 characters, as it did when the whole file was read.
         held = []
-        for chunk in chunks:
-            held.append(chunk)
-            if sum(len(c.text) for c in held) > 65536:
-                break
+        late: TableError | None = None  # raised once the chunks before it are counted
+        try:
+            for chunk in chunks:
+                held.append(chunk)
+                if sum(len(c.text) for c in held) > 65536:
+                    break
+        except TableError as exc:
+            if exc.kind != "field" or not held:
+                raise
+            late, chunks = exc, iter(())
         head = "".join(c.text[:65537] for c in held)[:65537]
         if not head.strip():
             raise WorkloadFileError("The file is empty: it needs a header row and at least one query row.",
@@ -266,6 +271,8 @@ def parse_workload(source, *, max_context: int | None = None, max_bytes: int | N
                     ids.append(part.ids)
             if progress is not None:
                 progress(rows)
+        if late is not None:
+            raise late
     except TableError as exc:
         raise _reader_error(exc, max_bytes, rows, header) from None
     if total_errors:
