@@ -27,7 +27,8 @@ from pathlib import Path
 READ_BLOCK = 1 << 20  # raw bytes read at a time
 # Below this much decompressed output the ratio cap does not apply: small files of repeated
 # rows (tests, a header and a few identical lines) compress far better than any bomb needs.
-RATIO_GRACE = 16 << 20
+# Small enough that a bomb is refused before its first chunk of rows is parsed or written.
+RATIO_GRACE = 4 << 20
 DEFAULT_CHUNK = 8 << 20  # characters of text per chunk: ~100,000 measurement rows
 # Lines per chunk at most: a chunk of tiny rows would otherwise hold millions of rows, and the
 # importers' per-row structures (DataFrame columns, the row path's lists) grow with rows, not text.
@@ -151,6 +152,7 @@ class Reader:
         self.chunk_lines = max(1, int(chunk_lines))
         self.delimiters = delimiters
         self.raw_bytes = 0
+        self.consumed_bytes = 0  # compressed bytes the decompressor has used so far
         self.decompressed_bytes = 0
         self.gzip = False
         self._sha = hashlib.sha256()
@@ -198,12 +200,14 @@ class Reader:
         while True:
             while pending:
                 fed = True
+                before = len(pending)
                 try:
                     out = d.decompress(pending, step)
                 except zlib.error as exc:
                     raise TableError(f"The file looks gzip-compressed but cannot be decompressed: {exc}.",
                                      "gzip") from None
                 pending = d.unconsumed_tail
+                self.consumed_bytes += before - len(pending) - len(d.unused_data)
                 if d.eof:  # another gzip member may follow (cat a.gz b.gz)
                     pending = d.unused_data
                     d = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -225,7 +229,7 @@ class Reader:
         if self.max_decompressed is not None and self.decompressed_bytes > self.max_decompressed:
             raise TableError("decompressed", "decompressed")
         if (self.max_ratio is not None and self.decompressed_bytes > RATIO_GRACE
-                and self.decompressed_bytes > self.max_ratio * max(1, self.raw_bytes)):
+                and self.decompressed_bytes > self.max_ratio * max(1, self.consumed_bytes)):
             raise TableError("ratio", "ratio")
 
     # --- text ------------------------------------------------------------------------

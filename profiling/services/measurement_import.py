@@ -371,11 +371,11 @@ def _duplicate(earlier: ImportBatch) -> ImportFailed:
 class _Writer:
     """Writes validated chunks into one batch (inside the caller's transaction).
 
-    Without a filename (``_parse`` called on its own: tests, the benchmark) it only collects
-    the rows, so that what the importer would write can be compared both ways."""
+    Without a filename (``_parse`` called on its own: tests, the benchmark) it writes nothing and,
+    with ``keep``, collects the rows, so that what the importer would write can be compared."""
 
-    def __init__(self, filename: str | None, digest: str | None, user=None):
-        self.filename, self.digest, self.user = filename, digest, user
+    def __init__(self, filename: str | None, digest: str | None, user=None, keep: bool = True):
+        self.filename, self.digest, self.user, self.keep = filename, digest, user, keep
         self.batch = None
         self.pairs: Counter = Counter()
         self.warmups = self.estimated = self.rows = 0
@@ -393,7 +393,8 @@ class _Writer:
         """The vectorised path's rows (all names known): COPY on PostgreSQL, one call per chunk."""
         self.rows += len(frame)
         if self.filename is None:
-            self.collected.append(frame)
+            if self.keep:
+                self.collected.append(frame)
             return
         batch = self._batch()
         counts = frame.groupby(["llm_id", "hardware_id"]).size()
@@ -410,7 +411,8 @@ class _Writer:
         """The row path's rows, names resolved to ids."""
         self.rows += len(rows)
         if self.filename is None:
-            self.collected.append(rows)
+            if self.keep:
+                self.collected.append(rows)
             return
         if not rows:
             return
