@@ -59,8 +59,12 @@ try:
         Workload.objects.filter(pk=wl.pk).delete()
     elif mode == "validate":
         from profiling.services import measurement_import as mi
-        p = mi._parse(path, llm=None, hardware=None, create_missing=False, negative_energy="drop",
-                      writer=mi._Writer(None, None, keep=False))
+        if hasattr(mi, "_Writer"):
+            p = mi._parse(path, llm=None, hardware=None, create_missing=False, negative_energy="drop",
+                          writer=mi._Writer(None, None, keep=False))
+        else:  # code from before the streaming reader (--root of an older checkout)
+            p = mi._parse(mi.decode(mi.read_source(path)[0]), llm=None, hardware=None,
+                          create_missing=False, negative_energy="drop")
         out["result"] = f"validated {p['count']:,} rows (not written)"
     else:
         from profiling.services.measurement_import import import_measurements
@@ -199,7 +203,7 @@ def main() -> None:
                                                  args.bomb_gb):
             load = os.getloadavg()[0]
             proc = subprocess.run([sys.executable, "-c", CHILD, args.root, kind, str(path), mode],
-                                  env=env, capture_output=True, text=True)
+                                  env=env, capture_output=True, text=True, cwd=args.root)
             line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
             if line is None:
                 out = {"result": f"child failed (rc {proc.returncode}): {proc.stderr.strip()[-200:]}",
