@@ -8,9 +8,11 @@ Two column vocabularies are accepted, matched case-insensitively:
   ``start-inference*`` rows are measurements; the others (tokenizer, model load)
   are counted as skipped.
 
-Every row is validated before anything is written; errors name the data row
-(1-based), the file line and the column. The write is one transaction. A file
-whose SHA-256 matches an earlier batch adds nothing.
+The file is streamed (energyweb/tabular.py) and validated a chunk at a time;
+valid chunks are written as they come, inside one transaction that a bad row
+anywhere rolls back, so the import stays all-or-nothing with memory bounded by
+the chunk. Errors name the data row (1-based), the file line and the column. A
+file whose SHA-256 matches an earlier batch adds nothing.
 """
 
 from __future__ import annotations

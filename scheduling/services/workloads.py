@@ -2,10 +2,14 @@
 
 A workload is stored as the Workload row plus one ``.npz`` of its columns (see
 scheduling/models.py for why; written uncompressed since issue 11, older
-compressed files load the same). Parsing is vectorised with pandas: token
-columns are parsed straight to integers and checked whole (``_parse_fast``),
-falling back to a string path that words every error; every row is checked and
-the import is all-or-nothing: nothing is written unless every row is valid.
+compressed files load the same). The file is streamed through the shared
+reader (energyweb/tabular.py: gzip with size and ratio caps, a field-size cap)
+and parsed a chunk at a time, vectorised with pandas: token columns are parsed
+straight to integers and checked whole (``_parse_fast``), falling back to a
+string path that words every error; every row is checked and the import is
+all-or-nothing: nothing is written unless every row is valid. The columns grow
+in place at the narrowest type that holds their values (uint16, widened to
+int32 by a column's first count above 65,535): cast before arithmetic.
 
 Row numbers in error messages are spreadsheet rows: the header is row 1, the
 first query row 2 (files with quoted line breaks inside a field are rare for
@@ -99,6 +103,8 @@ class WorkloadFileError(ValueError):
 
 @dataclass
 class ParsedWorkload:
+    # uint16 or int32 (the narrowest that holds the counts; a file of tiny rows at the upload
+    # cap holds 50M queries): cast to int64 before any arithmetic that could overflow.
     tin: np.ndarray
     tout: np.ndarray
     ids: np.ndarray | None = None
@@ -173,22 +179,19 @@ def _match_columns(header: list[str]) -> dict[str, str]:
     return found
 
 
-def token_dtype(max_context: int) -> type:
-    """The narrowest integer type for token counts (all >= 1) under ``max_context``: uint16 halves
-    a workload's memory when the configured context allows it, int32 otherwise."""
-    return np.uint16 if max_context <= np.iinfo(np.uint16).max else np.int32
-
-
 class _Growing:
-    """A column appended to chunk by chunk, grown in place: ndarray.resize reallocs (a large
-    block is remapped by the C library, not copied), so there is never a second full copy, as
-    concatenating the chunks at the end would make."""
+    """A token column appended to chunk by chunk, grown in place: ndarray.resize reallocs (a
+    large block is remapped by the C library, not copied), so there is never a second full
+    copy, as concatenating the chunks at the end would make. Held as uint16 (half of int32:
+    token counts are >= 1 and real traces stay below 65,536) until a count needs int32."""
 
-    def __init__(self, dtype):
+    def __init__(self, dtype=np.uint16):
         self.data = np.empty(0, dtype)
         self.n = 0
 
     def extend(self, values: np.ndarray) -> None:
+        if len(values) and self.data.dtype == np.uint16 and values.max() > np.iinfo(np.uint16).max:
+            self.data = self.data[:self.n].astype(np.int32)  # once, for this column only
         need = self.n + len(values)
         if need > len(self.data):
             self.data.resize(max(need, len(self.data) * 3 // 2, 1 << 16), refcheck=False)
@@ -245,8 +248,7 @@ def parse_workload(source, *, max_context: int | None = None, max_bytes: int | N
         delimiter, columns = _header(head)
         header_line = head.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
         header = next(csv.reader([header_line], delimiter=delimiter), [])
-        dtype = token_dtype(max_context)
-        tin, tout = _Growing(dtype), _Growing(dtype)
+        tin, tout = _Growing(), _Growing()
         stamps = _Growing("datetime64[ns]") if "timestamp" in columns else None
         ids: list[np.ndarray] | None = [] if "id" in columns else None
         errors: list[dict] = []
@@ -576,7 +578,7 @@ def _summarise_sorted(arr: np.ndarray) -> tuple[dict, dict]:
 
 def content_hash(tin: np.ndarray, tout: np.ndarray) -> str:
     h = hashlib.sha256()
-    # The int32 bytes a slice at a time (columns may be held narrower, see token_dtype).
+    # The int32 bytes a slice at a time (columns may be held narrower, see _Growing).
     for column in (tin, tout):
         for start in range(0, column.size, SLICE):
             h.update(memoryview(np.ascontiguousarray(column[start:start + SLICE], dtype="<i4")).cast("B"))

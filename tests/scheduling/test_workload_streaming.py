@@ -90,19 +90,26 @@ def test_chunked_parses_are_identical(settings, chunk_rows):
     seen = []
     for source in (data, gzip.compress(data)):
         parsed = parse_workload(source, max_context=131072, progress=seen.append)
-        assert parsed.tin.dtype == np.int32 and parsed.n == 20
+        assert parsed.tin.dtype == np.uint16 and parsed.n == 20
         for key in ("tin", "tout", "ids", "timestamps"):
             assert np.array_equal(getattr(parsed, key), getattr(reference, key)), key
         assert parsed.columns == reference.columns
     assert seen[-1] == 20 and (len(seen) > 2) == (chunk_rows < 21)
 
 
-def test_a_narrow_context_stores_uint16_with_the_same_hash_and_file(media, settings):
-    data = b"input_tokens,output_tokens\n" + b"".join(b"%d,%d\n" % (i % 60000 + 1, i % 5 + 1) for i in range(5000))
-    wide = import_workload(data, "wide")
-    settings.MAX_CONTEXT_TOKENS = 65535
+@pytest.mark.parametrize("late", [False, True])
+def test_a_column_widens_to_int32_on_its_first_large_count(media, settings, late):
+    """uint16 until a count above 65,535 arrives (in the first or a later chunk), then int32 for
+    that column only; the stored file and hash are those of int32 columns either way."""
+    settings.IMPORT_CHUNK_ROWS = 500
+    tin = [i % 60000 + 1 for i in range(5000)]
+    tin[4990 if late else 3] = 100_000
+    data = b"input_tokens,output_tokens\n" + b"".join(b"%d,%d\n" % (a, i % 5 + 1) for i, a in enumerate(tin))
     parsed = parse_workload(data)
-    assert parsed.tin.dtype == np.uint16
-    assert content_hash(parsed.tin, parsed.tout) == wide.content_sha256
-    arrays = load_workload_arrays(wide)
-    assert np.array_equal(arrays.tin, parsed.tin) and arrays.tin.dtype == np.int64
+    assert parsed.tin.dtype == np.int32 and parsed.tout.dtype == np.uint16
+    assert parsed.tin.tolist() == tin
+    expected = content_hash(np.array(tin, np.int32), parsed.tout.astype(np.int32))
+    wl = import_workload(data, f"wide {late}")
+    assert wl.content_sha256 == content_hash(parsed.tin, parsed.tout) == expected
+    arrays = load_workload_arrays(wl)
+    assert arrays.tin.tolist() == tin and arrays.tin.dtype == np.int64

@@ -46,7 +46,7 @@ class Command(BaseCommand):
             arrays = load_workload_arrays(wl)
             return arrays.tin, arrays.tout
         if Path(ref).is_file():
-            parsed = parse_workload(ref)  # token columns may be held narrow (token_dtype)
+            parsed = parse_workload(ref)  # token columns may be held as uint16
             return parsed.tin.astype(np.int64), parsed.tout.astype(np.int64)
         raise CommandError(f"No workload named {ref!r} and no such file.")
 
