@@ -12,7 +12,8 @@ makes each block's deflate output identical), so a 2.5 GB bomb takes seconds to 
 
 Cases (``--cases`` picks some): bomb (a few MB of gzip expanding to GBs), field (one field of
 --field-mb MB), id5000 (a 1.2 MB workload with one 5,000-character id, the issue's case),
-tiny (a file at the cap of the shortest valid rows), rows1m (one million ordinary rows).
+tiny (a file at the cap of the shortest valid rows), rows1m (one million ordinary rows),
+ids200 (one million workload rows with short ids and one of 200 characters, not in the default).
 The measurement "tiny" case validates without writing (``--tiny-write`` writes its ~26M
 rows too, which takes many minutes); every other case runs the whole import, database included.
 """
@@ -167,6 +168,13 @@ def make_files(tmp: Path, cases: list[str], cap: int, field_mb: int, bomb_gb: fl
             fh.write(b"".join(b"q%07d,%d,%d\n" % (i, 1 + i % 4000, 1 + i % 900) for i in range(80_000)))
             fh.write(b"q" + b"y" * 5000 + b",5,6\n")
         runs.append(("1.2 MB, one 5,000-char id", "workload", p, "import"))
+    if "ids200" in cases:  # a legal file: ids are held at the longest id's width (not bounded yet)
+        p = tmp / "ids200.csv"
+        with open(p, "wb") as fh:
+            fh.write(b"id,input_tokens,output_tokens\n")
+            fh.write(b"".join(b"q%d,%d,%d\n" % (i, 1 + i % 4000, 1 + i % 900) for i in range(1_000_000)))
+            fh.write(b"q" + b"z" * 199 + b",5,6\n")
+        runs.append(("1M rows, one 200-char id", "workload", p, "import"))
     if "tiny" in cases:
         p = tmp / "tiny-workload.csv"
         write_rows(p, WORKLOAD_HEADER, b"1,1\n", cap)

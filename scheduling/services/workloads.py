@@ -103,7 +103,7 @@ class WorkloadFileError(ValueError):
 
 @dataclass
 class ParsedWorkload:
-    # uint16 or int32 (the narrowest that holds the counts; a file of tiny rows at the upload
+    # ids: an array or an IdColumn (parsed files). tin/tout: uint16 or int32 (the narrowest that holds the counts; a file of tiny rows at the upload
     # cap holds 50M queries): cast to int64 before any arithmetic that could overflow.
     tin: np.ndarray
     tout: np.ndarray
@@ -203,6 +203,32 @@ class _Growing:
         return self.data
 
 
+class IdColumn:
+    """Query ids as the parsed chunks left them, each chunk at its own width.
+
+    numpy holds a string column at its longest string's width: one 200-character id made a
+    million ids 800 MB once joined. The stored .npy is written a chunk at a time from these
+    parts (``_save_npy``); ``np.asarray`` (or ``tolist``) joins them for a caller that wants one
+    array, at the memory cost above."""
+
+    def __init__(self, parts: list[np.ndarray]):
+        self.parts = [p for p in parts if len(p)]
+        width = max((p.dtype.itemsize // 4 for p in self.parts), default=1)
+        self.dtype = np.dtype(f"<U{max(1, width)}")
+        self.shape = (sum(len(p) for p in self.parts),)
+        self.size = self.shape[0]
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __array__(self, dtype=None, copy=None):
+        joined = np.concatenate(self.parts) if self.parts else np.empty(0, self.dtype)
+        return joined.astype(dtype or self.dtype, copy=False)
+
+    def tolist(self) -> list[str]:
+        return [x for p in self.parts for x in p.tolist()]
+
+
 @dataclass
 class _Part:
     """One chunk's valid columns."""
@@ -285,7 +311,7 @@ def parse_workload(source, *, max_context: int | None = None, max_bytes: int | N
         raise WorkloadFileError("The file has a header but no query rows.",
                                 [{"row": 2, "column": None, "message": "no data rows"}])
     return ParsedWorkload(tin=tin.array(), tout=tout.array(),
-                          ids=np.concatenate(ids) if ids is not None else None,
+                          ids=IdColumn(ids) if ids is not None else None,
                           timestamps=stamps.array() if stamps is not None else None,
                           columns=dict(columns), source_filename=filename)
 
@@ -599,11 +625,13 @@ class WorkloadArrays:
 def _save_npy(zf: zipfile.ZipFile, name: str, column: np.ndarray, dtype) -> None:
     """What np.savez writes for ``column.astype(dtype)``, converted a slice at a time."""
     dtype = np.dtype(dtype)
+    parts = column.parts if isinstance(column, IdColumn) else [column]
     with zf.open(f"{name}.npy", "w", force_zip64=True) as fh:
         np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(dtype),
                                                   "fortran_order": False, "shape": column.shape})
-        for start in range(0, column.size, SLICE):
-            fh.write(np.ascontiguousarray(column[start:start + SLICE], dtype=dtype).data)
+        for part in parts:
+            for start in range(0, part.size, SLICE):
+                fh.write(np.ascontiguousarray(part[start:start + SLICE], dtype=dtype).data)
 
 
 def _write_npz(parsed: ParsedWorkload, sha: str) -> str:
