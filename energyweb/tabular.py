@@ -36,8 +36,8 @@ DEFAULT_CHUNK_LINES = 100_000
 
 
 class TableError(ValueError):
-    """The file cannot be read. ``kind`` says why (``too_big``, ``gzip``, ``decompressed``,
-    ``ratio``, ``encoding``, ``field``, ``record``); ``line`` (1-based, physical) and
+    """The file cannot be read. ``kind`` says why (``missing``, ``too_big``, ``gzip``,
+    ``decompressed``, ``ratio``, ``encoding``, ``field``, ``record``); ``line`` (1-based, physical) and
     ``offset`` (decoded byte offset) say where, when known."""
 
     def __init__(self, message: str, kind: str, *, line: int | None = None, offset: int | None = None,
