@@ -197,6 +197,14 @@ MAX_UPLOAD_MB = env_int("ENERGYWEB_MAX_UPLOAD_MB", 200, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 MAX_IMPORT_UNCOMPRESSED_MB = env_int("ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB", 1024, minimum=1)
+# The importers stream (energyweb/tabular.py): a gzip expanding more than this many times is
+# refused (past the first 16 MB; real CSVs compress 3-20x, a gzip bomb 1000x), as is a field
+# longer than this (the csv module's own default); text is parsed this many KB (and at most
+# this many rows) at a time.
+IMPORT_MAX_GZIP_RATIO = env_int("ENERGYWEB_IMPORT_MAX_GZIP_RATIO", 100, minimum=2)
+IMPORT_MAX_FIELD_KB = env_int("ENERGYWEB_IMPORT_MAX_FIELD_KB", 128, minimum=1)
+IMPORT_CHUNK_KB = env_int("ENERGYWEB_IMPORT_CHUNK_KB", 8192, minimum=1)
+IMPORT_CHUNK_ROWS = env_int("ENERGYWEB_IMPORT_CHUNK_ROWS", 100_000, minimum=1)
 # Uploads up to this size are imported within the request (about 80,000 measurement rows,
 # well under a second to parse); larger ones are stored and imported by a background job
 # so that no web worker is held for the length of an import (0: every upload in the background).

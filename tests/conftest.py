@@ -324,3 +324,15 @@ def user_api(plain_user):
     client = APIClient()
     client.force_authenticate(plain_user)
     return client
+
+
+def gzip_bomb(head: bytes, row: bytes, expanded_mb: int) -> bytes:
+    """A gzip of ``head`` then ``row`` repeated to about ``expanded_mb`` MB, compressed a block at a
+    time (the expanded text is never held): a valid file that expands about 1,000 times."""
+    import zlib
+
+    z = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = row * ((1 << 20) // len(row))
+    parts = [z.compress(head)]
+    parts += [z.compress(block) for _ in range(expanded_mb)]
+    return b"".join(parts) + z.flush()

@@ -8,24 +8,24 @@ Two column vocabularies are accepted, matched case-insensitively:
   ``start-inference*`` rows are measurements; the others (tokenizer, model load)
   are counted as skipped.
 
-Every row is validated before anything is written; errors name the data row
-(1-based), the file line and the column. The write is one transaction. A file
-whose SHA-256 matches an earlier batch adds nothing.
+The file is streamed (energyweb/tabular.py) and validated a chunk at a time;
+valid chunks are written as they come, inside one transaction that a bad row
+anywhere rolls back, so the import stays all-or-nothing with memory bounded by
+the chunk. Errors name the data row (1-based), the file line and the column. A
+file whose SHA-256 matches an earlier batch adds nothing.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
-import hashlib
 import io
 import math
 import re
 import time
+import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import slugify
 
+from energyweb.tabular import Reader, TableError, is_seekable, reader_from_settings, sha256_of
 from energyweb.validation import MAX_NAME_LENGTH, MeasurementRules
 from profiling.choices import EnergySource
 from profiling.models import LLM, Hardware, HardwareAlias, ImportBatch, LLMAlias, Measurement
@@ -162,40 +163,35 @@ class ImportSummary:
 # --- reading --------------------------------------------------------------------
 
 
-def read_source(source) -> tuple[bytes, str]:
-    """Raw bytes and a filename from a path, bytes, or an (uploaded) file object."""
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        return path.read_bytes(), path.name
-    if isinstance(source, (bytes, bytearray)):
-        return bytes(source), "upload.csv"
-    if hasattr(source, "chunks"):  # Django UploadedFile: avoid one giant read of a temp file
-        data = b"".join(source.chunks())
-    else:
-        data = source.read()
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    name = getattr(source, "name", None) or "upload.csv"
-    return data, Path(str(name)).name
+def _reader(source) -> Reader:
+    return reader_from_settings(
+        source, max_bytes=None, delimiters="".join(DELIMITERS),
+        max_decompressed=getattr(settings, "MAX_IMPORT_UNCOMPRESSED_MB", 1024) * 1024 * 1024)
 
 
-def decode(raw: bytes) -> str:
-    if raw[:2] == b"\x1f\x8b":
-        limit = getattr(settings, "MAX_IMPORT_UNCOMPRESSED_MB", 1024) * 1024 * 1024
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
-                raw = fh.read(limit + 1)
-            if len(raw) > limit:
-                raise ImportFailed([RowError(
-                    f"The file expands to more than {limit // 2**20} MB when uncompressed; split it.")])
-        except (OSError, EOFError) as exc:
-            raise ImportFailed([RowError(f"The file looks gzip-compressed but cannot be read: {exc}.")]) from None
-    try:
-        return raw.decode("utf-8-sig")  # strips a byte-order mark when there is one
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ImportFailed([RowError(
-            f"The file is not UTF-8 text (byte {exc.start} on line {line}); save it as UTF-8 CSV.")]) from None
+def _reader_error(exc: TableError, rows_done: int, shown: dict[int, str]) -> ImportFailed:
+    """The shared reader's refusal (energyweb/tabular.py), worded as this importer words errors."""
+    if exc.kind == "decompressed":
+        limit = getattr(settings, "MAX_IMPORT_UNCOMPRESSED_MB", 1024)
+        return ImportFailed([RowError(f"The file expands to more than {limit} MB when uncompressed "
+                                      "(ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB); split it. Nothing was imported.")])
+    if exc.kind == "ratio":
+        ratio = getattr(settings, "IMPORT_MAX_GZIP_RATIO", 100)
+        return ImportFailed([RowError(f"The gzip file expands more than {ratio} times "
+                                      "(ENERGYWEB_IMPORT_MAX_GZIP_RATIO): refused as a likely gzip bomb. "
+                                      "Nothing was imported.")])
+    if exc.kind == "encoding":
+        return ImportFailed([RowError(f"The file is not UTF-8 text (byte {exc.offset} on line {exc.line}); "
+                                      "save it as UTF-8 CSV.")])
+    if exc.kind == "field":
+        # Every line before it has been read: the header (when there was one) and rows_done rows.
+        row = rows_done + 1 if shown else None
+        return ImportFailed([RowError(f"This record cannot be read: {exc} (ENERGYWEB_IMPORT_MAX_FIELD_KB).",
+                                      row, exc.line, shown.get(exc.column))])
+    if exc.kind == "record":
+        return ImportFailed([RowError(f"This record cannot be read: {exc} (an unclosed quote?).",
+                                      line=exc.line)])
+    return ImportFailed([RowError(str(exc))])
 
 
 def sniff_delimiter(header: str) -> str | None:
@@ -303,39 +299,49 @@ def import_measurements(source, *, filename: str | None = None, llm: str | None 
     contain such readings (the paper's multi-system.csv has ten), and one bad
     CPU counter should not discard a valid GPU reading.
 
-    A background import passes ``progress(rows_validated)`` and ``on_written(batch)``; the
-    latter runs inside the import's transaction, so the job can record its batch under its
-    claim and an import whose worker lost the claim rolls back instead of committing.
+    The file is streamed (energyweb/tabular.py): each chunk of about 100,000 rows is
+    validated and, while no error has been seen, written (COPY on PostgreSQL), all inside
+    one transaction; a bad row anywhere stops the writing, the rest is still validated for
+    the report, and the transaction is rolled back: nothing is written.
+
+    A background import passes ``progress(rows_validated)`` (called after each chunk) and
+    ``on_written(batch)``; the latter runs inside the import's transaction, so the job can
+    record its batch under its claim and an import whose worker lost the claim rolls back
+    instead of committing.
     """
     if negative_energy not in ("drop", "error"):
         raise ValueError("negative_energy must be 'drop' or 'error'")
     started = time.perf_counter()
-    raw, name = read_source(source)
-    filename = (filename or name)[:255]
-    digest = hashlib.sha256(raw).hexdigest()
-    earlier = ImportBatch.objects.filter(content_hash=digest).first()
-    if earlier is not None:
-        raise _duplicate(earlier)
-    if not raw.strip():
-        raise ImportFailed([RowError("The file is empty: expected a header line and data rows.")])
-
-    parsed = _parse(decode(raw), llm=llm, hardware=hardware, create_missing=create_missing,
-                    negative_energy=negative_energy)
-    if progress is not None:
-        progress(parsed["count"] + parsed["skipped"])
+    reader = _reader(source)
+    filename = (filename or reader.name or "upload.csv")[:255]
+    # A duplicate is refused before any parsing when the source can be read twice (a path, bytes,
+    # an upload: one more pass of hashing); otherwise by the hash the stream gives at its end.
+    digest = None
+    if is_seekable(source):
+        try:
+            digest = sha256_of(source)
+        except OSError:
+            digest = None
+        earlier = ImportBatch.objects.filter(content_hash=digest).first() if digest else None
+        if earlier is not None:
+            raise _duplicate(earlier)
+    writer = _Writer(filename, digest, user)
     try:
         with transaction.atomic():
-            batch, created_llms, created_hw = _write(parsed, filename, digest, user)
+            parsed = _parse(reader, llm=llm, hardware=hardware, create_missing=create_missing,
+                            negative_energy=negative_energy, writer=writer, progress=progress)
+            digest = reader.sha256
+            batch = writer.finish(parsed, digest)
             if on_written is not None:
                 on_written(batch)
     except IntegrityError:
         # Two uploads of one file at once: the other transaction won the unique hash.
-        earlier = ImportBatch.objects.filter(content_hash=digest).first()
+        earlier = ImportBatch.objects.filter(content_hash=digest or reader.sha256).first()
         if earlier is not None:
             raise _duplicate(earlier) from None
         raise
 
-    pair_counts = parsed["pairs"]
+    pair_counts = writer.pairs
     llm_names = dict(LLM.objects.filter(pk__in={p[0] for p in pair_counts}).values_list("pk", "name"))
     hw_names = dict(Hardware.objects.filter(pk__in={p[1] for p in pair_counts}).values_list("pk", "name"))
     refits = 0
@@ -347,12 +353,12 @@ def import_measurements(source, *, filename: str | None = None, llm: str | None 
             refits += 1
     return ImportSummary(
         batch_id=batch.pk, filename=filename, rows=batch.row_count,
-        skipped_phases=batch.skipped_rows, warmups=parsed["warmups"], estimated=parsed["estimated"],
+        skipped_phases=batch.skipped_rows, warmups=writer.warmups, estimated=writer.estimated,
         pairs=[{"llm": llm_names[a], "llm_id": a, "hardware": hw_names[b], "hardware_id": b, "rows": n}
                for (a, b), n in sorted(pair_counts.items())],
-        created_llms=created_llms, created_hardware=created_hw,
+        created_llms=parsed["created_llms"], created_hardware=parsed["created_hw"],
         warnings=[w.as_dict() for w in parsed["warnings"][:MAX_REPORTED_ERRORS]],
-        warning_count=len(parsed["warnings"]), refits_requested=refits,
+        warning_count=parsed["warning_count"], refits_requested=refits,
         seconds=round(time.perf_counter() - started, 3),
     )
 
@@ -365,376 +371,507 @@ def _duplicate(earlier: ImportBatch) -> ImportFailed:
         duplicate_of=earlier)
 
 
-def _parse(text: str, *, llm, hardware, create_missing, negative_energy) -> dict:
-    # Physical lines as csv counts them (\n, \r\n, \r), so reported line numbers match editors.
-    header_line = next((line for line in io.StringIO(text, newline=None) if line.strip()), None)
-    if header_line is None:
-        raise ImportFailed([RowError("The file is empty: expected a header line and data rows.")])
-    header_line = header_line.rstrip("\n")
-    delimiter = sniff_delimiter(header_line)
-    if delimiter is None:
-        raise ImportFailed([RowError(
-            f"Only one column was detected in the header ({header_line[:120]!r}): the file must be "
-            "delimited by commas, semicolons or tabs.", column=None)])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(r for r in reader if r and any(c.strip() for c in r))
-    except csv.Error as exc:
-        raise ImportFailed([RowError(f"The header line cannot be read: {exc}.", line=reader.line_num)]) from None
-    columns: dict[str, int] = {}  # canonical name -> index
-    shown: dict[str, str] = {}  # canonical name -> header text in the file
-    for index, title in enumerate(header):
-        key = title.strip().lower()
-        canonical = PAPER_COLUMNS.get(key) or (key if key in OWN_COLUMNS else None)
-        if canonical and canonical not in columns:
-            columns[canonical] = index
-            shown[canonical] = title.strip()
+class _Writer:
+    """Writes validated chunks into one batch (inside the caller's transaction).
 
-    errors: list[RowError] = []
-    found = ", ".join(repr(h.strip()) for h in header)
-    required = ["input_tokens", "output_tokens", "runtime_s"]
-    if not llm:
-        required.append("llm")
-    if not hardware:
-        required.append("hardware")
-    for col in required:
-        if col not in columns:
-            paper = next((k for k, v in PAPER_COLUMNS.items() if v == col), None)
-            alt = f" (or the paper's {paper.title()!r})" if paper else ""
-            errors.append(RowError(f"Missing required column {col!r}{alt}. Columns found: {found}.",
-                                   column=col))
-    if not any(c in columns for c in ENERGY_COLUMNS):
-        errors.append(RowError(
-            "No energy column: give at least one of gpu_energy_j, cpu_energy_j, dram_energy_j "
-            f"(or the paper's 'GPU Energy (J)', 'CPU Energy (J)'). Columns found: {found}.",
-            column="gpu_energy_j"))
-    if errors:
-        raise ImportFailed(errors)
+    Without a filename (``_parse`` called on its own: tests, the benchmark) it writes nothing and,
+    with ``keep``, collects the rows, so that what the importer would write can be compared."""
 
-    llms = _Names(LLM, LLMAlias, "llm_id")
-    hws = _Names(Hardware, HardwareAlias, "hardware_id")
-    forced_llm = forced_hw = None
-    if llm:
-        forced_llm = llms.get(llm)
-        if forced_llm is None:
-            errors.append(RowError(f"Unknown LLM {llm!r} given as an option.", column="llm"))
-    if hardware:
-        forced_hw = hws.get(hardware)
-        if forced_hw is None:
-            errors.append(RowError(f"Unknown hardware {hardware!r} given as an option.", column="hardware"))
-    if errors:
-        raise ImportFailed(errors)
+    def __init__(self, filename: str | None, digest: str | None, user=None, keep: bool = True):
+        self.filename, self.digest, self.user, self.keep = filename, digest, user, keep
+        self.batch = None
+        self.pairs: Counter = Counter()
+        self.warmups = self.estimated = self.rows = 0
+        self.collected: list = []  # collect mode: DataFrames and row lists, in file order
 
-    idx = columns.get
-    i_phase, i_llm, i_hw = idx("phase"), idx("llm"), idx("hardware")
-    i_tin, i_tout, i_batch = idx("input_tokens"), idx("output_tokens"), idx("batch_size")
-    i_rt, i_iter, i_warm, i_when = idx("runtime_s"), idx("iteration"), idx("is_warmup"), idx("measured_at")
-    energy_idx = [(c, idx(f"{c}_energy_j"), idx(f"{c}_energy_source")) for c in COMPONENTS]
-    if forced_llm is not None:
-        i_llm = None
-    if forced_hw is not None:
-        i_hw = None
+    def _batch(self) -> ImportBatch:
+        if self.batch is None:
+            # The hash of a stream is known at its end: a unique placeholder until then.
+            self.batch = ImportBatch.objects.create(
+                filename=self.filename, content_hash=self.digest or f"pending-{uuid.uuid4().hex}",
+                row_count=0, skipped_rows=0, created_by=self.user)
+        return self.batch
 
-    rules = MeasurementRules()  # the same rules as Measurement.clean(), limits read once
-    fast = parse_fast(text, delimiter=delimiter, width=len(header), idx=columns, forced_llm=forced_llm,
-                      forced_hw=forced_hw, llms=llms, hws=hws, rules=rules, source_values=SOURCE_VALUES,
-                      estimated_sources=ESTIMATED, true_words=TRUE_WORDS, false_words=FALSE_WORDS)
-    if fast is not None:
-        return fast
-
-    rows: list[list] = []  # validated rows; names still unresolved (resolved below)
-    warnings: list[RowError] = []
-    skipped = 0
-    error_count = 0
-    unknown_llm: dict[str, tuple[int, int]] = {}  # name -> (row, line) where first seen
-    unknown_hw: dict[str, tuple[int, int]] = {}
-    width = len(header)
-    row_no = 0
-
-    def bad(message, column_key):
-        nonlocal error_count
-        error_count += 1
-        if len(errors) < MAX_REPORTED_ERRORS:
-            errors.append(RowError(message, row_no, line, shown.get(column_key, column_key)))
-
-    def records():
-        # The csv module raises on a field past its size limit (a runaway quote, a pasted blob);
-        # that is the file's fault, reported at its row, never a server error.
-        while True:
-            try:
-                yield next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise ImportFailed([RowError(
-                    f"This record cannot be read: {exc} (a field longer than {csv.field_size_limit():,} "
-                    "characters or an unclosed quote).", row_no + 1, reader.line_num)],
-                    error_count + 1) from None
-
-    for record in records():
-        row_no += 1
-        line = reader.line_num
-        if not record or (len(record) == 1 and not record[0].strip()):
-            row_no -= 1  # blank lines are not rows
-            continue
-        if len(record) < width:
-            record = record + [""] * (width - len(record))
-        elif len(record) > width and any(c.strip() for c in record[width:]):
-            # A value past the last header column would be dropped silently: refuse the row.
-            bad(f"This row has {len(record)} fields but the header has {width}; "
-                f"field {width + 1} is {record[width].strip()[:40]!r}.", f"field {width + 1}")
-            continue
-        if i_phase is not None and not record[i_phase].strip().lower().startswith("start-inference"):
-            skipped += 1
-            continue
-        ok = True
-
-        checked = {}  # parsed values for the shared rules (energyweb.validation)
-        tin, problem = _whole_cell(record[i_tin])
-        if problem:
-            bad(problem, "input_tokens")
-            ok = False
+    def frame(self, frame) -> None:
+        """The vectorised path's rows (all names known): COPY on PostgreSQL, one call per chunk."""
+        self.rows += len(frame)
+        if self.filename is None:
+            if self.keep:
+                self.collected.append(frame)
+            return
+        batch = self._batch()
+        counts = frame.groupby(["llm_id", "hardware_id"]).size()
+        self.pairs.update({(int(a), int(b)): int(n) for (a, b), n in counts.items()})
+        self.warmups += int(frame["is_warmup"].sum())
+        self.estimated += int(frame["is_estimated"].sum())
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                copy_frame(cursor, Measurement._meta.db_table, _db_columns(), frame, batch.pk)
         else:
-            checked["input_tokens"] = tin
-        tout, problem = _whole_cell(record[i_tout])
-        if problem:
-            bad(problem, "output_tokens")
-            ok = False
-        else:
-            checked["output_tokens"] = tout
-        batch = iteration = None
-        if i_batch is not None and record[i_batch].strip():
-            batch, problem = _whole_cell(record[i_batch])
-            if problem:
-                bad(problem, "batch_size")
-                ok = False
-            else:
-                checked["batch_size"] = batch
-        else:
-            batch = 1
-        if i_iter is not None and record[i_iter].strip():
-            iteration, problem = _whole_cell(record[i_iter])
-            if problem:
-                bad(problem, "iteration")
-                ok = False
-            else:
-                checked["iteration"] = iteration
-        else:
-            iteration = 0
-        text = record[i_rt].strip()
-        runtime = None
-        try:
-            runtime = _number(text)
-            checked["runtime_s"] = runtime
-        except ValueError:
-            bad("Missing value." if not text else f"{text[:40]!r} is not a finite number.", "runtime_s")
-            ok = False
+            self._insert(frame_rows(frame))
 
-        values = []
-        for comp, i_val, i_src in energy_idx:
-            value = source = None
-            if i_val is not None and record[i_val].strip():
-                text = record[i_val].strip()
-                try:
-                    value = _number(text)
-                except ValueError:
-                    bad(f"{text!r} is not a number.", f"{comp}_energy_j")
-                    ok = False
-                    value = None
-                if value is not None and value < 0:
-                    if negative_energy == "error":
-                        bad(f"Energy {text} J is negative.", f"{comp}_energy_j")
-                        ok = False
-                    else:
-                        warnings.append(RowError(
-                            f"Energy {text} J is negative (a counter artefact): this component "
-                            "is recorded as not measured for this row.",
-                            row_no, line, shown[f"{comp}_energy_j"]))
-                    value = None
-                if value is not None:
-                    checked[f"{comp}_energy_j"] = value
-                    source = EnergySource.IMPORTED.value
-                    if i_src is not None and record[i_src].strip():
-                        given = record[i_src].strip().lower()
-                        if given not in SOURCE_VALUES:
-                            bad(f"Unknown energy source {record[i_src].strip()!r}; use one of "
-                                f"{', '.join(sorted(SOURCE_VALUES))}.", f"{comp}_energy_source")
-                            ok = False
-                        source = given
-            values.append((value, source))
-        if not (ok and rules.accepts(tin, tout, batch, iteration, runtime, values[0][0], values[1][0], values[2][0])):
-            for key, problem in rules.problems(checked).items():
-                bad(problem, key)
-                ok = False
-        if ok and all(v is None for v, _ in values):
-            bad("No energy value in this row (GPU, CPU and DRAM are all empty or invalid).",
-                next(c for c in ENERGY_COLUMNS if c in columns))
-            ok = False
-
-        warmup = iteration == 0 if (i_iter is not None and iteration is not None) else False
-        if i_warm is not None:
-            text = record[i_warm].strip().lower()
-            if text in TRUE_WORDS:
-                warmup = True
-            elif text in FALSE_WORDS:
-                warmup = warmup if text == "" else False
-            else:
-                bad(f"{record[i_warm].strip()!r} is not true or false.", "is_warmup")
-                ok = False
-        when = None
-        if i_when is not None and record[i_when].strip():
-            try:
-                when = _timestamp(record[i_when].strip())
-            except ValueError:
-                bad(f"{record[i_when].strip()!r} is not a date and time (ISO 8601 or Unix seconds).",
-                    "measured_at")
-                ok = False
-
-        llm_id, hw_id = forced_llm, forced_hw
-        if i_llm is not None:
-            text = record[i_llm].strip()
-            if not text:
-                bad("Missing value.", "llm")
-                ok = False
-            elif len(text) > MAX_NAME_LENGTH:
-                bad(f"A name of {len(text):,} characters; at most {MAX_NAME_LENGTH}.", "llm")
-                ok = False
-            else:
-                llm_id = llms.get(text)
-                if llm_id is None:
-                    unknown_llm.setdefault(text, (row_no, line))
-                    llm_id = text
-        if i_hw is not None:
-            text = record[i_hw].strip()
-            if not text:
-                bad("Missing value.", "hardware")
-                ok = False
-            elif len(text) > MAX_NAME_LENGTH:
-                bad(f"A name of {len(text):,} characters; at most {MAX_NAME_LENGTH}.", "hardware")
-                ok = False
-            else:
-                hw_id = hws.get(text)
-                if hw_id is None:
-                    unknown_hw.setdefault(text, (row_no, line))
-                    hw_id = text
-        if not ok or error_count:
-            continue  # keep validating, stop collecting rows once the file is known bad
-        (gpu, gsrc), (cpu, csrc), (dram, dsrc) = values
-        total = sum(v for v, _ in values if v is not None)
-        estimated = any(s in ESTIMATED for _, s in values)
-        rows.append([llm_id, hw_id, tin, tout, batch, runtime, gpu, cpu, dram, total,
-                     gsrc or "", csrc or "", dsrc or "", estimated, warmup, iteration, when])
-
-    if create_missing:
-        for label, unknown, key in (("LLM", unknown_llm, "llm"), ("hardware", unknown_hw, "hardware")):
-            for name, (row, at_line) in unknown.items():
-                if not slugify(name):
-                    error_count += 1
-                    errors.append(RowError(f"Cannot create {label} {name!r}: a name needs a letter or digit.",
-                                           row, at_line, shown.get(key, key)))
-                elif not name.isprintable():  # control characters (NUL breaks PostgreSQL text)
-                    error_count += 1
-                    errors.append(RowError(f"Cannot create {label} {name[:40]!r}: a name of printable "
-                                           "characters only.", row, at_line, shown.get(key, key)))
-                elif len(name) > 120:  # the models' name length: never truncate a name silently
-                    error_count += 1
-                    errors.append(RowError(f"Cannot create {label} {name[:40]!r}...: a new name has at most "
-                                           "120 characters.", row, at_line, shown.get(key, key)))
-    if (unknown_llm or unknown_hw) and not create_missing:
-        for label, unknown, key in (("LLM", unknown_llm, "llm"), ("hardware", unknown_hw, "hardware")):
-            if unknown:
-                listed = ", ".join(f"{n!r} (first on row {r})" for n, (r, _) in unknown.items())
-                error_count += 1
-                errors.insert(0, RowError(
-                    f"Unknown {label} name(s): {listed}. Add them (or an alias) in the admin, "
-                    "or import with create-missing.", column=shown.get(key, key)))
-    if error_count:
-        raise ImportFailed(errors, error_count)
-    if row_no == 0:
-        raise ImportFailed([RowError("The file has a header but no data rows.")])
-    if not rows:
-        raise ImportFailed([RowError(
-            f"No inference rows: all {skipped} rows have a Phase other than start-inference*.",
-            column=shown.get("phase"))])
-    return {"rows": rows, "count": len(rows), "skipped": skipped, "warnings": warnings,
-            "unknown_llm": list(unknown_llm), "unknown_hw": list(unknown_hw)}
-
-
-def _create_missing(parsed: dict, filename: str) -> tuple[dict, dict, list, list]:
-    """Rows for unknown names; names sharing a slug ("New Cluster", "new-cluster") share one row."""
-    llm_ids: dict[str, int] = {}
-    hw_ids: dict[str, int] = {}
-    by_slug: dict[tuple[str, str], int] = {}
-    created_llms: list[str] = []
-    created_hw: list[str] = []
-    for name in parsed["unknown_llm"]:
-        key = ("llm", slugify(name))
-        if key not in by_slug:
-            by_slug[key] = LLM.objects.create(
-                name=name[:120], weights=name[:300], parameters_b=_guess_parameters_b(name),
-                # No notes field on LLM: say where the row came from where people look.
-                accuracy_source=f"created by import of {filename}; weights and size are placeholders"[:300],
-            ).pk
-            created_llms.append(name)
-        llm_ids[name] = by_slug[key]
-    for name in parsed["unknown_hw"]:
-        key = ("hw", slugify(name))
-        if key not in by_slug:
-            by_slug[key] = Hardware.objects.create(name=name[:120], notes=f"created by import of {filename}").pk
-            created_hw.append(name)
-        hw_ids[name] = by_slug[key]
-    return llm_ids, hw_ids, created_llms, created_hw
-
-
-def _write(parsed: dict, filename: str, digest: str, user):
-    if "frame" in parsed:
-        return _write_frame(parsed, filename, digest, user)
-    llm_ids, hw_ids, created_llms, created_hw = _create_missing(parsed, filename)
-    rows = parsed["rows"]
-    batch = ImportBatch.objects.create(filename=filename, content_hash=digest, row_count=len(rows),
-                                       skipped_rows=parsed["skipped"], created_by=user)
-    pairs: Counter = Counter()
-    warmups = estimated = 0
-    for r in rows:
-        if isinstance(r[0], str):
-            r[0] = llm_ids[r[0]]
-        if isinstance(r[1], str):
-            r[1] = hw_ids[r[1]]
-        pairs[(r[0], r[1])] += 1
-        warmups += r[14]
-        estimated += r[13]
-        r.insert(2, batch.pk)
-    if connection.vendor == "postgresql":
-        _copy_rows(rows)
-    else:
-        for start in range(0, len(rows), INSERT_BATCH):
-            Measurement.objects.bulk_create(
-                [Measurement(**dict(zip(DB_FIELDS, r, strict=True))) for r in rows[start:start + INSERT_BATCH]],
-                batch_size=INSERT_BATCH)
-    parsed.update(pairs=pairs, warmups=warmups, estimated=estimated)
-    return batch, created_llms, created_hw
-
-
-def _write_frame(parsed: dict, filename: str, digest: str, user):
-    """The vectorised path's rows (all names known, nothing to create): binary COPY on PostgreSQL."""
-    frame = parsed["frame"]
-    batch = ImportBatch.objects.create(filename=filename, content_hash=digest, row_count=len(frame),
-                                       skipped_rows=parsed["skipped"], created_by=user)
-    counts = frame.groupby(["llm_id", "hardware_id"]).size()
-    pairs = Counter({(int(a), int(b)): int(n) for (a, b), n in counts.items()})
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            copy_frame(cursor, Measurement._meta.db_table, _db_columns(), frame, batch.pk)
-    else:
-        rows = frame_rows(frame)
+    def row_lists(self, rows: list[list]) -> None:
+        """The row path's rows, names resolved to ids."""
+        self.rows += len(rows)
+        if self.filename is None:
+            if self.keep:
+                self.collected.append(rows)
+            return
+        if not rows:
+            return
+        batch = self._batch()
         for r in rows:
-            r.insert(2, batch.pk)
+            self.pairs[(r[0], r[1])] += 1
+            self.warmups += r[14]
+            self.estimated += r[13]
+        if connection.vendor == "postgresql":
+            _copy_rows([[*r[:2], batch.pk, *r[2:]] for r in rows])
+        else:
+            self._insert(rows)
+
+    def _insert(self, rows: list[list]) -> None:
+        batch = self._batch()
         for start in range(0, len(rows), INSERT_BATCH):
             Measurement.objects.bulk_create(
-                [Measurement(**dict(zip(DB_FIELDS, r, strict=True))) for r in rows[start:start + INSERT_BATCH]],
-                batch_size=INSERT_BATCH)
-    parsed.update(pairs=pairs, warmups=int(frame["is_warmup"].sum()), estimated=int(frame["is_estimated"].sum()))
-    return batch, [], []
+                [Measurement(**dict(zip(DB_FIELDS, [*r[:2], batch.pk, *r[2:]], strict=True)))
+                 for r in rows[start:start + INSERT_BATCH]], batch_size=INSERT_BATCH)
+
+    def finish(self, parsed: dict, digest: str) -> ImportBatch:
+        batch = self._batch()
+        earlier = ImportBatch.objects.filter(content_hash=digest).exclude(pk=batch.pk).first()
+        if earlier is not None:
+            raise _duplicate(earlier)  # rolls the whole import back
+        batch.content_hash = digest
+        batch.row_count = self.rows
+        batch.skipped_rows = parsed["skipped"]
+        batch.save(update_fields=["content_hash", "row_count", "skipped_rows"])
+        return batch
+
+
+def _parse(source, *, llm, hardware, create_missing, negative_energy, writer: _Writer | None = None,
+           progress=None) -> dict:
+    """Validate ``source`` (a path, bytes, a file object or a tabular Reader) chunk by chunk.
+
+    Each chunk is tried by ``parse_fast`` and, when it declines, by the row path, which words
+    every error and warning. Valid chunks go to ``writer`` while no error has been seen. With no
+    writer the rows are returned: "frame" (every chunk took the fast path) or "rows"."""
+    reader = source if isinstance(source, Reader) else _reader(source)
+    collect = writer is None
+    if collect:
+        writer = _Writer(None, None)
+    state = _RowState(llm=llm, hardware=hardware, create_missing=create_missing,
+                      negative_energy=negative_energy, filename=writer.filename)
+    try:
+        for chunk in reader.chunks():
+            state.feed(chunk, writer)
+            if progress is not None and state.header is not None:
+                progress(state.row_no)
+    except TableError as exc:
+        raise _reader_error(exc, state.row_no, state.shown_by_index) from None
+    result = state.finish()
+    if collect:
+        parts = writer.collected
+        import pandas as pd
+
+        if parts and all(isinstance(p, pd.DataFrame) for p in parts):
+            result["frame"] = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        else:
+            result["rows"] = [r for p in parts for r in (frame_rows(p) if isinstance(p, pd.DataFrame) else p)]
+    return result
+
+
+class _RowState:
+    """What the validation of a file carries from one chunk to the next."""
+
+    def __init__(self, *, llm, hardware, create_missing, negative_energy, filename):
+        self.llm, self.hardware, self.filename = llm, hardware, filename
+        self.create_missing, self.negative_energy = create_missing, negative_energy
+        self.header: list[str] | None = None
+        self.header_line = ""
+        self.shown_by_index: dict[int, str] = {}
+        self.errors: list[RowError] = []
+        self.name_errors: list[RowError] = []  # unknown or uncreatable names, reported last
+        self.warnings: list[RowError] = []
+        self.warning_count = 0
+        self.error_count = 0
+        self.skipped = 0
+        self.count = 0
+        self.row_no = 0
+        self.unknown_llm: dict[str, tuple[int, int]] = {}  # name -> (row, line) where first seen
+        self.unknown_hw: dict[str, tuple[int, int]] = {}
+        self.created_llms: list[str] = []
+        self.created_hw: list[str] = []
+        self.created_by_slug: dict[tuple[str, str], int] = {}
+
+    @property
+    def failed(self) -> bool:
+        # An unknown name that will not be created makes the file bad too: stop writing.
+        return bool(self.error_count or self.name_errors
+                    or (not self.create_missing and (self.unknown_llm or self.unknown_hw)))
+
+    def _start(self, text: str, line_offset: int):
+        """Read the header from the first chunk with text; the csv reader, placed after it."""
+        # Physical lines as csv counts them (\n, \r\n, \r), so reported line numbers match editors.
+        header_line = next((line for line in io.StringIO(text, newline=None) if line.strip()), None)
+        if header_line is None:
+            return None
+        header_line = header_line.rstrip("\n")
+        delimiter = sniff_delimiter(header_line)
+        if delimiter is None:
+            raise ImportFailed([RowError(
+                f"Only one column was detected in the header ({header_line[:120]!r}): the file must be "
+                "delimited by commas, semicolons or tabs.", column=None)])
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
+            header = next(r for r in reader if r and any(c.strip() for c in r))
+        except csv.Error as exc:
+            raise ImportFailed([RowError(f"The header line cannot be read: {exc}.",
+                                         line=line_offset + reader.line_num)]) from None
+        self.delimiter = delimiter
+        self.header = header
+        self.header_line = header_line
+        self._columns(header)
+        return reader
+
+    def _columns(self, header: list[str]) -> None:
+        llm, hardware = self.llm, self.hardware
+        columns: dict[str, int] = {}  # canonical name -> index
+        shown: dict[str, str] = {}  # canonical name -> header text in the file
+        for index, title in enumerate(header):
+            key = title.strip().lower()
+            canonical = PAPER_COLUMNS.get(key) or (key if key in OWN_COLUMNS else None)
+            if canonical and canonical not in columns:
+                columns[canonical] = index
+                shown[canonical] = title.strip()
+            self.shown_by_index[index] = title.strip()
+
+        errors: list[RowError] = []
+        found = ", ".join(repr(h.strip()) for h in header)
+        required = ["input_tokens", "output_tokens", "runtime_s"]
+        if not llm:
+            required.append("llm")
+        if not hardware:
+            required.append("hardware")
+        for col in required:
+            if col not in columns:
+                paper = next((k for k, v in PAPER_COLUMNS.items() if v == col), None)
+                alt = f" (or the paper's {paper.title()!r})" if paper else ""
+                errors.append(RowError(f"Missing required column {col!r}{alt}. Columns found: {found}.",
+                                       column=col))
+        if not any(c in columns for c in ENERGY_COLUMNS):
+            errors.append(RowError(
+                "No energy column: give at least one of gpu_energy_j, cpu_energy_j, dram_energy_j "
+                f"(or the paper's 'GPU Energy (J)', 'CPU Energy (J)'). Columns found: {found}.",
+                column="gpu_energy_j"))
+        if errors:
+            raise ImportFailed(errors)
+
+        self.llms = _Names(LLM, LLMAlias, "llm_id")
+        self.hws = _Names(Hardware, HardwareAlias, "hardware_id")
+        self.forced_llm = self.forced_hw = None
+        if llm:
+            self.forced_llm = self.llms.get(llm)
+            if self.forced_llm is None:
+                errors.append(RowError(f"Unknown LLM {llm!r} given as an option.", column="llm"))
+        if hardware:
+            self.forced_hw = self.hws.get(hardware)
+            if self.forced_hw is None:
+                errors.append(RowError(f"Unknown hardware {hardware!r} given as an option.", column="hardware"))
+        if errors:
+            raise ImportFailed(errors)
+        self.columns, self.shown = columns, shown
+        self.rules = MeasurementRules()  # the same rules as Measurement.clean(), limits read once
+
+    def feed(self, chunk, writer: _Writer) -> None:
+        line_offset = chunk.first_line - 1
+        if self.header is None:
+            reader = self._start(chunk.text, line_offset)
+            if reader is None:
+                return  # blank so far
+            text = chunk.text
+        else:
+            reader = csv.reader(io.StringIO(chunk.text, newline=""), delimiter=self.delimiter)
+            text = self.header_line + "\n" + chunk.text
+        fast = parse_fast(text, delimiter=self.delimiter, width=len(self.header), idx=self.columns,
+                          forced_llm=self.forced_llm, forced_hw=self.forced_hw, llms=self.llms, hws=self.hws,
+                          rules=self.rules, source_values=SOURCE_VALUES, estimated_sources=ESTIMATED,
+                          true_words=TRUE_WORDS, false_words=FALSE_WORDS)
+        if fast is not None:
+            self.row_no += fast["count"] + fast["skipped"]
+            self.skipped += fast["skipped"]
+            self.count += fast["count"]
+            if not self.failed:
+                writer.frame(fast["frame"])
+            return
+        rows = self._rows(reader, line_offset, writer)
+        if not self.failed:
+            writer.row_lists(rows)
+
+    def _bad(self, message, column_key, line):
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(RowError(message, self.row_no, line, self.shown.get(column_key, column_key)))
+
+    def _name(self, text: str, line: int, kind: str) -> int | None:
+        """The id of a named LLM (kind "llm") or hardware; an unknown name is remembered and, with
+        create-missing, created at once (inside the import's transaction)."""
+        names, unknown = (self.llms, self.unknown_llm) if kind == "llm" else (self.hws, self.unknown_hw)
+        pk = names.get(text)
+        if pk is not None or text in unknown:
+            return pk
+        unknown[text] = (self.row_no, line)
+        if not self.create_missing:
+            return None
+        label = "LLM" if kind == "llm" else "hardware"
+        column = self.shown.get(kind, kind)
+        problem = None
+        if not slugify(text):
+            problem = f"Cannot create {label} {text!r}: a name needs a letter or digit."
+        elif not text.isprintable():  # control characters (NUL breaks PostgreSQL text)
+            problem = f"Cannot create {label} {text[:40]!r}: a name of printable characters only."
+        elif len(text) > 120:  # the models' name length: never truncate a name silently
+            problem = f"Cannot create {label} {text[:40]!r}...: a new name has at most 120 characters."
+        if problem:
+            self.name_errors.append(RowError(problem, self.row_no, line, column))
+            return None
+        # Names sharing a slug ("New Cluster", "new-cluster") share one row.
+        key = (kind, slugify(text))
+        if key not in self.created_by_slug:
+            if kind == "llm":
+                self.created_by_slug[key] = LLM.objects.create(
+                    name=text[:120], weights=text[:300], parameters_b=_guess_parameters_b(text),
+                    # No notes field on LLM: say where the row came from where people look.
+                    accuracy_source=f"created by import of {self.filename}; weights and size are "
+                                    "placeholders"[:300],
+                ).pk
+                self.created_llms.append(text)
+            else:
+                self.created_by_slug[key] = Hardware.objects.create(
+                    name=text[:120], notes=f"created by import of {self.filename}").pk
+                self.created_hw.append(text)
+        names.map[text.strip().lower()] = self.created_by_slug[key]
+        return self.created_by_slug[key]
+
+    def _rows(self, reader, line_offset: int, writer) -> list[list]:
+        """The row path over one chunk: every error and warning worded; the valid rows returned."""
+        columns, rules, negative_energy = self.columns, self.rules, self.negative_energy
+        idx = columns.get
+        i_phase, i_llm, i_hw = idx("phase"), idx("llm"), idx("hardware")
+        i_tin, i_tout, i_batch = idx("input_tokens"), idx("output_tokens"), idx("batch_size")
+        i_rt, i_iter, i_warm, i_when = idx("runtime_s"), idx("iteration"), idx("is_warmup"), idx("measured_at")
+        energy_idx = [(c, idx(f"{c}_energy_j"), idx(f"{c}_energy_source")) for c in COMPONENTS]
+        forced_llm, forced_hw = self.forced_llm, self.forced_hw
+        if forced_llm is not None:
+            i_llm = None
+        if forced_hw is not None:
+            i_hw = None
+        shown = self.shown
+        width = len(self.header)
+        rows: list[list] = []
+        line = line_offset
+
+        def bad(message, column_key):
+            self._bad(message, column_key, line)
+
+        def warn(warning: RowError) -> None:
+            self.warning_count += 1
+            if len(self.warnings) < MAX_REPORTED_ERRORS:
+                self.warnings.append(warning)
+
+        def records():
+            # The csv module raises on a field past its size limit (a runaway quote, a pasted blob);
+            # that is the file's fault, reported at its row, never a server error.
+            while True:
+                try:
+                    yield next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise ImportFailed([RowError(
+                        f"This record cannot be read: {exc} (a field longer than {csv.field_size_limit():,} "
+                        "characters or an unclosed quote).", self.row_no + 1, line_offset + reader.line_num)],
+                        self.error_count + 1) from None
+
+        for record in records():
+            self.row_no += 1
+            line = line_offset + reader.line_num
+            if not record or (len(record) == 1 and not record[0].strip()):
+                self.row_no -= 1  # blank lines are not rows
+                continue
+            if len(record) < width:
+                record = record + [""] * (width - len(record))
+            elif len(record) > width and any(c.strip() for c in record[width:]):
+                # A value past the last header column would be dropped silently: refuse the row.
+                bad(f"This row has {len(record)} fields but the header has {width}; "
+                    f"field {width + 1} is {record[width].strip()[:40]!r}.", f"field {width + 1}")
+                continue
+            if i_phase is not None and not record[i_phase].strip().lower().startswith("start-inference"):
+                self.skipped += 1
+                continue
+            ok = True
+
+            checked = {}  # parsed values for the shared rules (energyweb.validation)
+            tin, problem = _whole_cell(record[i_tin])
+            if problem:
+                bad(problem, "input_tokens")
+                ok = False
+            else:
+                checked["input_tokens"] = tin
+            tout, problem = _whole_cell(record[i_tout])
+            if problem:
+                bad(problem, "output_tokens")
+                ok = False
+            else:
+                checked["output_tokens"] = tout
+            batch = iteration = None
+            if i_batch is not None and record[i_batch].strip():
+                batch, problem = _whole_cell(record[i_batch])
+                if problem:
+                    bad(problem, "batch_size")
+                    ok = False
+                else:
+                    checked["batch_size"] = batch
+            else:
+                batch = 1
+            if i_iter is not None and record[i_iter].strip():
+                iteration, problem = _whole_cell(record[i_iter])
+                if problem:
+                    bad(problem, "iteration")
+                    ok = False
+                else:
+                    checked["iteration"] = iteration
+            else:
+                iteration = 0
+            text = record[i_rt].strip()
+            runtime = None
+            try:
+                runtime = _number(text)
+                checked["runtime_s"] = runtime
+            except ValueError:
+                bad("Missing value." if not text else f"{text[:40]!r} is not a finite number.", "runtime_s")
+                ok = False
+
+            values = []
+            for comp, i_val, i_src in energy_idx:
+                value = source = None
+                if i_val is not None and record[i_val].strip():
+                    text = record[i_val].strip()
+                    try:
+                        value = _number(text)
+                    except ValueError:
+                        bad(f"{text!r} is not a number.", f"{comp}_energy_j")
+                        ok = False
+                        value = None
+                    if value is not None and value < 0:
+                        if negative_energy == "error":
+                            bad(f"Energy {text} J is negative.", f"{comp}_energy_j")
+                            ok = False
+                        else:
+                            warn(RowError(
+                                f"Energy {text} J is negative (a counter artefact): this component "
+                                "is recorded as not measured for this row.",
+                                self.row_no, line, shown[f"{comp}_energy_j"]))
+                        value = None
+                    if value is not None:
+                        checked[f"{comp}_energy_j"] = value
+                        source = EnergySource.IMPORTED.value
+                        if i_src is not None and record[i_src].strip():
+                            given = record[i_src].strip().lower()
+                            if given not in SOURCE_VALUES:
+                                bad(f"Unknown energy source {record[i_src].strip()!r}; use one of "
+                                    f"{', '.join(sorted(SOURCE_VALUES))}.", f"{comp}_energy_source")
+                                ok = False
+                            source = given
+                values.append((value, source))
+            if not (ok and rules.accepts(tin, tout, batch, iteration, runtime, values[0][0], values[1][0], values[2][0])):
+                for key, problem in rules.problems(checked).items():
+                    bad(problem, key)
+                    ok = False
+            if ok and all(v is None for v, _ in values):
+                bad("No energy value in this row (GPU, CPU and DRAM are all empty or invalid).",
+                    next(c for c in ENERGY_COLUMNS if c in columns))
+                ok = False
+
+            warmup = iteration == 0 if (i_iter is not None and iteration is not None) else False
+            if i_warm is not None:
+                text = record[i_warm].strip().lower()
+                if text in TRUE_WORDS:
+                    warmup = True
+                elif text in FALSE_WORDS:
+                    warmup = warmup if text == "" else False
+                else:
+                    bad(f"{record[i_warm].strip()!r} is not true or false.", "is_warmup")
+                    ok = False
+            when = None
+            if i_when is not None and record[i_when].strip():
+                try:
+                    when = _timestamp(record[i_when].strip())
+                except ValueError:
+                    bad(f"{record[i_when].strip()!r} is not a date and time (ISO 8601 or Unix seconds).",
+                        "measured_at")
+                    ok = False
+
+            llm_id, hw_id = forced_llm, forced_hw
+            if i_llm is not None:
+                text = record[i_llm].strip()
+                if not text:
+                    bad("Missing value.", "llm")
+                    ok = False
+                elif len(text) > MAX_NAME_LENGTH:
+                    bad(f"A name of {len(text):,} characters; at most {MAX_NAME_LENGTH}.", "llm")
+                    ok = False
+                else:
+                    llm_id = self._name(text, line, "llm")
+                    if llm_id is None:
+                        ok = False
+            if i_hw is not None:
+                text = record[i_hw].strip()
+                if not text:
+                    bad("Missing value.", "hardware")
+                    ok = False
+                elif len(text) > MAX_NAME_LENGTH:
+                    bad(f"A name of {len(text):,} characters; at most {MAX_NAME_LENGTH}.", "hardware")
+                    ok = False
+                else:
+                    hw_id = self._name(text, line, "hardware")
+                    if hw_id is None:
+                        ok = False
+            if not ok or self.failed:
+                continue  # keep validating, stop collecting rows once the file is known bad
+            (gpu, gsrc), (cpu, csrc), (dram, dsrc) = values
+            total = sum(v for v, _ in values if v is not None)
+            estimated = any(s in ESTIMATED for _, s in values)
+            rows.append([llm_id, hw_id, tin, tout, batch, runtime, gpu, cpu, dram, total,
+                         gsrc or "", csrc or "", dsrc or "", estimated, warmup, iteration, when])
+
+        self.count += len(rows)
+        return rows
+
+    def finish(self) -> dict:
+        errors, error_count, shown = self.errors, self.error_count, getattr(self, "shown", {})
+        if self.header is None:
+            raise ImportFailed([RowError("The file is empty: expected a header line and data rows.")])
+        errors.extend(self.name_errors)
+        error_count += len(self.name_errors)
+        if not self.create_missing:
+            for label, unknown, key in (("LLM", self.unknown_llm, "llm"), ("hardware", self.unknown_hw, "hardware")):
+                if unknown:
+                    listed = ", ".join(f"{n!r} (first on row {r})" for n, (r, _) in unknown.items())
+                    error_count += 1
+                    errors.insert(0, RowError(
+                        f"Unknown {label} name(s): {listed}. Add them (or an alias) in the admin, "
+                        "or import with create-missing.", column=shown.get(key, key)))
+        if error_count:
+            raise ImportFailed(errors, error_count)
+        if self.row_no == 0:
+            raise ImportFailed([RowError("The file has a header but no data rows.")])
+        if not self.count:
+            raise ImportFailed([RowError(
+                f"No inference rows: all {self.skipped} rows have a Phase other than start-inference*.",
+                column=shown.get("phase"))])
+        return {"count": self.count, "skipped": self.skipped, "warnings": self.warnings,
+                "warning_count": self.warning_count, "created_llms": self.created_llms,
+                "created_hw": self.created_hw}
 
 
 def _db_columns() -> str:

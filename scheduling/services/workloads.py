@@ -2,10 +2,14 @@
 
 A workload is stored as the Workload row plus one ``.npz`` of its columns (see
 scheduling/models.py for why; written uncompressed since issue 11, older
-compressed files load the same). Parsing is vectorised with pandas: token
-columns are parsed straight to integers and checked whole (``_parse_fast``),
-falling back to a string path that words every error; every row is checked and
-the import is all-or-nothing: nothing is written unless every row is valid.
+compressed files load the same). The file is streamed through the shared
+reader (energyweb/tabular.py: gzip with size and ratio caps, a field-size cap)
+and parsed a chunk at a time, vectorised with pandas: token columns are parsed
+straight to integers and checked whole (``_parse_fast``), falling back to a
+string path that words every error; every row is checked and the import is
+all-or-nothing: nothing is written unless every row is valid. The columns grow
+in place at the narrowest type that holds their values (uint16, widened to
+int32 by a column's first count above 65,535): cast before arithmetic.
 
 Row numbers in error messages are spreadsheet rows: the header is row 1, the
 first query row 2 (files with quoted line breaks inside a field are rare for
@@ -18,14 +22,15 @@ import csv
 import gzip
 import hashlib
 import io
+import itertools
 import os
 import re
 import tempfile
 import warnings
-import zlib
+import zipfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,6 +38,8 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+
+from energyweb.tabular import TableError, reader_from_settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,6 +103,8 @@ class WorkloadFileError(ValueError):
 
 @dataclass
 class ParsedWorkload:
+    # ids: an array or an IdColumn (parsed files). tin/tout: uint16 or int32 (the narrowest that holds the counts; a file of tiny rows at the upload
+    # cap holds 50M queries): cast to int64 before any arithmetic that could overflow.
     tin: np.ndarray
     tout: np.ndarray
     ids: np.ndarray | None = None
@@ -115,58 +124,37 @@ def _max_bytes() -> int:
     return int(getattr(settings, "MAX_UPLOAD_MB", 200)) * 1024 * 1024
 
 
-def _read_bytes(source, max_bytes: int) -> tuple[bytes, str]:
-    """The raw bytes of a path, bytes or file-like object, refusing oversize input early."""
+def _reader_error(exc: TableError, max_bytes: int, rows_done: int = 0,
+                  header: list[str] | None = None) -> WorkloadFileError:
+    """The shared reader's refusal, worded as this importer words its errors."""
     mb = max_bytes / (1024 * 1024)
-    too_big = (f"The file is larger than the upload limit of {mb:g} MB "
-               "(ENERGYWEB_MAX_UPLOAD_MB); split it or compress it with gzip.")
-    if isinstance(source, (bytes, bytearray)):
-        if len(source) > max_bytes:
-            raise WorkloadFileError(too_big)
-        return bytes(source), ""
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_file():
-            raise WorkloadFileError(f"No such file: {path}")
-        if path.stat().st_size > max_bytes:
-            raise WorkloadFileError(too_big)
-        return path.read_bytes(), path.name
-    size = getattr(source, "size", None)
-    if size is not None and size > max_bytes:
-        raise WorkloadFileError(too_big)
-    if hasattr(source, "seek"):
-        source.seek(0)
-    data = source.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise WorkloadFileError(too_big)
-    return data, os.path.basename(getattr(source, "name", "") or "")
-
-
-def _decompress(raw: bytes, max_bytes: int) -> bytes:
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    # A decompressed size cap guards against gzip bombs; token CSVs compress ~4x.
-    limit = 10 * max_bytes
-    try:
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out = d.decompress(raw, limit + 1)
-    except zlib.error as exc:
-        raise WorkloadFileError(f"The file looks gzip-compressed but cannot be decompressed: {exc}.") from exc
-    if len(out) > limit:
-        raise WorkloadFileError(f"The decompressed file exceeds {limit // (1024 * 1024)} MB.")
-    if not d.eof:
-        raise WorkloadFileError("The gzip file is truncated.")
-    return out
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise WorkloadFileError(
-            f"The file is not UTF-8 text (invalid byte at row {line}); save it as UTF-8 CSV.",
-            [{"row": line, "column": None, "message": "invalid UTF-8 byte"}]) from exc
+    if exc.kind == "too_big":
+        return WorkloadFileError(f"The file is larger than the upload limit of {mb:g} MB "
+                                 "(ENERGYWEB_MAX_UPLOAD_MB); split it or compress it with gzip.")
+    if exc.kind == "decompressed":
+        return WorkloadFileError(f"The decompressed file exceeds the upload limit of {mb:g} MB "
+                                 "(ENERGYWEB_MAX_UPLOAD_MB); split it.")
+    if exc.kind == "ratio":
+        return WorkloadFileError("The gzip file expands more than "
+                                 f"{getattr(settings, 'IMPORT_MAX_GZIP_RATIO', 100)} times "
+                                 "(ENERGYWEB_IMPORT_MAX_GZIP_RATIO): refused as a likely gzip bomb.")
+    if exc.kind == "encoding":
+        return WorkloadFileError(
+            f"The file is not UTF-8 text (invalid byte at row {exc.line}); save it as UTF-8 CSV.",
+            [{"row": exc.line, "column": None, "message": "invalid UTF-8 byte"}])
+    if exc.kind == "field":
+        # Every line before it has been read: the header (row 1, when there was one) and the rows.
+        row = rows_done + 2 if header else 1
+        header = header or []
+        column = header[exc.column] if exc.column is not None and exc.column < len(header) else None
+        msg = f"{exc} (ENERGYWEB_IMPORT_MAX_FIELD_KB)"
+        return WorkloadFileError(f"The file cannot be read: row {row} has {msg}.",
+                                 [{"row": row, "column": column, "message": msg}])
+    if exc.kind == "record":
+        msg = f"{exc} (an unclosed quote?)"
+        return WorkloadFileError(f"The CSV is malformed: {msg}.",
+                                 [{"row": exc.line, "column": None, "message": msg}])
+    return WorkloadFileError(str(exc))
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -191,55 +179,170 @@ def _match_columns(header: list[str]) -> dict[str, str]:
     return found
 
 
-def parse_workload(source, *, max_context: int | None = None, max_bytes: int | None = None,
-                   filename: str = "") -> ParsedWorkload:
-    """Read and validate a workload CSV (optionally gzip) from a path, bytes or an upload."""
-    import pandas as pd
+class _Growing:
+    """A token column appended to chunk by chunk, grown in place: ndarray.resize reallocs (a
+    large block is remapped by the C library, not copied), so there is never a second full
+    copy, as concatenating the chunks at the end would make. Held as uint16 (half of int32:
+    token counts are >= 1 and real traces stay below 65,536) until a count needs int32."""
 
+    def __init__(self, dtype=np.uint16):
+        self.data = np.empty(0, dtype)
+        self.n = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        if len(values) and self.data.dtype == np.uint16 and values.max() > np.iinfo(np.uint16).max:
+            self.data = self.data[:self.n].astype(np.int32)  # once, for this column only
+        need = self.n + len(values)
+        if need > len(self.data):
+            self.data.resize(max(need, len(self.data) * 3 // 2, 1 << 16), refcheck=False)
+        self.data[self.n:need] = values
+        self.n = need
+
+    def array(self) -> np.ndarray:
+        self.data.resize(self.n, refcheck=False)
+        return self.data
+
+
+class IdColumn:
+    """Query ids as the parsed chunks left them, each chunk at its own width.
+
+    numpy holds a string column at its longest string's width: one 200-character id made a
+    million ids 800 MB once joined. The stored .npy is written a chunk at a time from these
+    parts (``_save_npy``); ``np.asarray`` (or ``tolist``) joins them for a caller that wants one
+    array, at the memory cost above."""
+
+    def __init__(self, parts: list[np.ndarray]):
+        self.parts = [p for p in parts if len(p)]
+        width = max((p.dtype.itemsize // 4 for p in self.parts), default=1)
+        self.dtype = np.dtype(f"<U{max(1, width)}")
+        self.shape = (sum(len(p) for p in self.parts),)
+        self.size = self.shape[0]
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __array__(self, dtype=None, copy=None):
+        joined = np.concatenate(self.parts) if self.parts else np.empty(0, self.dtype)
+        return joined.astype(dtype or self.dtype, copy=False)
+
+    def tolist(self) -> list[str]:
+        return [x for p in self.parts for x in p.tolist()]
+
+
+@dataclass
+class _Part:
+    """One chunk's valid columns."""
+    tin: np.ndarray
+    tout: np.ndarray
+    ids: np.ndarray | None = None
+    timestamps: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.tin)
+
+
+def parse_workload(source, *, max_context: int | None = None, max_bytes: int | None = None,
+                   filename: str = "", progress: Callable[[int], None] | None = None) -> ParsedWorkload:
+    """Read and validate a workload CSV (optionally gzip) from a path, bytes or an upload.
+
+    The file is streamed (energyweb/tabular.py) and parsed a chunk at a time; ``progress``, when
+    given, is called with the number of rows read so far after each chunk."""
     max_bytes = max_bytes or _max_bytes()
     max_context = max_context or int(getattr(settings, "MAX_CONTEXT_TOKENS", 131072))
-    raw, name = _read_bytes(source, max_bytes)
-    filename = filename or name
-    # isspace() stops at the first other byte; strip() would copy the whole file.
-    if not raw or raw.isspace():
-        raise WorkloadFileError("The file is empty: it needs a header row and at least one query row.",
-                                [{"row": 1, "column": None, "message": "empty file"}])
-    data = _decompress(raw, max_bytes)
-    del raw
-    fast = _parse_fast(data, max_context, filename)
-    if fast is not None:
-        return fast
-    text = _decode(data)
-    del data
-    if not text.strip():
-        raise WorkloadFileError("The file is empty: it needs a header row and at least one query row.",
-                                [{"row": 1, "column": None, "message": "empty file"}])
-    delimiter, columns = _header(text)
+    reader = reader_from_settings(source, max_bytes=max_bytes, max_decompressed=max_bytes)
+    filename = filename or reader.name
+    chunks = reader.chunks()
+    rows = 0
+    header: list[str] = []
+    try:
+        # The sniffer sees the first 65,537 characters, as it did when the whole file was read.
+        held = []
+        late: TableError | None = None  # raised once the chunks before it are counted
+        try:
+            for chunk in chunks:
+                held.append(chunk)
+                if sum(len(c.text) for c in held) > 65536:
+                    break
+        except TableError as exc:
+            if exc.kind != "field" or not held:
+                raise
+            late, chunks = exc, iter(())
+        head = "".join(c.text[:65537] for c in held)[:65537]
+        if not head.strip():
+            raise WorkloadFileError("The file is empty: it needs a header row and at least one query row.",
+                                    [{"row": 1, "column": None, "message": "empty file"}])
+        delimiter, columns = _header(head)
+        header_line = head.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
+        header = next(csv.reader([header_line], delimiter=delimiter), [])
+        tin, tout = _Growing(), _Growing()
+        stamps = _Growing("datetime64[ns]") if "timestamp" in columns else None
+        ids: list[np.ndarray] | None = [] if "id" in columns else None
+        errors: list[dict] = []
+        total_errors = 0
+        for chunk in itertools.chain(held, chunks):
+            text = chunk.text if chunk.index == 0 else header_line + "\n" + chunk.text
+            part = _parse_fast(text, delimiter, columns, max_context)
+            n = len(part) if part is not None else 0
+            if part is None:
+                frame = _read_strings(text, delimiter, rows + 2, 1 if chunk.index == 0 else chunk.first_line - 1)
+                n = len(frame)
+                part, found, count = _validate(frame, columns, max_context, rows + 2)
+                errors.extend(found[:MAX_REPORTED_ERRORS - len(errors)])
+                total_errors += count
+            rows += n
+            if not total_errors:  # once the file is known bad only the errors are kept
+                tin.extend(part.tin)
+                tout.extend(part.tout)
+                if stamps is not None:
+                    stamps.extend(part.timestamps)
+                if ids is not None:
+                    ids.append(part.ids)
+            if progress is not None:
+                progress(rows)
+        if late is not None:
+            raise late
+    except TableError as exc:
+        raise _reader_error(exc, max_bytes, rows, header) from None
+    if total_errors:
+        raise WorkloadFileError(
+            f"{total_errors} invalid value{'s' if total_errors != 1 else ''} in "
+            f"{filename or 'the file'}; nothing was imported.", errors, total_errors)
+    if rows == 0:
+        raise WorkloadFileError("The file has a header but no query rows.",
+                                [{"row": 2, "column": None, "message": "no data rows"}])
+    return ParsedWorkload(tin=tin.array(), tout=tout.array(),
+                          ids=IdColumn(ids) if ids is not None else None,
+                          timestamps=stamps.array() if stamps is not None else None,
+                          columns=dict(columns), source_filename=filename)
+
+
+def _read_strings(text: str, delimiter: str, first_row: int, line_offset: int) -> pd.DataFrame:
+    """A chunk (the header line first) as strings, or the malformed-CSV error at its file line.
+
+    ``line_offset`` is the file line of the chunk text's first line."""
+    import pandas as pd
+
     try:
         # All columns are read (not usecols) so that a row with too many fields is an error.
         with warnings.catch_warnings():
             # pandas only warns (and drops the value) when the first row is longer than the header.
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str,
-                                keep_default_na=False, na_filter=False, skip_blank_lines=True,
-                                engine="c", on_bad_lines="error", index_col=False)
+            return pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str,
+                               keep_default_na=False, na_filter=False, skip_blank_lines=True,
+                               engine="c", on_bad_lines="error", index_col=False)
     except pd.errors.ParserWarning as exc:
-        msg = "row 2 has more fields than the header; a value would be dropped"
+        msg = f"row {first_row} has more fields than the header; a value would be dropped"
         raise WorkloadFileError(f"The CSV is malformed: {msg}.",
-                                [{"row": 2, "column": None, "message": msg}]) from exc
+                                [{"row": first_row, "column": None, "message": msg}]) from exc
     except pd.errors.ParserError as exc:
         msg = str(exc).strip().replace("Error tokenizing data. C error: ", "").rstrip(".")
-
+        msg = re.sub(r"line (\d+)", lambda m: f"line {int(m.group(1)) + line_offset - 1}", msg)
         m = re.search(r"line (\d+)", msg)
         row = int(m.group(1)) if m else None
         raise WorkloadFileError(f"The CSV is malformed: {msg}.",
                                 [{"row": row, "column": None, "message": msg}]) from exc
     except (ValueError, UnicodeError) as exc:
         raise WorkloadFileError(f"The CSV cannot be read: {exc}.") from exc
-    if len(frame) == 0:
-        raise WorkloadFileError("The file has a header but no query rows.",
-                                [{"row": 2, "column": None, "message": "no data rows"}])
-    return _validate(frame, columns, max_context, filename)
 
 
 def _header(text: str) -> tuple[str, dict[str, str]]:
@@ -268,35 +371,21 @@ def _header(text: str) -> tuple[str, dict[str, str]]:
     return delimiter, columns
 
 
-_BOM = b"\xef\xbb\xbf"
-# The header line must lie within this many bytes of the start for the fast path.
-_HEAD_BYTES = 1 << 20
-
-
-def _parse_fast(data: bytes, max_context: int, filename: str) -> ParsedWorkload | None:
+def _parse_fast(text: str, delimiter: str, columns: dict, max_context: int) -> _Part | None:
     """The common case in one vectorised pass: token columns parsed straight to integers.
 
     Reading every field as a Python string (the path below, which words each
     error) costs ~100 bytes and a microsecond per field: 30 s and 1.3 GB at
     10M queries. Here the C parser writes int64 columns and whole-column checks
-    confirm that every row is valid. On anything unusual (non-ASCII text, a
-    field that is not a plain integer, a bad value, a malformed row) it returns
-    None and the caller runs the string path, so what is accepted, and every
-    error message, stay exactly as they were.
+    confirm that every row of the chunk is valid. On anything unusual (non-ASCII
+    text, a field that is not a plain integer, a bad value, a malformed row) it
+    returns None and the caller runs the string path on the chunk, so what is
+    accepted, and every error message, stay exactly as they were.
     """
     import pandas as pd
 
-    start = len(_BOM) if data.startswith(_BOM) else 0
-    # ASCII (after a BOM) decodes to the same characters byte for byte, so the
-    # header and sniffing can work on a prefix instead of the decoded file.
-    if not data.isascii() and not (start and data[start:].isascii()):
+    if not text.isascii():
         return None
-    head = data[start:start + _HEAD_BYTES].decode("ascii")
-    if not head.strip():
-        return None
-    if "\n" not in head.lstrip("\r\n") and len(data) - start > _HEAD_BYTES:
-        return None
-    delimiter, columns = _header(head[:65537])
     tin_col, tout_col = columns["tin"], columns["tout"]
     if tin_col == tout_col:
         return None
@@ -307,7 +396,7 @@ def _parse_fast(data: bytes, max_context: int, filename: str) -> ParsedWorkload 
             # A first row longer than the header only warns (and drops a value): the string
             # path below reports it as an error.
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(io.BytesIO(data[start:] if start else data), sep=delimiter, dtype=dtypes,
+            frame = pd.read_csv(io.BytesIO(text.encode("ascii")), sep=delimiter, dtype=dtypes,
                                 keep_default_na=False, na_filter=False, skip_blank_lines=True,
                                 engine="c", on_bad_lines="error", index_col=False)
     except (ValueError, OverflowError, TypeError, pd.errors.ParserError, pd.errors.ParserWarning):
@@ -331,8 +420,7 @@ def _parse_fast(data: bytes, max_context: int, filename: str) -> ParsedWorkload 
         if int(id_text.str.len().max()) > MAX_ID_LENGTH:
             return None  # the string path names the rows with over-long ids
         ids = id_text.to_numpy(dtype=str)
-    return ParsedWorkload(tin=tin.astype(np.int32), tout=tout.astype(np.int32), ids=ids,
-                          timestamps=timestamps, columns=dict(columns), source_filename=filename)
+    return _Part(tin=tin, tout=tout, ids=ids, timestamps=timestamps)
 
 
 def _timestamps_fast(column: pd.Series) -> np.ndarray | None:
@@ -350,11 +438,15 @@ def _timestamps_fast(column: pd.Series) -> np.ndarray | None:
     return parsed.to_numpy(dtype="datetime64[ns]")
 
 
-def _validate(frame: pd.DataFrame, columns: dict, max_context: int, filename: str) -> ParsedWorkload:
+def _validate(frame: pd.DataFrame, columns: dict, max_context: int,
+              first_row: int) -> tuple[_Part | None, list[dict], int]:
+    """One chunk's string columns checked: its valid columns, or None with its first
+    MAX_REPORTED_ERRORS errors (in row order) and their count. ``first_row`` is the
+    spreadsheet row of the frame's first row (the header is row 1)."""
     import pandas as pd
 
     n = len(frame)
-    rows = np.arange(n) + 2  # spreadsheet row numbers: header is row 1
+    rows = np.arange(n) + first_row
     problems: list[tuple[np.ndarray, str, callable]] = []  # (bad indices, column, message(i))
     values = {}
     for key in REQUIRED:
@@ -409,16 +501,12 @@ def _validate(frame: pd.DataFrame, columns: dict, max_context: int, filename: st
         collected.sort(key=lambda t: t[0])
         errors = [{"row": int(rows[i]), "column": col, "message": msg(i)}
                   for i, col, msg in collected[:MAX_REPORTED_ERRORS]]
-        raise WorkloadFileError(
-            f"{total_errors} invalid value{'s' if total_errors != 1 else ''} in "
-            f"{filename or 'the file'}; nothing was imported.", errors, total_errors)
+        return None, errors, total_errors
 
     ids = None
     if "id" in columns:
         ids = frame[columns["id"]].astype(str).to_numpy(dtype=str)
-    return ParsedWorkload(tin=tin.astype(np.int32), tout=tout.astype(np.int32), ids=ids,
-                          timestamps=timestamps, columns={k: v for k, v in columns.items()},
-                          source_filename=filename)
+    return _Part(tin=tin, tout=tout, ids=ids, timestamps=timestamps), [], 0
 
 
 # --- statistics ----------------------------------------------------------------------
@@ -458,8 +546,15 @@ def summarise(tin: np.ndarray, tout: np.ndarray) -> tuple[dict, dict]:
     return stats, hist
 
 
+# Slices of a column converted at a time: bincount and the hash each want a wider copy of
+# their input (int64, <i4), which for a whole 50M-query column would double its memory.
+SLICE = 1 << 22
+
+
 def _summarise_counted(arr: np.ndarray, lo: int, hi: int) -> tuple[dict, dict]:
-    counts = np.bincount(arr, minlength=hi + 1)
+    counts = np.zeros(hi + 1, np.int64)
+    for start in range(0, arr.size, SLICE):
+        counts += np.bincount(arr[start:start + SLICE], minlength=hi + 1)
     values = np.flatnonzero(counts)
     total = int(np.dot(values, counts[values]))
     p50, p90, p99 = _percentiles_counted(np.cumsum(counts), arr.size, [50, 90, 99])
@@ -509,9 +604,10 @@ def _summarise_sorted(arr: np.ndarray) -> tuple[dict, dict]:
 
 def content_hash(tin: np.ndarray, tout: np.ndarray) -> str:
     h = hashlib.sha256()
-    # The array's own buffer: tobytes() would copy 40 MB a column at 10M queries.
-    h.update(memoryview(np.ascontiguousarray(tin, dtype="<i4")).cast("B"))
-    h.update(memoryview(np.ascontiguousarray(tout, dtype="<i4")).cast("B"))
+    # The int32 bytes a slice at a time (columns may be held narrower, see _Growing).
+    for column in (tin, tout):
+        for start in range(0, column.size, SLICE):
+            h.update(memoryview(np.ascontiguousarray(column[start:start + SLICE], dtype="<i4")).cast("B"))
     return h.hexdigest()
 
 
@@ -526,16 +622,29 @@ class WorkloadArrays:
     timestamps: np.ndarray | None = None
 
 
+def _save_npy(zf: zipfile.ZipFile, name: str, column: np.ndarray, dtype) -> None:
+    """What np.savez writes for ``column.astype(dtype)``, converted a slice at a time."""
+    dtype = np.dtype(dtype)
+    parts = column.parts if isinstance(column, IdColumn) else [column]
+    with zf.open(f"{name}.npy", "w", force_zip64=True) as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                  "fortran_order": False, "shape": column.shape})
+        for part in parts:
+            for start in range(0, part.size, SLICE):
+                fh.write(np.ascontiguousarray(part[start:start + SLICE], dtype=dtype).data)
+
+
 def _write_npz(parsed: ParsedWorkload, sha: str, name: str | None = None) -> str:
-    arrays = {"tin": parsed.tin.astype(np.int32), "tout": parsed.tout.astype(np.int32)}
-    if parsed.ids is not None:
-        arrays["ids"] = parsed.ids
-    if parsed.timestamps is not None:
-        arrays["timestamps"] = parsed.timestamps.astype("datetime64[ns]").astype(np.int64)
     with tempfile.NamedTemporaryFile(suffix=".npz", delete=False) as tmp:
         # Uncompressed: at 10M queries zlib took 28 s to write and 1.5 s to load
         # (33 MB), the plain file 0.2 s and 0.4 s (80 MB, 8 bytes a query).
-        np.savez(tmp, **arrays)
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            _save_npy(zf, "tin", parsed.tin, np.int32)
+            _save_npy(zf, "tout", parsed.tout, np.int32)
+            if parsed.ids is not None:
+                _save_npy(zf, "ids", parsed.ids, parsed.ids.dtype)
+            if parsed.timestamps is not None:
+                _save_npy(zf, "timestamps", parsed.timestamps.astype("datetime64[ns]").view(np.int64), np.int64)
         tmp_path = tmp.name
     try:
         with open(tmp_path, "rb") as fh:
@@ -582,14 +691,15 @@ def store_workload(parsed: ParsedWorkload, name: str, *, description: str = "", 
         raise
 
 
-def import_workload(source, name: str, *, description: str = "", user=None, filename: str = ""):
-    """Parse, validate and store a workload file; all or nothing."""
+def import_workload(source, name: str, *, description: str = "", user=None, filename: str = "",
+                    progress: Callable[[int], None] | None = None):
+    """Parse, validate and store a workload file; all or nothing (``progress``: see parse_workload)."""
     from scheduling.models import Workload
 
     if name and Workload.objects.filter(name=name.strip()).exists():
         raise WorkloadFileError(f"A workload named {name.strip()!r} exists already; choose another name.",
                                 field="name")
-    parsed = parse_workload(source, filename=filename)
+    parsed = parse_workload(source, filename=filename, progress=progress)
     return store_workload(parsed, name, description=description, user=user)
 
 

@@ -27,7 +27,7 @@ HW = ["Test Box", "test-box", "TEST BOX", "Nope"]
 def parse_both(data: bytes, monkeypatch, **kwargs):
     def outcome():
         try:
-            p = mi._parse(mi.decode(data), llm=None, hardware=None, create_missing=False,
+            p = mi._parse(data, llm=None, hardware=None, create_missing=False,
                           negative_energy=kwargs.get("negative_energy", "drop"))
         except mi.ImportFailed as exc:
             return ("error", exc.as_dict())
@@ -92,7 +92,7 @@ def test_random_awkward_files_agree(seed, monkeypatch, pair):
 def test_fast_path_is_taken_for_a_plain_valid_file(monkeypatch, pair):
     data = b"llm,hardware,input_tokens,output_tokens,runtime_s,gpu_energy_j,cpu_energy_j,iteration\n" \
         + b"".join(f"Tiny LM (1B),Test Box,{i + 1},8,1.5,100.25,,{i % 3}\n".encode() for i in range(50))
-    parsed = mi._parse(mi.decode(data), llm=None, hardware=None, create_missing=False, negative_energy="drop")
+    parsed = mi._parse(data, llm=None, hardware=None, create_missing=False, negative_energy="drop")
     assert "frame" in parsed and parsed["count"] == 50
     fast, slow = parse_both(data, monkeypatch)
     assert fast == slow and fast[0] == "ok" and fast[1][0][7] is None  # empty CPU cell: not measured
@@ -141,7 +141,7 @@ def test_the_random_files_exercise_both_paths(pair):
     for seed in range(120):
         data = random_file(np.random.default_rng(seed))
         try:
-            parsed = mi._parse(mi.decode(data), llm=None, hardware=None, create_missing=False,
+            parsed = mi._parse(data, llm=None, hardware=None, create_missing=False,
                                negative_energy="drop")
         except mi.ImportFailed:
             refused += 1

@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
 from scheduling.choices import Objective
@@ -45,8 +46,8 @@ class Command(BaseCommand):
             arrays = load_workload_arrays(wl)
             return arrays.tin, arrays.tout
         if Path(ref).is_file():
-            parsed = parse_workload(ref)
-            return parsed.tin, parsed.tout
+            parsed = parse_workload(ref)  # token columns may be held as uint16
+            return parsed.tin.astype(np.int64), parsed.tout.astype(np.int64)
         raise CommandError(f"No workload named {ref!r} and no such file.")
 
     def handle(self, *args, **o):

@@ -1,0 +1,368 @@
+"""One streaming reader for the CSV importers (measurements and workloads).
+
+The importers used to read the whole upload, decompress it whole, decode it whole and
+parse it whole: a 3.8 MB gzip that expanded to 2.5 GB was refused only once the web worker
+held 4.2 GB. Here the file is read in blocks, decompressed incrementally (counting what
+comes out, refusing past a size cap and a compression-ratio cap), decoded incrementally,
+and handed to the importer as text chunks of whole records, each with the absolute line
+number of its first line, so that memory stays bounded by the chunk size whatever the file
+holds, and the importers' row/line numbers stay those of the whole file.
+
+Pure Python: no Django. The importers pass the limits from settings and turn a
+``TableError`` into their own error types (they word their messages differently).
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+import os
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+READ_BLOCK = 1 << 20  # raw bytes read at a time
+# Below this much decompressed output the ratio cap does not apply: small files of repeated
+# rows (tests, a header and a few identical lines) compress far better than any bomb needs.
+# Small enough that a bomb is refused before its first chunk of rows is parsed or written.
+RATIO_GRACE = 4 << 20
+DEFAULT_CHUNK = 8 << 20  # characters of text per chunk: ~100,000 measurement rows
+# Lines per chunk at most: a chunk of tiny rows would otherwise hold millions of rows, and the
+# importers' per-row structures (DataFrame columns, the row path's lists) grow with rows, not text.
+DEFAULT_CHUNK_LINES = 100_000
+
+
+class TableError(ValueError):
+    """The file cannot be read. ``kind`` says why (``missing``, ``too_big``, ``gzip``,
+    ``decompressed``, ``ratio``, ``encoding``, ``field``, ``record``); ``line`` (1-based, physical) and
+    ``offset`` (decoded byte offset) say where, when known."""
+
+    def __init__(self, message: str, kind: str, *, line: int | None = None, offset: int | None = None,
+                 column: int | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.line = line
+        self.offset = offset
+        # 0-based field index, for ``field``. The lines before that record have all been yielded
+        # when it is raised, so the importer's own count names its row.
+        self.column = column
+
+
+@dataclass
+class Chunk:
+    text: str  # whole records only; the first chunk begins at the start of the file
+    first_line: int  # physical line number of text's first line
+    index: int
+
+
+def count_lines(text: str) -> int:
+    """Physical lines as the csv module counts them (\\n, \\r\\n and a bare \\r each end one)."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _is_path(source) -> bool:
+    return isinstance(source, (str, os.PathLike))
+
+
+def source_name(source) -> str:
+    if _is_path(source):
+        return Path(source).name
+    return Path(str(getattr(source, "name", "") or "")).name
+
+
+def source_size(source) -> int | None:
+    """The raw size when it is known without reading (a path, bytes, an upload)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return len(source)
+    if _is_path(source):
+        return Path(source).stat().st_size
+    size = getattr(source, "size", None)
+    return size if isinstance(size, int) else None
+
+
+def _open(source):
+    """A binary file object for the source, and whether the caller must close it."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return io.BytesIO(source), True
+    if _is_path(source):
+        return open(source, "rb"), True
+    if hasattr(source, "seek"):
+        try:
+            source.seek(0)
+        except (OSError, ValueError):
+            pass
+    return source, False
+
+
+def _blocks(source) -> Iterator[bytes]:
+    fh, close = _open(source)
+    try:
+        while True:
+            block = fh.read(READ_BLOCK)
+            if isinstance(block, str):  # a text-mode file object
+                block = block.encode("utf-8")
+            if not block:
+                return
+            yield block
+    finally:
+        if close:
+            fh.close()
+
+
+def is_seekable(source) -> bool:
+    if isinstance(source, (bytes, bytearray, memoryview)) or _is_path(source):
+        return True
+    try:
+        return bool(source.seekable())
+    except (AttributeError, OSError, ValueError):
+        return hasattr(source, "seek") and hasattr(source, "tell")
+
+
+def sha256_of(source) -> str:
+    """The raw bytes' SHA-256, read in blocks (memory stays one block)."""
+    h = hashlib.sha256()
+    for block in _blocks(source):
+        h.update(block)
+    return h.hexdigest()
+
+
+class Reader:
+    """Stream ``source`` (a path, bytes or a binary file object) as decoded text chunks.
+
+    ``max_bytes`` caps the raw input, ``max_decompressed`` the bytes a gzip expands to,
+    ``max_ratio`` the expansion once past RATIO_GRACE, ``max_field`` any line that holds a
+    run of more characters than that without a delimiter (a pasted blob, a runaway quote).
+    ``sha256`` and ``raw_bytes`` are complete once ``chunks()`` is exhausted.
+    """
+
+    def __init__(self, source, *, max_bytes: int | None = None, max_decompressed: int | None = None,
+                 max_ratio: float | None = None, max_field: int | None = None,
+                 chunk_chars: int = DEFAULT_CHUNK, chunk_lines: int = DEFAULT_CHUNK_LINES,
+                 delimiters: str = ",;\t|"):
+        self.source = source
+        self.name = source_name(source)
+        self.max_bytes = max_bytes
+        self.max_decompressed = max_decompressed
+        self.max_ratio = max_ratio
+        self.max_field = max_field
+        self.chunk_chars = max(1, int(chunk_chars))
+        self.chunk_lines = max(1, int(chunk_lines))
+        self.delimiters = delimiters
+        self.raw_bytes = 0
+        self.consumed_bytes = 0  # compressed bytes the decompressor has used so far
+        self.decompressed_bytes = 0
+        self.gzip = False
+        self._sha = hashlib.sha256()
+
+    @property
+    def sha256(self) -> str:
+        return self._sha.hexdigest()
+
+    # --- bytes -----------------------------------------------------------------------
+
+    def _raw(self) -> Iterator[bytes]:
+        if _is_path(self.source) and not Path(self.source).is_file():
+            raise TableError(f"No such file: {self.source}", "missing")
+        size = source_size(self.source)
+        if self.max_bytes is not None and size is not None and size > self.max_bytes:
+            raise TableError("too big", "too_big")
+        for block in _blocks(self.source):
+            self.raw_bytes += len(block)
+            if self.max_bytes is not None and self.raw_bytes > self.max_bytes:
+                raise TableError("too big", "too_big")
+            self._sha.update(block)
+            yield block
+
+    def _plain(self) -> Iterator[bytes]:
+        """The file's bytes, gunzipped when they start with the gzip magic."""
+        raw = self._raw()
+        first = next(raw, b"")
+        while len(first) < 2:  # a file object may return a single byte
+            more = next(raw, b"")
+            if not more:
+                break
+            first += more
+        if first[:2] != b"\x1f\x8b":
+            self.decompressed_bytes += len(first)
+            yield first
+            for block in raw:
+                self.decompressed_bytes += len(block)
+                yield block
+            return
+        self.gzip = True
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        fed = False  # has the current member's decompressor seen any input?
+        pending = first
+        step = READ_BLOCK  # bounded output per call: the bomb never expands in memory
+        while True:
+            while pending:
+                fed = True
+                before = len(pending)
+                try:
+                    out = d.decompress(pending, step)
+                except zlib.error as exc:
+                    raise TableError(f"The file looks gzip-compressed but cannot be decompressed: {exc}.",
+                                     "gzip") from None
+                pending = d.unconsumed_tail
+                self.consumed_bytes += before - len(pending) - len(d.unused_data)
+                if d.eof:  # another gzip member may follow (cat a.gz b.gz)
+                    pending = d.unused_data
+                    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    fed = False
+                    if pending and not pending.strip(b"\x00"):
+                        pending = b""  # trailing zero padding, as gzip(1) allows
+                if out:
+                    self._count(len(out))
+                    yield out
+            block = next(raw, None)
+            if block is None:
+                break
+            pending = block
+        if fed and not d.eof:
+            raise TableError("The gzip file is truncated.", "gzip")
+
+    def _count(self, n: int) -> None:
+        self.decompressed_bytes += n
+        if self.max_decompressed is not None and self.decompressed_bytes > self.max_decompressed:
+            raise TableError("decompressed", "decompressed")
+        if (self.max_ratio is not None and self.decompressed_bytes > RATIO_GRACE
+                and self.decompressed_bytes > self.max_ratio * max(1, self.consumed_bytes)):
+            raise TableError("ratio", "ratio")
+
+    # --- text ------------------------------------------------------------------------
+
+    def _text(self) -> Iterator[str]:
+        """Decoded text as utf-8-sig does it: a leading byte-order mark is dropped."""
+        decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        done = 0  # bytes decoded before this block
+        lines = 0  # lines before this block
+        for block in self._plain():
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                # The decoder may hold back up to three bytes of a split character.
+                start = max(0, exc.start)
+                line = lines + block[:start].count(b"\n") + 1
+                raise TableError("not utf-8", "encoding", line=line, offset=done + start) from None
+            done += len(block)
+            lines += block.count(b"\n")
+            if text:
+                yield text
+        try:
+            text = decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise TableError("not utf-8", "encoding", line=lines + 1, offset=done) from None
+        if text:
+            yield text
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Whole-record text chunks of at most about ``chunk_chars`` characters and
+        ``chunk_lines`` lines each."""
+        buf = ""
+        line = 1
+        index = 0
+        field_run = None
+        if self.max_field is not None:
+            stop = re.escape(self.delimiters) + "\r\n"
+            # Anchored at a field's start: an unanchored run search is quadratic in a long field.
+            field_run = re.compile(f"(?<![^{stop}])[^{stop}]{{{self.max_field + 1}}}")
+        for text in self._text():
+            buf = buf + text if buf else text
+            while len(buf) >= self.chunk_chars or buf.count("\n") > self.chunk_lines:
+                cut = self._cut(self._lines_prefix(buf))
+                if cut is None:
+                    cut = self._cut(buf)
+                if cut is None:
+                    if len(buf) <= 2 * self.chunk_chars + (self.max_field or 0):
+                        break  # read on: the record goes on past the buffer
+                    yield from self._checked(Chunk(buf, line, index), field_run)  # raises if too long
+                    # A stray quote inside an unquoted field (the parsers read it literally) leaves
+                    # no break outside quotes: cut at the last line break anyway.
+                    cut = self._cut(buf, quotes=False)
+                    if cut is None:
+                        raise TableError(f"a record longer than {len(buf):,} characters", "record",
+                                         line=line)
+                chunk, buf = buf[:cut], buf[cut:]
+                yield from self._checked(Chunk(chunk, line, index), field_run)
+                index += 1
+                line += count_lines(chunk)
+        if buf or index == 0:
+            yield from self._checked(Chunk(buf, line, index), field_run)
+
+    def _lines_prefix(self, buf: str) -> str:
+        """A prefix of buf of about chunk_lines lines (at most chunk_chars characters)."""
+        part = buf[:self.chunk_chars] if len(buf) > self.chunk_chars else buf
+        lines = part.count("\n")
+        while lines > self.chunk_lines:
+            # Scaled by the mean line length: a few passes, no per-line loop in Python.
+            end = part.find("\n", max(0, len(part) * self.chunk_lines // lines - 1))
+            shorter = part[:end + 1]
+            fewer = shorter.count("\n")
+            if fewer >= lines:
+                break
+            part, lines = shorter, fewer
+        return part if "\n" in part or "\r" in part else buf
+
+    def _long_field(self, text: str, field_run):
+        """The first run of more than max_field characters without a delimiter, or None.
+
+        Only lines longer than the cap can hold one, and they are rare: the regex runs on those
+        alone (over a whole chunk it cost a third of the parse time)."""
+        if field_run is None or len(text) <= self.max_field:
+            return None
+        offset = 0
+        for line in text.split("\n"):
+            if len(line) > self.max_field:
+                m = field_run.search(text, offset, offset + len(line))
+                if m is not None:
+                    return m
+            offset += len(line) + 1
+        return None
+
+    def _checked(self, chunk: Chunk, field_run) -> Iterator[Chunk]:
+        """The chunk, or the lines before a field past max_field and then the error, so that the
+        importer has counted the rows before it (and read the header) when it names the row."""
+        m = self._long_field(chunk.text, field_run)
+        if m is None:
+            yield chunk
+            return
+        text = chunk.text
+        start = max(text.rfind("\n", 0, m.start()), text.rfind("\r", 0, m.start())) + 1
+        if start:
+            yield Chunk(text[:start], chunk.first_line, chunk.index)
+        column = sum(text[start:m.start()].count(d) for d in self.delimiters)
+        raise TableError(f"a field longer than the field limit of {self.max_field:,} characters", "field",
+                         line=chunk.first_line + count_lines(text[:start]), column=column)
+
+    @staticmethod
+    def _cut(buf: str, quotes: bool = True) -> int | None:
+        """The end of the last whole record in buf (just past a line break outside quotes)."""
+        nl = "\n" if "\n" in buf else "\r"  # "\r" alone: an old Mac file
+        end = len(buf) if nl == "\n" else len(buf) - 1  # a final \r may be half of \r\n
+        pos = buf.rfind(nl, 0, end)
+        if pos < 0:
+            return None
+        if not quotes:
+            return pos + 1
+        odd = buf.count('"', 0, pos) % 2
+        while odd:  # inside a quoted field: try the break before
+            prev = buf.rfind(nl, 0, pos)
+            if prev < 0:
+                return None
+            odd = (odd + buf.count('"', prev, pos)) % 2
+            pos = prev
+        return pos + 1
+
+
+def reader_from_settings(source, *, max_bytes: int | None, max_decompressed: int | None, **kwargs) -> Reader:
+    """A Reader with the import limits configured in settings (ENERGYWEB_IMPORT_*)."""
+    from django.conf import settings  # here only: the reader itself stays free of Django
+
+    kwargs.setdefault("max_ratio", getattr(settings, "IMPORT_MAX_GZIP_RATIO", 100))
+    kwargs.setdefault("max_field", getattr(settings, "IMPORT_MAX_FIELD_KB", 128) * 1024)
+    kwargs.setdefault("chunk_chars", getattr(settings, "IMPORT_CHUNK_KB", DEFAULT_CHUNK >> 10) * 1024)
+    kwargs.setdefault("chunk_lines", getattr(settings, "IMPORT_CHUNK_ROWS", DEFAULT_CHUNK_LINES))
+    return Reader(source, max_bytes=max_bytes, max_decompressed=max_decompressed, **kwargs)

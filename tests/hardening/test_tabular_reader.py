@@ -1,0 +1,100 @@
+"""The shared streaming reader (energyweb/tabular.py) on its own: chunks of whole records with
+their file line numbers, whatever the chunk size, and refusals that name the line."""
+
+import gzip
+import io
+
+import pytest
+
+from energyweb.tabular import Reader, TableError, count_lines, sha256_of
+from tests.conftest import gzip_bomb
+
+ROWS = "".join(f'{i},"two\nlines",{i * 2}\r\n' if i % 7 == 0 else f"{i},plain,{i * 2}\r\n" for i in range(300))
+TEXT = "a,b,c\r\n" + ROWS
+
+
+def read(source, **kw):
+    reader = Reader(source, **kw)
+    return reader, list(reader.chunks())
+
+
+@pytest.mark.parametrize("chunk_chars", [1, 7, 64, 1000, len(TEXT) // 4, len(TEXT), 10**7])
+@pytest.mark.parametrize("form", ["bytes", "gzip", "bom", "stream"])
+def test_chunks_are_whole_records_with_their_line_numbers(chunk_chars, form):
+    data = TEXT.encode()
+    source = {"bytes": data, "gzip": gzip.compress(data), "bom": b"\xef\xbb\xbf" + data,
+              "stream": io.BytesIO(data)}[form]
+    reader, chunks = read(source, chunk_chars=chunk_chars)
+    assert "".join(c.text for c in chunks) == TEXT
+    line = 1
+    for c in chunks:
+        assert c.first_line == line
+        assert c.text.count('"') % 2 == 0  # never cut inside a quoted field
+        line += count_lines(c.text)
+    assert reader.sha256 == sha256_of(source if form != "stream" else data)
+
+
+def test_a_file_an_exact_multiple_of_the_chunk():
+    row = "1,2\n"
+    text = "a,b\n" + row * 255  # 1,024 characters: 16 chunks of 64
+    for chunk_chars in (64, 256, 1024):
+        _, chunks = read(text.encode(), chunk_chars=chunk_chars)
+        assert "".join(c.text for c in chunks) == text
+        assert all(c.text.endswith("\n") for c in chunks) and chunks[-1].text
+
+
+def test_chunks_hold_at_most_about_chunk_lines():
+    _, chunks = read(("h\n" + "1,2\n" * 1000).encode(), chunk_lines=10)
+    assert len(chunks) >= 90 and max(c.text.count("\n") for c in chunks) <= 10
+
+
+def test_old_mac_line_ends():
+    text = "a,b\r" + "1,2\r" * 50
+    _, chunks = read(text.encode(), chunk_chars=16)
+    assert "".join(c.text for c in chunks) == text and len(chunks) > 3
+
+
+def test_the_decompressed_size_and_ratio_caps():
+    bomb = gzip_bomb(b"a,b\n", b"1,2\n", 40)
+    with pytest.raises(TableError) as err:
+        read(bomb, max_ratio=100)
+    assert err.value.kind == "ratio"
+    with pytest.raises(TableError) as err:
+        read(bomb, max_decompressed=5 << 20)
+    assert err.value.kind == "decompressed"
+    reader, _ = read(gzip.compress(b"a,b\n" + b"1,2\n" * 1000), max_ratio=2, max_decompressed=1 << 20)
+    assert reader.gzip and reader.decompressed_bytes == 4004  # small files are under the ratio's grace
+
+
+def test_gzip_members_truncation_and_garbage():
+    _, chunks = read(gzip.compress(b"a,b\n1,2\n") + gzip.compress(b"3,4\n"))
+    assert "".join(c.text for c in chunks) == "a,b\n1,2\n3,4\n"
+    with pytest.raises(TableError, match="truncated"):
+        read(gzip.compress(b"a,b\n" + b"1,2\n" * 100)[:-12])
+    with pytest.raises(TableError, match="cannot be decompressed"):
+        read(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\xff" * 20)  # a header, then no deflate data
+    with pytest.raises(TableError, match="truncated"):
+        read(b"\x1f\x8b\x08\x00garbage")
+
+
+def test_a_long_field_is_refused_after_the_lines_before_it():
+    data = b"a,b,c\n" + b"1,2,3\n" * 5 + b"1," + b"x" * 5000 + b",3\n" + b"1,2,3\n"
+    reader = Reader(data, max_field=1000, chunk_chars=10**6)
+    seen = []
+    with pytest.raises(TableError) as err:
+        for c in reader.chunks():
+            seen.append(c.text)
+    assert (err.value.kind, err.value.line, err.value.column) == ("field", 7, 1)
+    assert "".join(seen) == "a,b,c\n" + "1,2,3\n" * 5
+
+
+def test_invalid_utf8_names_its_line_and_byte():
+    with pytest.raises(TableError) as err:
+        read(b"a,b\n1,2\n3,\xff\n", chunk_chars=2)
+    assert (err.value.kind, err.value.line, err.value.offset) == ("encoding", 3, 10)
+
+
+def test_the_raw_size_cap():
+    with pytest.raises(TableError) as err:
+        read(io.BytesIO(b"a,b\n" + b"1,2\n" * 1000), max_bytes=1000)
+    assert err.value.kind == "too_big"
