@@ -162,10 +162,9 @@ def test_a_failure_mid_copy_writes_nothing_and_restores_the_role(parents, monkey
                 raise RuntimeError("the encoder failed mid-COPY")
             return original(*args)
         monkeypatch.setattr(mf, "_binary_rows", failing)
-    parsed = {"frame": frame, "skipped": 0}
     with pytest.raises((IntegrityError, psycopg.errors.IntegrityError, RuntimeError)):
         with transaction.atomic():
-            mi._write(parsed, "half.csv", "digest-half", None)
+            mi._Writer("half.csv", "digest-half", None).frame(frame)  # the importer's write of one chunk
     assert not Measurement.objects.exists() and not ImportBatch.objects.filter(content_hash="digest-half").exists()
     assert role() == "origin"
 
@@ -173,7 +172,7 @@ def test_a_failure_mid_copy_writes_nothing_and_restores_the_role(parents, monkey
 def test_the_role_is_restored_when_the_import_fails_after_the_copy(parents):
     frame = make_frame(100, *parents)
     with pytest.raises(RuntimeError), transaction.atomic():
-        mi._write({"frame": frame, "skipped": 0}, "late.csv", "digest-late", None)
+        mi._Writer("late.csv", "digest-late", None).frame(frame)
         assert role() == "origin"  # already back right after the COPY
         raise RuntimeError("on_written refused")
     assert role() == "origin" and not Measurement.objects.exists()
