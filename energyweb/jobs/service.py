@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,6 +65,8 @@ class JobHandle:
     token: str
     attempt: int
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    noted: dict = field(default_factory=dict, repr=False)  # progress for the lease keeper to publish
+    lost: bool = False  # the lease keeper found the job cancelled or taken over
 
     def _mine(self):
         return self.model.objects.filter(pk=self.pk, status=JobStatus.RUNNING, lease_owner=self.token)
@@ -78,9 +81,27 @@ class JobHandle:
         return JobLost(f"{self.model.__name__} {self.pk} is no longer ours")
 
     def renew(self) -> bool:
-        """Push the lease forward; False when the job is no longer ours."""
+        """Push the lease forward, with any progress ``note()`` left; False when the job is no longer ours."""
         with self.lock:
-            return self._mine().update(lease_expires=self._lease()) == 1
+            values = dict(self.noted, lease_expires=self._lease())
+            self.noted.clear()
+            ours = self._mine().update(**values) == 1
+        if not ours:
+            self.lost = True
+        return ours
+
+    def note(self, done: int | None = None, **fields) -> None:
+        """Progress that the lease keeper's thread publishes within a second, on its own connection.
+
+        For a body inside one long transaction (an import): its own ``progress()`` would stay invisible
+        until the commit and would lock the job row against the keeper's renewals. Raises when the keeper
+        has found the job cancelled or taken over (the body's transaction then rolls back)."""
+        if self.lost:
+            raise self._interrupted()
+        if done is not None:
+            fields["steps_done"] = done
+        with self.lock:
+            self.noted.update(fields)
 
     def progress(self, done: int | None = None, total: int | None = None, **fields) -> None:
         """Record progress (and renew the lease); raise when cancelled or taken over."""
@@ -100,11 +121,15 @@ class JobHandle:
     def finish(self, **fields) -> bool:
         """Mark the job succeeded with ``fields``; False when it was cancelled or lost meanwhile."""
         with self.lock:
+            fields = {**self.noted, **fields}  # progress noted but not yet published goes with it
+            self.noted.clear()
             return self._mine().update(status=JobStatus.SUCCEEDED, finished=timezone.now(), lease_owner="",
                                        lease_expires=None, error="", **fields) == 1
 
     def fail(self, message: str, **fields) -> bool:
         with self.lock:
+            fields = {**self.noted, **fields}
+            self.noted.clear()
             return self._mine().update(status=JobStatus.FAILED, finished=timezone.now(), lease_owner="",
                                        lease_expires=None, error=message[:10000], **fields) == 1
 
@@ -224,7 +249,12 @@ class LeaseKeeper:
         self.lost = False
 
     def _run(self):
-        while not self._stop.wait(self.interval):
+        # Wake every second at most: a noted progress is published within a second, the lease every interval.
+        tick, last = min(self.interval, 1.0), time.monotonic()
+        while not self._stop.wait(tick):
+            if time.monotonic() - last < self.interval and not getattr(self.handle, "noted", None):
+                continue
+            last = time.monotonic()
             try:
                 if not self.handle.renew():
                     self.lost = True

@@ -51,7 +51,8 @@ def import_stored(job: MeasurementImportJob, path, handle) -> dict:
     opts = job.options or {}
 
     def validated(rows: int) -> None:
-        handle.progress(done=1, rows_validated=rows)
+        # Called inside the import's transaction: the lease keeper publishes it (note), so the page sees it live.
+        handle.note(done=1, rows_validated=rows)
 
     def written(batch) -> None:
         # Inside the import's transaction and conditional on our claim: lost claim, no commit.

@@ -67,7 +67,7 @@ def import_stored(job: WorkloadImportJob, path, handle) -> dict:
         handle.progress(done=DONE, workload=workload)
 
     try:
-        parsed = parse_workload(path, filename=job.filename)
+        parsed = parse_workload(path, filename=job.filename, progress=lambda rows: handle.progress(rows_read=rows))
         handle.progress(done=WRITING, rows_read=parsed.n)
         workload = store_workload(parsed, job.name, description=job.description, user=job.created_by,
                                   data_name=f"{ARRAYS_DIR}/import-{job.pk}-{handle.attempt}.npz",
