@@ -14,7 +14,8 @@ makes each block's deflate output identical), so a 2.5 GB bomb takes seconds to 
 Cases (``--cases`` picks some): bomb (a few MB of gzip expanding to GBs), field (one field of
 --field-mb MB), id5000 (a 1.2 MB workload with one 5,000-character id, the issue's case),
 tiny (a file at the cap of the shortest valid rows), rows1m (one million ordinary rows),
-ids200 (one million workload rows with short ids and one of 200 characters, not in the default).
+ids200 (one million workload rows with short ids and one of 200 characters, not in the default),
+wideids (a workload at the cap whose ids all have 200 characters, the longest allowed).
 The measurement "tiny" case validates without writing (``--tiny-write`` writes its ~26M
 rows too, which takes many minutes); every other case runs the whole import, database included.
 """
@@ -170,7 +171,7 @@ def make_files(tmp: Path, cases: list[str], cap: int, field_mb: int, bomb_gb: fl
                 fh.write(b"q%07d,%d,%d\n" % (i, 1 + i % 4000, 1 + i % 900))
             fh.write(b"q" + b"y" * 5000 + b",5,6\n")
         runs.append(("1.2 MB, one 5,000-char id", "workload", p, "import"))
-    if "ids200" in cases:  # a legal file: ids are held at the longest id's width (not bounded yet)
+    if "ids200" in cases:  # a legal file: one long id used to widen every id (chunks hold their own width)
         p = tmp / "ids200.csv"
         with open(p, "wb") as fh:
             fh.write(b"id,input_tokens,output_tokens\n")
@@ -178,6 +179,16 @@ def make_files(tmp: Path, cases: list[str], cap: int, field_mb: int, bomb_gb: fl
                 fh.write(b"q%d,%d,%d\n" % (i, 1 + i % 4000, 1 + i % 900))
             fh.write(b"q" + b"z" * 199 + b",5,6\n")
         runs.append(("1M rows, one 200-char id", "workload", p, "import"))
+    if "wideids" in cases:  # the worst legal workload for memory: at the cap, every id 200 characters
+        p = tmp / "wideids.csv"
+        with open(p, "wb") as fh:
+            fh.write(b"id,input_tokens,output_tokens\n")
+            size, i = 0, 0
+            while size < cap * 1_000_000 - 300:
+                line = b"%0200d,%d,%d\n" % (i, 1 + i % 4000, 1 + i % 900)
+                fh.write(line)
+                size, i = size + len(line), i + 1
+        runs.append(("at the cap, every id 200 chars", "workload", p, "import"))
     if "tiny" in cases:
         p = tmp / "tiny-workload.csv"
         write_rows(p, WORKLOAD_HEADER, b"1,1\n", cap)
@@ -202,7 +213,7 @@ def main() -> None:
     parser.add_argument("--cap-mb", type=int, default=200, help="ENERGYWEB_MAX_UPLOAD_MB for the children")
     parser.add_argument("--field-mb", type=int, default=100)
     parser.add_argument("--bomb-gb", type=float, default=2.5)
-    parser.add_argument("--cases", default="bomb,field,id5000,tiny,rows1m")
+    parser.add_argument("--cases", default="bomb,field,id5000,wideids,tiny,rows1m")
     parser.add_argument("--tiny-write", action="store_true")
     args = parser.parse_args()
     cap = args.cap_mb << 20

@@ -204,29 +204,52 @@ class _Growing:
 
 
 class IdColumn:
-    """Query ids as the parsed chunks left them, each chunk at its own width.
+    """Query ids as the parsed chunks left them, UTF-8 encoded, each chunk at its own width.
 
-    numpy holds a string column at its longest string's width: one 200-character id made a
-    million ids 800 MB once joined. The stored .npy is written a chunk at a time from these
-    parts (``_save_npy``); ``np.asarray`` (or ``tolist``) joins them for a caller that wants one
-    array, at the memory cost above."""
+    numpy holds a string column at its longest string's width, 4 bytes a character: a million
+    ids of 200 characters (the longest allowed) took 800 MB, four times the file they came from.
+    Held as UTF-8 bytes they take about what the file does. The stored .npy keeps numpy's unicode
+    format, written a slice at a time from these parts (``_save_npy``); ``np.asarray`` (or
+    ``tolist``) decodes and joins them for a caller that wants one array, at the cost above."""
 
-    def __init__(self, parts: list[np.ndarray]):
-        self.parts = [p for p in parts if len(p)]
-        width = max((p.dtype.itemsize // 4 for p in self.parts), default=1)
-        self.dtype = np.dtype(f"<U{max(1, width)}")
-        self.shape = (sum(len(p) for p in self.parts),)
-        self.size = self.shape[0]
+    def __init__(self, parts: list[np.ndarray] | None = None):
+        self.parts: list[np.ndarray] = []
+        self._chars = 1
+        self.size = 0
+        for part in parts or ():
+            self.append(part)
+
+    def append(self, part: np.ndarray) -> None:
+        """Add one chunk's ids (a numpy unicode array)."""
+        if not len(part):
+            return
+        self._chars = max(self._chars, part.dtype.itemsize // 4)
+        self.parts.append(np.char.encode(part, "utf-8"))
+        self.size += len(part)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(f"<U{self._chars}")
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.size,)
 
     def __len__(self) -> int:
         return self.size
 
+    def slices(self, size: int):
+        """The ids as unicode arrays of at most ``size``, in order (bounded memory)."""
+        for part in self.parts:
+            for start in range(0, len(part), size):
+                yield np.char.decode(part[start:start + size], "utf-8")
+
     def __array__(self, dtype=None, copy=None):
-        joined = np.concatenate(self.parts) if self.parts else np.empty(0, self.dtype)
+        joined = np.concatenate(list(self.slices(1 << 62))) if self.parts else np.empty(0, self.dtype)
         return joined.astype(dtype or self.dtype, copy=False)
 
     def tolist(self) -> list[str]:
-        return [x for p in self.parts for x in p.tolist()]
+        return [x for piece in self.slices(1 << 62) for x in piece.tolist()]
 
 
 @dataclass
@@ -276,7 +299,7 @@ def parse_workload(source, *, max_context: int | None = None, max_bytes: int | N
         header = next(csv.reader([header_line], delimiter=delimiter), [])
         tin, tout = _Growing(), _Growing()
         stamps = _Growing("datetime64[ns]") if "timestamp" in columns else None
-        ids: list[np.ndarray] | None = [] if "id" in columns else None
+        ids: IdColumn | None = IdColumn() if "id" in columns else None
         errors: list[dict] = []
         total_errors = 0
         for chunk in itertools.chain(held, chunks):
@@ -311,7 +334,7 @@ def parse_workload(source, *, max_context: int | None = None, max_bytes: int | N
         raise WorkloadFileError("The file has a header but no query rows.",
                                 [{"row": 2, "column": None, "message": "no data rows"}])
     return ParsedWorkload(tin=tin.array(), tout=tout.array(),
-                          ids=IdColumn(ids) if ids is not None else None,
+                          ids=ids,
                           timestamps=stamps.array() if stamps is not None else None,
                           columns=dict(columns), source_filename=filename)
 
@@ -625,13 +648,15 @@ class WorkloadArrays:
 def _save_npy(zf: zipfile.ZipFile, name: str, column: np.ndarray, dtype) -> None:
     """What np.savez writes for ``column.astype(dtype)``, converted a slice at a time."""
     dtype = np.dtype(dtype)
-    parts = column.parts if isinstance(column, IdColumn) else [column]
+    if isinstance(column, IdColumn):
+        pieces = column.slices(SLICE)
+    else:
+        pieces = (column[start:start + SLICE] for start in range(0, column.size, SLICE))
     with zf.open(f"{name}.npy", "w", force_zip64=True) as fh:
         np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(dtype),
                                                   "fortran_order": False, "shape": column.shape})
-        for part in parts:
-            for start in range(0, part.size, SLICE):
-                fh.write(np.ascontiguousarray(part[start:start + SLICE], dtype=dtype).data)
+        for piece in pieces:
+            fh.write(np.ascontiguousarray(piece, dtype=dtype).data)
 
 
 def _write_npz(parsed: ParsedWorkload, sha: str, name: str | None = None) -> str:

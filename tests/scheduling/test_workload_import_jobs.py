@@ -289,10 +289,13 @@ def test_kill_9_mid_write_is_recovered_without_a_second_workload_or_a_stray_file
     slow = start_worker(broker_url, tmp_path, env=FAST_RECOVERY | {"ENERGYWEB_FAULT_STEP_DELAY_S": "30"},
                         name="slow-worker")
     try:
+        started = time.time() - 1
         job = queued(staff_api, name=f"killed wl {time.time_ns()}")
         first = Path(django_settings.MEDIA_ROOT) / "workloads" / f"import-{job.pk}-1.npz"
-        # The worker has written the arrays file and waits inside the row's transaction.
-        wait_for(first.exists, 60, "the first attempt's arrays file")
+        # The worker has written the arrays file and waits inside the row's transaction. (A file of that
+        # name can be left in a shared MEDIA_ROOT by an earlier test run whose test database gave out the
+        # same primary keys: only one written since this job was queued counts.)
+        wait_for(lambda: first.exists() and first.stat().st_mtime >= started, 60, "the first attempt's arrays file")
     finally:
         slow.kill()
     job.refresh_from_db()
