@@ -184,7 +184,7 @@ def make_files(tmp: Path, cases: list[str], cap: int, field_mb: int, bomb_gb: fl
         with open(p, "wb") as fh:
             fh.write(b"id,input_tokens,output_tokens\n")
             size, i = 0, 0
-            while size < cap * 1_000_000 - 300:
+            while size < cap - 300:
                 line = b"%0200d,%d,%d\n" % (i, 1 + i % 4000, 1 + i % 900)
                 fh.write(line)
                 size, i = size + len(line), i + 1

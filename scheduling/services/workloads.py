@@ -204,16 +204,18 @@ class _Growing:
 
 
 class IdColumn:
-    """Query ids as the parsed chunks left them, UTF-8 encoded, each chunk at its own width.
+    """Query ids as the parsed chunks left them, spilled to a temporary file as UTF-8.
 
-    numpy holds a string column at its longest string's width, 4 bytes a character: a million
-    ids of 200 characters (the longest allowed) took 800 MB, four times the file they came from.
-    Held as UTF-8 bytes they take about what the file does. The stored .npy keeps numpy's unicode
-    format, written a slice at a time from these parts (``_save_npy``); ``np.asarray`` (or
-    ``tolist``) decodes and joins them for a caller that wants one array, at the cost above."""
+    numpy holds a string column at its longest string's width, 4 bytes a character: a million ids of
+    200 characters (the longest allowed) took 800 MB, four times the file they came from. Here each
+    chunk's ids are encoded and written to an anonymous temporary file as they are parsed, so an
+    import holds one chunk of them at a time whatever the file. The stored .npy keeps numpy's unicode
+    format, written a slice at a time (``slices``, ``_save_npy``); ``np.asarray`` (or ``tolist``)
+    reads them all back for a caller that wants one array, at the cost above."""
 
     def __init__(self, parts: list[np.ndarray] | None = None):
-        self.parts: list[np.ndarray] = []
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 -- lives as long as the column
+        self._parts: list[tuple[int, int, int]] = []  # (offset, count, bytes per id) per chunk
         self._chars = 1
         self.size = 0
         for part in parts or ():
@@ -224,7 +226,10 @@ class IdColumn:
         if not len(part):
             return
         self._chars = max(self._chars, part.dtype.itemsize // 4)
-        self.parts.append(np.char.encode(part, "utf-8"))
+        encoded = np.char.encode(part, "utf-8")
+        self._file.seek(0, os.SEEK_END)
+        self._parts.append((self._file.tell(), len(encoded), encoded.dtype.itemsize))
+        self._file.write(encoded.tobytes())
         self.size += len(part)
 
     @property
@@ -240,16 +245,19 @@ class IdColumn:
 
     def slices(self, size: int):
         """The ids as unicode arrays of at most ``size``, in order (bounded memory)."""
-        for part in self.parts:
-            for start in range(0, len(part), size):
-                yield np.char.decode(part[start:start + size], "utf-8")
+        for offset, count, width in self._parts:
+            for start in range(0, count, size):
+                n = min(size, count - start)
+                self._file.seek(offset + start * width)
+                raw = self._file.read(n * width)
+                yield np.char.decode(np.frombuffer(raw, dtype=f"S{width}"), "utf-8")
 
     def __array__(self, dtype=None, copy=None):
-        joined = np.concatenate(list(self.slices(1 << 62))) if self.parts else np.empty(0, self.dtype)
+        joined = np.concatenate(list(self.slices(1 << 20))) if self._parts else np.empty(0, self.dtype)
         return joined.astype(dtype or self.dtype, copy=False)
 
     def tolist(self) -> list[str]:
-        return [x for piece in self.slices(1 << 62) for x in piece.tolist()]
+        return [x for piece in self.slices(1 << 20) for x in piece.tolist()]
 
 
 @dataclass
