@@ -336,3 +336,9 @@ def gzip_bomb(head: bytes, row: bytes, expanded_mb: int) -> bytes:
     parts = [z.compress(head)]
     parts += [z.compress(block) for _ in range(expanded_mb)]
     return b"".join(parts) + z.flush()
+
+
+@pytest.fixture
+def background(settings):
+    """Every upload goes to the background import job, whatever its size."""
+    settings.IMPORT_SYNC_MAX_BYTES = 0

@@ -612,6 +612,20 @@ class _RowState:
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append(RowError(message, self.row_no, line, self.shown.get(column_key, column_key)))
 
+    def _resolved(self, record, index, kind: str, forced, line: int, bad) -> tuple[int | None, bool]:
+        """(id, ok) of a row's LLM or hardware name; ``forced`` when the file has no such column."""
+        if index is None:
+            return forced, True
+        text = record[index].strip()
+        if not text:
+            bad("Missing value.", kind)
+            return None, False
+        if len(text) > MAX_NAME_LENGTH:
+            bad(f"A name of {len(text):,} characters; at most {MAX_NAME_LENGTH}.", kind)
+            return None, False
+        pk = self._name(text, line, kind)
+        return pk, pk is not None
+
     def _name(self, text: str, line: int, kind: str) -> int | None:
         """The id of a named LLM (kind "llm") or hardware; an unknown name is remembered and, with
         create-missing, created at once (inside the import's transaction)."""
@@ -811,31 +825,9 @@ class _RowState:
                         "measured_at")
                     ok = False
 
-            llm_id, hw_id = forced_llm, forced_hw
-            if i_llm is not None:
-                text = record[i_llm].strip()
-                if not text:
-                    bad("Missing value.", "llm")
-                    ok = False
-                elif len(text) > MAX_NAME_LENGTH:
-                    bad(f"A name of {len(text):,} characters; at most {MAX_NAME_LENGTH}.", "llm")
-                    ok = False
-                else:
-                    llm_id = self._name(text, line, "llm")
-                    if llm_id is None:
-                        ok = False
-            if i_hw is not None:
-                text = record[i_hw].strip()
-                if not text:
-                    bad("Missing value.", "hardware")
-                    ok = False
-                elif len(text) > MAX_NAME_LENGTH:
-                    bad(f"A name of {len(text):,} characters; at most {MAX_NAME_LENGTH}.", "hardware")
-                    ok = False
-                else:
-                    hw_id = self._name(text, line, "hardware")
-                    if hw_id is None:
-                        ok = False
+            llm_id, llm_ok = self._resolved(record, i_llm, "llm", forced_llm, line, bad)
+            hw_id, hw_ok = self._resolved(record, i_hw, "hardware", forced_hw, line, bad)
+            ok = ok and llm_ok and hw_ok
             if not ok or self.failed:
                 continue  # keep validating, stop collecting rows once the file is known bad
             (gpu, gsrc), (cpu, csrc), (dram, dsrc) = values

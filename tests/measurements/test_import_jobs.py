@@ -4,35 +4,21 @@ from __future__ import annotations
 
 import stat
 import time
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from energyweb.jobs import service as job_service
 from energyweb.jobs.service import JobLost
 from profiling.models import ImportBatch, Measurement, MeasurementImportJob
 from profiling.services import import_jobs
 from tests.measurements.conftest import own_csv
+from tests.uploads import stored, upload
 
 URL = "/api/v1/measurements/import"
 GOOD = ["Tiny LM (1B),Test Box,32,64,1,1.5,100.0,10.0,1", "Tiny LM (1B),Test Box,32,64,1,1.4,99.0,10.0,0"]
 BAD = "Tiny LM (1B),Test Box,-4,64,1,1.5,100,10,1"
 
 
-def upload(data, name="big.csv"):
-    return SimpleUploadedFile(name, data, content_type="text/csv")
-
-
-@pytest.fixture
-def background(settings):
-    """Every upload goes to the background, whatever its size."""
-    settings.IMPORT_SYNC_MAX_BYTES = 0
-
-
-def stored(job) -> Path:
-    return Path(django_settings.MEDIA_ROOT) / job.stored_file
 
 
 def run_here(job) -> str:

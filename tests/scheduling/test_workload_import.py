@@ -16,12 +16,11 @@ from scheduling.services.workloads import (
     parse_workload,
 )
 from tests.scheduling.conftest import small_csv
+from tests.uploads import files_in
 
 pytestmark = pytest.mark.django_db
 
 
-def files_in(media):
-    return sorted(p.name for p in media.rglob("*") if p.is_file()) if media.exists() else []
 
 
 @pytest.mark.parametrize("header, sep", [

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models.signals import post_save
 from django.utils import timezone
 
@@ -21,23 +20,12 @@ from scheduling.models import Workload, WorkloadImportJob
 from scheduling.services.workloads import gzip_bytes
 from tests.conftest import FAST_RECOVERY, start_worker, wait_for
 from tests.scheduling.conftest import small_csv
+from tests.uploads import stored, upload
 
 URL = "/api/v1/workloads/"
 BAD = b"input_tokens,output_tokens\n10,20\n-4,20\n30,x\n"
 
 
-def upload(data, name="big.csv"):
-    return SimpleUploadedFile(name, data, content_type="text/csv")
-
-
-@pytest.fixture
-def background(settings):
-    """Every upload goes to the background, whatever its size."""
-    settings.IMPORT_SYNC_MAX_BYTES = 0
-
-
-def stored(job) -> Path:
-    return Path(django_settings.MEDIA_ROOT) / job.stored_file
 
 
 def arrays_files(job) -> list[str]:

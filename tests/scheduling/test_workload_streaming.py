@@ -17,12 +17,11 @@ from scheduling.services.workloads import (
     parse_workload,
 )
 from tests.conftest import gzip_bomb
+from tests.uploads import files_in
 
 pytestmark = pytest.mark.django_db
 
 
-def files_in(media):
-    return sorted(p.name for p in media.rglob("*") if p.is_file()) if media.exists() else []
 
 
 def refused(data, media, **kw) -> WorkloadFileError:
