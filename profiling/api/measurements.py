@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import F
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, parsers, serializers, status, viewsets
@@ -59,10 +59,7 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
                          viewsets.GenericViewSet):
     """Imported files. Deleting a batch (staff) deletes its measurements."""
 
-    queryset = ImportBatch.objects.select_related("created_by").annotate(
-        warmups=Count("measurements", filter=Q(measurements__is_warmup=True)),
-        estimated=Count("measurements", filter=Q(measurements__is_estimated=True)),
-    ).order_by("-created", "-id")
+    queryset = ImportBatch.objects.select_related("created_by").annotate(warmups=F("warmup_rows"), estimated=F("estimated_rows")).order_by("-created", "-id")
     serializer_class = ImportBatchSerializer
     filterset_fields = ["filename"]
 

@@ -444,7 +444,8 @@ class _Writer:
         batch.content_hash = digest
         batch.row_count = self.rows
         batch.skipped_rows = parsed["skipped"]
-        batch.save(update_fields=["content_hash", "row_count", "skipped_rows"])
+        batch.warmup_rows, batch.estimated_rows = self.warmups, self.estimated
+        batch.save(update_fields=["content_hash", "row_count", "skipped_rows", "warmup_rows", "estimated_rows"])
         return batch
 
 

@@ -141,3 +141,32 @@ def test_upload_over_the_limit_is_refused(staff_api, pair, settings):
     r = staff_api.post(URL, {"file": upload(big)}, format="multipart")
     assert r.status_code == 400 and "limit is 1 MB" in r.json()["file"][0]
     assert Measurement.objects.count() == 0
+
+
+def test_batch_counts_are_stored_at_import_and_no_longer_counted_per_request(staff_api, imported,
+                                                                           django_assert_max_num_queries):
+    """The batch list read warm-up and estimated counts by scanning the measurement table on every request."""
+    from profiling.models import ImportBatch
+
+    batch = ImportBatch.objects.get()
+    assert (batch.row_count, batch.warmup_rows, batch.estimated_rows) == (12, 6, 4)
+    assert batch.warmup_rows == batch.measurements.filter(is_warmup=True).count()
+    assert batch.estimated_rows == batch.measurements.filter(is_estimated=True).count()
+    with django_assert_max_num_queries(6) as ctx:
+        body = staff_api.get("/api/v1/import-batches/").json()
+    assert body["results"][0]["warmups"] == 6 and body["results"][0]["estimated"] == 4
+    assert not any("profiling_measurement" in q["sql"] for q in ctx.captured_queries)
+
+
+def test_migration_fills_the_counts_of_batches_imported_before_it(imported):
+    import importlib
+
+    from django.apps import apps
+
+    from profiling.models import ImportBatch
+
+    ImportBatch.objects.update(warmup_rows=0, estimated_rows=0)  # as the AddField leaves older batches
+    migration = importlib.import_module("profiling.migrations.0010_import_batch_counts")
+    migration.count_existing(apps, None)
+    batch = ImportBatch.objects.get()
+    assert (batch.warmup_rows, batch.estimated_rows) == (6, 4)
