@@ -6,8 +6,8 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
+from energyweb.jobs import service as job_service
 from energyweb.jobs import uploads
 
 log = logging.getLogger(__name__)
@@ -39,21 +39,10 @@ def refit_pair(llm_id: int, hardware_id: int, include_estimated: bool = False) -
     return done
 
 
-@shared_task(
-    name="profiling.run_profiling",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True, retry_jitter=True, max_retries=3,
-    ignore_result=True,
-    soft_time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S, time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S + 300,
-)
-def run_profiling(run_id: int) -> str:
-    """Run (or resume) one profiling run on this host's queue; the row decides, not the message."""
-    from energyweb.jobs import service as job_service
-    from profiling.models import ProfilingRun
-    from profiling.services.profiling_runs import run_body
-
-    return job_service.run_claimed(ProfilingRun, run_id, run_body, transient=(OperationalError, InterfaceError))
-
+# Run (or resume) one profiling run on its hardware's queue (energyweb/jobs/service.register_job_task).
+run_profiling = job_service.register_job_task(
+    "profiling.run_profiling", "profiling.ProfilingRun", "profiling.services.profiling_runs:run_body",
+    soft_time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S, grace_s=300)
 
 # Import one stored upload (services/import_jobs.py, energyweb/jobs/uploads.py).
 run_measurement_import = uploads.register_task("profiling.run_measurement_import", "profiling.MeasurementImportJob")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -325,3 +325,28 @@ def _is_bug(exc: BaseException) -> bool:
     from django.core.exceptions import ValidationError
 
     return not isinstance(exc, (ValueError, OSError, ValidationError))
+
+
+# Only a lost database connection is worth retrying; anything else the job records itself.
+TRANSIENT = (OperationalError, InterfaceError)
+
+
+def register_job_task(name: str, model_label: str, body: str, *, soft_time_limit: float, grace_s: float):
+    """The thin Celery task of one job model: claim the row by id and run ``body`` ("module:function",
+    imported when the task runs) under the lease; the row decides, not the message. Returns "done" or
+    "skipped" (gone, finished, or held by a live worker: a re-delivered message). The time limits only
+    stop a runaway; a soft limit is recorded by the job, the hard one ``grace_s`` later kills the child."""
+    import importlib
+
+    from celery import shared_task
+    from django.apps import apps
+
+    @shared_task(name=name, autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=3,
+                 ignore_result=True, soft_time_limit=soft_time_limit, time_limit=soft_time_limit + grace_s)
+    def job_task(job_id: int) -> str:
+        module, function = body.split(":")
+        return run_claimed(apps.get_model(model_label), job_id, getattr(importlib.import_module(module), function),
+                           transient=TRANSIENT)
+
+    job_task.__doc__ = f"Claim and run one {model_label} by id ({body})."
+    return job_task

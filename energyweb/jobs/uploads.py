@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, models, transaction
+from django.db import models, transaction
 from django.urls import reverse
 
 from energyweb.jobs import service as job_service
@@ -35,9 +35,6 @@ log = logging.getLogger(__name__)
 
 UPLOAD_DIR = "imports"
 # Database blips hand the job back for the task's autoretry instead of failing it.
-TRANSIENT = (OperationalError, InterfaceError)
-
-
 class UploadRefused(Exception):
     """The importer refused the file: ``message`` for the job's error, ``result`` (the row/column
     errors, first 50 and a count) for the page and the API."""
@@ -216,19 +213,11 @@ def end(job: UploadJob) -> None:
 
 
 def run_task(model: type[UploadJob], job_id: int) -> str:
-    """What every upload task does: claim the job and run it; the row decides, not the message."""
-    return job_service.run_claimed(model, job_id, run, transient=TRANSIENT)
+    """What every upload task does, in this process: claim the job and run it."""
+    return job_service.run_claimed(model, job_id, run, transient=job_service.TRANSIENT)
 
 
 def register_task(name: str, model_label: str):
     """The thin Celery task of one upload job model (``app_label.Model``)."""
-    from celery import shared_task
-    from django.apps import apps
-
-    @shared_task(name=name, autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=3,
-                 ignore_result=True, soft_time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S,
-                 time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S + 300)
-    def import_upload(job_id: int) -> str:
-        return run_task(apps.get_model(model_label), job_id)
-
-    return import_upload
+    return job_service.register_job_task(name, model_label, "energyweb.jobs.uploads:run",
+                                         soft_time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S, grace_s=300)

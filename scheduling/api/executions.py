@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from energyweb.api.permissions import ReadAuthenticatedWriteStaff
+from energyweb.permissions import may_manage_job
 from profiling.choices import InferenceBackend
 from scheduling.models import Execution, ExecutionJob, ScheduleJob
 from scheduling.services import execution as ex
@@ -96,7 +97,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def cancel(self, request, pk=None):
         """Cancel the unfinished parts (staff or its creator); a running part stops before its next batch."""
         execution = self.get_object()
-        if not (request.user.is_staff or execution.created_by_id == request.user.pk):
+        if not may_manage_job(request.user, execution):
             raise PermissionDenied("Only staff or the execution's creator may cancel it.")
         if not ex.cancel(execution):
             raise ValidationError({"status": [f"The execution has already {execution.status}."]})

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from energyweb.permissions import may_manage_job
 from scheduling.models import Execution, ScheduleJob
 from scheduling.services import execution as ex
 from scheduling.services import execution_report
@@ -60,7 +61,7 @@ def execution_new(request, pk):
 def execution_detail(request, pk):
     execution = get_object_or_404(Execution.objects.select_related("schedule_job__workload"), pk=pk)
     rep = execution_report.report(execution)
-    can_cancel = request.user.is_staff or execution.created_by_id == request.user.pk
+    can_cancel = may_manage_job(request.user, execution)
     return render(request, "scheduling/execution_detail.html", {
         "execution": execution, "job": execution.schedule_job, "report": rep, "can_cancel": can_cancel,
         "threshold_form": ThresholdForm(initial={"drift_threshold_pct": execution.drift_threshold_pct}),
@@ -99,7 +100,7 @@ def execution_queries_csv(request, pk):
 @require_POST
 def execution_cancel(request, pk):
     execution = get_object_or_404(Execution, pk=pk)
-    if not (request.user.is_staff or execution.created_by_id == request.user.pk):
+    if not may_manage_job(request.user, execution):
         raise PermissionDenied("Only staff or the execution's creator may cancel it.")
     if ex.cancel(execution):
         messages.info(request, f"Execution #{execution.pk} cancelled; each part stops before its next batch.")
