@@ -184,6 +184,8 @@ def main(argv=None) -> int:
                     help="after the grid, fit it and meter this many random queries inside its range: "
                          "predicted against measured, as an execution reports it")
     args = ap.parse_args(argv)
+    if args.trials < 1 or args.holdout < 0 or not 0 <= args.warmup_tolerance < 1:
+        ap.error("--trials must be at least 1, --holdout at least 0, --warmup-tolerance from 0 to below 1")
 
     # NVML first: it answers in milliseconds where torch takes seconds to import.
     from profiling.meters.nvml import NvmlMeter

@@ -103,3 +103,9 @@ def test_fake_nvml_holdout_fits_the_grid_and_compares_predicted_with_measured_qu
     assert out["energy"]["mape_pct"] < 1.0 and abs(out["energy"]["total_error_pct"]) < 1.0
     assert out["energy"]["coefficients"]["tout"] == pytest.approx(4.0, rel=0.02)
     assert set(out["runtime"]) >= {"mape_pct", "bias_pct", "total_error_pct", "form"}
+
+
+def test_gpu_check_refuses_bad_options_before_touching_a_gpu():
+    for bad in (["--holdout", "-1"], ["--trials", "0"], ["--warmup-tolerance", "1.5"]):
+        result = subprocess.run([sys.executable, str(SCRIPT), *bad], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and "--holdout at least 0" in result.stderr
