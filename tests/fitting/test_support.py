@@ -1,0 +1,54 @@
+"""The measured support: distance to the nearest measured cell, not a bounding box."""
+
+import numpy as np
+import pytest
+
+from profiling.fitting.support import Support, default_radius
+
+
+def _grid(values_in, values_out, missing=()):
+    return [(a, b) for a in values_in for b in values_out if (a, b) not in missing]
+
+
+def test_full_power_of_two_grid_supports_every_point_between_its_cells():
+    s = Support(_grid([8, 16, 32, 64], [8, 16, 32, 64]))
+    assert s.radius == pytest.approx(0.5)
+    rng = np.random.default_rng(0)
+    tin = rng.integers(8, 65, 2000)
+    tout = rng.integers(8, 65, 2000)
+    assert not s.extrapolated(tin, tout).any()
+    assert s.extrapolated_share(tin, tout) == 0.0
+
+
+def test_missing_high_corner_is_flagged_though_inside_the_bounding_box():
+    s = Support(_grid([8, 16, 32, 64], [8, 16, 32, 64], missing={(64, 64)}))
+    assert s.extrapolated([64, 60], [64, 60]).tolist() == [True, True]
+    assert s.extrapolated([64, 8], [32, 8]).tolist() == [False, False]
+    # (64, 64) is a factor 2 from (32, 64) and (64, 32): distance 1 in log2.
+    assert s.distance([64], [64])[0] == pytest.approx(1.0)
+
+
+def test_beyond_the_range_distance_grows_with_log_ratio():
+    s = Support(_grid([8, 16, 32], [8, 16]))
+    d = s.distance([32, 64, 128, 1024], [16, 16, 16, 16])
+    assert d.tolist() == pytest.approx([0.0, 1.0, 2.0, 5.0])
+    assert s.extrapolated_share([32, 64, 128, 1024], [16, 16, 16, 16], counts=[7, 1, 1, 1]) == pytest.approx(0.3)
+
+
+def test_radius_follows_the_widest_gap_within_bounds():
+    assert default_radius(np.array(_grid([8, 128], [8]))) == 1.0  # gap 4 -> capped at 1
+    assert default_radius(np.array(_grid([8, 16], [8, 11]))) == 0.5  # small gaps -> floor 0.5
+    assert default_radius(np.array(_grid([8, 8 * 2 ** 1.5], [8]))) == pytest.approx(0.75)
+
+
+def test_round_trip_and_bad_input():
+    s = Support([(8, 8), (16, 32)], radius=0.25)
+    t = Support.from_json(s.to_json())
+    assert t.radius == 0.25 and t.cells.tolist() == s.cells.tolist()
+    with pytest.raises(ValueError):
+        Support([])
+    with pytest.raises(ValueError):
+        Support([(8, 8)], radius=-1)
+    with pytest.raises(ValueError):
+        s.distance([1, 2], [1])
+    assert s.extrapolated_share([], []) == 0.0
