@@ -56,3 +56,4 @@ class SweepDesign(models.TextChoices):
     PAPER_CROSS = "paper-cross", "Paper: both sweeps (a cross, 18 cells)"
     PAPER_GRID = "paper-grid", "Paper: full 9x9 grid 8..2048"
     CUSTOM = "custom", "Custom grid (input and output lists)"
+    COVERAGE = "coverage", "Coverage: the cells a workload needs and the measurements lack"

@@ -238,6 +238,14 @@ def grid_small(**design) -> Design:
     return grid((8, 16, 32, 64), (8, 16, 32, 64), (1,), name="grid-small", **design)
 
 
+def cells_design(cells: Iterable[Sequence[int]], batch_size: int = 1, *, name: str = "coverage",
+                 **design) -> Design:
+    """A design over chosen (input, output) cells, not a cross product: what a coverage run measures
+    (profiling.fitting.coverage picks them); 3 trials per cell like grid-small unless told."""
+    design.setdefault("stopping", StoppingRule.fixed(3))
+    return Design(name, [Cell(k, int(i), int(o), batch_size) for k, (i, o) in enumerate(cells)], **design)
+
+
 DESIGNS: dict[str, Callable[..., Design]] = {
     "grid-small": grid_small,
     "paper-grid": paper_grid,

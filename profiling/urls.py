@@ -1,6 +1,7 @@
-from profiling.views import explorer, inventory, measurements, runs
+from profiling.views import coverage, explorer, inventory, measurements, runs
 
 app_name = "profiling"
 
 # Each page module owns its routes; this file only joins them.
-urlpatterns = inventory.urlpatterns + measurements.urlpatterns + explorer.urlpatterns + runs.urlpatterns
+urlpatterns = (inventory.urlpatterns + measurements.urlpatterns + explorer.urlpatterns + runs.urlpatterns
+               + coverage.urlpatterns)

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from energyweb.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff, may_manage_job
 from profiling.choices import Dtype, InferenceBackend, SweepDesign
 from profiling.models import LLM, Hardware, ProfilingRun
-from profiling.services import profiling_runs
+from profiling.services import coverage, profiling_runs
 
 
 class ProfilingRunSerializer(serializers.ModelSerializer):
@@ -53,16 +53,45 @@ class ProfilingRunCreateSerializer(serializers.Serializer):
                                          max_length=100, help_text="Custom design only.")
     output_tokens = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False,
                                           max_length=100, help_text="Custom design only.")
+    cover_workload = serializers.IntegerField(
+        required=False, min_value=1,
+        help_text="A workload's id: design the run over the cells it needs and the pair's measurements lack "
+                  "(the design becomes 'coverage').")
+    target_share = serializers.FloatField(required=False, min_value=0, max_value=0.99,
+                                          default=coverage.DEFAULT_TARGET,
+                                          help_text="Coverage: stop designing at this extrapolated share.")
+    budget_trials = serializers.IntegerField(required=False, min_value=1, max_value=10_000,
+                                             default=coverage.DEFAULT_BUDGET_TRIALS,
+                                             help_text="Coverage: the most trials the run may plan.")
 
 
 def start_run(data: dict, user) -> ProfilingRun:
     """Create a run from validated data; RunParameterError becomes a field-keyed 400."""
+    if "cover_workload" in data or data["design"] == SweepDesign.COVERAGE:
+        return start_coverage(data, user)
     params = {k: data[k] for k in ("batch_size", "min_trials", "max_trials", "ci_tolerance_s", "warmup_trials",
                                    "seed", "input_tokens", "output_tokens") if k in data}
     try:
         return profiling_runs.create_run(data["llm"], data["hardware"], backend=data["backend"],
                                          design=data["design"], params=params, dtype=data["dtype"],
                                          use_cache=data["use_cache"], user=user)
+    except profiling_runs.RunParameterError as exc:
+        raise ValidationError({exc.field or "non_field_errors": [str(exc)]}) from exc
+
+
+def start_coverage(data: dict, user) -> ProfilingRun:
+    from scheduling.models import Workload
+
+    if "cover_workload" not in data:
+        raise ValidationError({"cover_workload": ["A coverage run is designed from a workload: give its id."]})
+    workload = Workload.objects.filter(pk=data["cover_workload"]).first()
+    if workload is None:
+        raise ValidationError({"cover_workload": [f"No workload has id {data['cover_workload']}."]})
+    try:
+        return coverage.start_coverage_run(data["llm"], data["hardware"], workload, target=data["target_share"],
+                                           budget_trials=data["budget_trials"], backend=data["backend"],
+                                           dtype=data["dtype"], use_cache=data["use_cache"],
+                                           seed=data.get("seed", 0), user=user)
     except profiling_runs.RunParameterError as exc:
         raise ValidationError({exc.field or "non_field_errors": [str(exc)]}) from exc
 
@@ -104,8 +133,9 @@ class ProfilingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     @extend_schema(responses={200: dict})
     @action(detail=True, methods=["get"])
     def summary(self, request, pk=None):
-        """The run's summary, as `manage.py profile --json` prints it."""
-        return Response(profiling_runs.summary(self.get_object()))
+        """The run's summary, as `manage.py profile --json` prints it (a coverage run adds the workload's
+        extrapolated share before and, once it succeeded, after)."""
+        return Response(coverage.summary(self.get_object()))
 
 
 def register(router):

@@ -61,10 +61,25 @@ def _token_list(value, key: str, max_context: int) -> list[int]:
     return sorted(set(out))
 
 
+def _cell_list(value, max_context: int) -> list[tuple[int, int]]:
+    """A coverage run's (input, output) cells; they are designed from a workload, never typed."""
+    if not isinstance(value, (list, tuple)) or not value:
+        raise RunParameterError("A coverage run is designed from a workload: give cover_workload.", "cover_workload")
+    out = []
+    for pair in value:
+        if (not isinstance(pair, (list, tuple)) or len(pair) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= max_context for v in pair)):
+            raise RunParameterError(f"cells: {pair!r} is not an (input, output) pair of token counts.", "cells")
+        out.append((int(pair[0]), int(pair[1])))
+    return list(dict.fromkeys(out))
+
+
 def _design_cells(design: str, custom: dict) -> tuple[list[tuple[int, int]], object]:
     """The design's (input, output) cells and its default Design (stopping rule, warm-up, batch)."""
     if design == SweepDesign.CUSTOM:
         d = sweeps.make_design("grid", inputs=custom["input_tokens"], outputs=custom["output_tokens"])
+    elif design == SweepDesign.COVERAGE:
+        d = sweeps.cells_design(custom["cells"])
     elif design == SweepDesign.PAPER_CROSS:
         # The two paper sweeps as one run (18 cells): the cheap design that physics-structured
         # forms can still identify (see docs/FITTING.md).
@@ -92,6 +107,8 @@ def normalise(design: str, params: dict | None, max_context: int) -> dict:
     if design == SweepDesign.CUSTOM:
         custom["input_tokens"] = _token_list(params.get("input_tokens"), "input_tokens", max_context)
         custom["output_tokens"] = _token_list(params.get("output_tokens"), "output_tokens", max_context)
+    if design == SweepDesign.COVERAGE:
+        custom["cells"] = _cell_list(params.get("cells"), max_context)
     cells, default = _design_cells(design, custom)
     rule = default.stopping
     tolerance = rule.tolerance_s if math.isfinite(rule.tolerance_s) else 0.0  # 0: never stop early

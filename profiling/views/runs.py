@@ -16,6 +16,7 @@ from energyweb.permissions import may_manage_job, require_staff
 from profiling.choices import Dtype, InferenceBackend, SweepDesign
 from profiling.models import LLM, Hardware, Measurement, ProfilingRun
 from profiling.services import profiling_runs
+from profiling.services.coverage import coverage_summary
 
 
 class RunForm(forms.Form):
@@ -23,7 +24,9 @@ class RunForm(forms.Form):
     hardware = forms.ModelChoiceField(Hardware.objects.filter(is_reference=False).order_by("name"),
                                       help_text="A registered host; its worker consumes hw.<slug>.")
     backend = forms.ChoiceField(choices=InferenceBackend.choices, initial=InferenceBackend.HF)
-    design = forms.ChoiceField(choices=SweepDesign.choices, initial=SweepDesign.GRID_SMALL)
+    # A coverage run is designed from a workload (its page or a plan's), never from cell lists typed here.
+    design = forms.ChoiceField(choices=[c for c in SweepDesign.choices if c[0] != SweepDesign.COVERAGE],
+                               initial=SweepDesign.GRID_SMALL)
     input_tokens = forms.CharField(required=False, help_text="Custom design: e.g. 8,32,128")
     output_tokens = forms.CharField(required=False, help_text="Custom design: e.g. 8,32,128")
     min_trials = forms.IntegerField(required=False, min_value=1, max_value=profiling_runs.MAX_TRIALS_PER_CELL,
@@ -84,7 +87,7 @@ def run_detail(request, pk):
     run = get_object_or_404(ProfilingRun.objects.select_related("llm", "hardware"), pk=pk)
     return render(request, "profiling/run_detail.html", {
         "run": run, "status": _status(run), "estimated": (run.summary or {}).get("estimated"),
-        "hardware_online": run.hardware.is_online,
+        "hardware_online": run.hardware.is_online, "coverage": coverage_summary(run),
     })
 
 

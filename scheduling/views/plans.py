@@ -73,7 +73,11 @@ def _status(job) -> dict:
 def plan_detail(request, pk):
     job = get_object_or_404(ScheduleJob.objects.select_related("workload"), pk=pk)
     results = job.results or {}
-    ctx = {"job": job, "status": _status(job), "results": results}
+    from profiling.services.coverage import runs_for_plan
+    from profiling.views.coverage import card_rows
+
+    ctx = {"job": job, "status": _status(job), "results": results,
+           "coverage_rows": card_rows(runs_for_plan(job.pk))}
     if results.get("plans"):
         ctx["summary"] = jobs.summary(results)
         ctx["primary"] = results["plans"][results["primary_index"]]

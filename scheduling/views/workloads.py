@@ -125,9 +125,16 @@ def workload_generate(request):
 
 @login_required
 def workload_detail(request, pk):
+    from profiling.models import LLM, Hardware
+    from profiling.services.coverage import runs_for_workload
+    from profiling.views.coverage import card_rows
+
     wl = get_object_or_404(Workload, pk=pk)
     return render(request, "scheduling/workload_detail.html", {
         "wl": wl, "hist": wl.histograms, "jobs": wl.jobs.all()[:20],
+        "coverage_rows": card_rows(runs_for_workload(wl.pk)),
+        "coverage_llms": LLM.objects.order_by("name"),
+        "coverage_hosts": Hardware.objects.filter(is_reference=False).order_by("name"),
     })
 
 

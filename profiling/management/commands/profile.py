@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 
 from energyweb.jobs import service as job_service
+from energyweb.jobs.choices import JobStatus
 from profiling.choices import Dtype, InferenceBackend, SweepDesign
-from profiling.models import LLM, Hardware, ProfilingRun
-from profiling.services import profiling_runs
+from profiling.models import LLM, EnergyModelFit, Hardware, ProfilingRun
+from profiling.services import coverage, profiling_runs
 from profiling.services.fitting import lookup
 
 
@@ -28,10 +30,14 @@ class _Bar(job_service.JobHandle):
     def progress(self, done=None, total=None, **fields):
         super().progress(done, total, **fields)
         if done is not None and total:
-            width = 30
-            filled = int(width * min(done, total) / total)
-            self.out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} trials")
-            self.out.flush()
+            self.draw(done, total)
+
+    @classmethod
+    def draw(cls, done: int, total: int) -> None:
+        width = 30
+        filled = int(width * min(done, total) / total)
+        cls.out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} trials")
+        cls.out.flush()
 
 
 class Command(BaseCommand):
@@ -55,6 +61,14 @@ class Command(BaseCommand):
         parser.add_argument("--output-tokens", help="custom design: e.g. 8,32,128")
         parser.add_argument("--no-refit", action="store_true", help="do not refit the pair afterwards")
         parser.add_argument("--json", action="store_true", help="print the run's summary as one JSON object")
+        cover = parser.add_argument_group("coverage (queued on the hardware's worker, then waited for)")
+        cover.add_argument("--cover-workload", metavar="W",
+                           help="measure the cells workload W (name or id) needs and the pair's measurements lack")
+        cover.add_argument("--target-share", type=float, default=coverage.DEFAULT_TARGET,
+                           help="stop designing once at most this share of W is extrapolated (default 0.05)")
+        cover.add_argument("--budget-trials", type=int, default=coverage.DEFAULT_BUDGET_TRIALS,
+                           help="most trials the run may plan (3 per cell, plus the warm-up)")
+        cover.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the run (default 1800)")
 
     def handle(self, *args, **o):
         llm = lookup(LLM, o["llm"])
@@ -63,6 +77,8 @@ class Command(BaseCommand):
             raise CommandError(f"No single LLM is named {o['llm']!r} (name, slug, alias or id).")
         if hardware is None:
             raise CommandError(f"No single hardware is named {o['hardware']!r} (name, slug, alias or id).")
+        if o.get("cover_workload"):
+            return cover_workload(self, llm, hardware, o)
         params = {k: o[k] for k in ("batch_size", "min_trials", "max_trials", "ci_tolerance_s", "warmup_trials",
                                     "seed", "input_tokens", "output_tokens") if o.get(k) is not None}
         try:
@@ -102,6 +118,73 @@ class Command(BaseCommand):
             self.stdout.write(f"{out['status']}: {out['trials_done']}/{out['trials_planned']} trials, "
                               f"{out['measurements']} measurements, energy from {', '.join(out['energy_sources'])}"
                               + (" (ESTIMATED, no energy counter on this host)" if out["estimated"] else ""))
+
+
+def cover_workload(command, llm, hardware, o) -> None:
+    """Queue a coverage run on the hardware's worker, wait for it and the refit, print before/after.
+
+    Unlike a plain ``profile`` this process is not the worker: the run is designed against every
+    measurement of the pair and runs where the hardware's worker is (``hw.<slug>``), like one
+    started from the pages. Ctrl-C cancels it (its trials so far are kept).
+    """
+    from scheduling.models import Workload
+
+    value = str(o["cover_workload"]).strip()
+    workload = Workload.objects.filter(name=value).first() or (
+        Workload.objects.filter(pk=int(value)).first() if value.isdigit() else None)
+    if workload is None:
+        raise CommandError(f"cover_workload: no workload is named {value!r} (name or id).")
+    try:
+        run = coverage.start_coverage_run(llm, hardware, workload, target=o["target_share"],
+                                          budget_trials=o["budget_trials"], backend=o["backend"],
+                                          dtype=o["dtype"], use_cache=not o["no_cache"], seed=o.get("seed") or 0)
+    except profiling_runs.RunParameterError as exc:
+        raise CommandError(f"{exc.field}: {exc}") from exc
+    if not o["json"]:
+        command.stdout.write(f"Coverage run #{run.pk}: {llm} on {hardware}, {run.cells_total} cells for {workload} "
+                             f"(queued on {run.job_queue()})")
+    deadline = time.monotonic() + o["timeout"]
+    try:
+        while run.status in JobStatus.active():
+            if time.monotonic() > deadline:
+                raise CommandError(f"run #{run.pk} still {run.status} after {o['timeout']:.0f} s "
+                                   f"(is a worker consuming {run.job_queue()}?); it stays queued")
+            time.sleep(1.0)
+            run.refresh_from_db()
+            if run.steps_total:
+                _Bar.draw(run.steps_done, run.steps_total)
+    except KeyboardInterrupt:
+        profiling_runs.cancel(run)
+        sys.stderr.write("\ninterrupted: run cancelled, its trials so far are kept\n")
+        run.refresh_from_db()
+    sys.stderr.write("\n")
+    refitted = False
+    if run.status == JobStatus.SUCCEEDED:
+        # The refit goes to the default queue when the run succeeds; the shares below do not need it.
+        refitted = bool(_wait(lambda: EnergyModelFit.objects.filter(llm=llm, hardware=hardware,
+                                                                    created__gte=run.finished).exists(),
+                              min(60.0, max(0.0, deadline - time.monotonic()))))
+    out = {**coverage.summary(run), "refitted": refitted}
+    if o["json"]:
+        command.stdout.write(json.dumps(out, indent=2))
+    else:
+        after = out["extrapolated_share_after"]
+        command.stdout.write(f"{out['status']}: {out['trials_done']}/{out['trials_planned']} trials, "
+                             f"{out['measurements']} measurements; {workload} extrapolated "
+                             f"{out['extrapolated_share_before']:.1%} before, "
+                             + (f"{after:.1%} after" if after is not None else "after unknown")
+                             + (" (ESTIMATED energy)" if out["estimated"] else ""))
+    if run.status != JobStatus.SUCCEEDED:
+        raise CommandError(f"coverage run #{run.pk} {run.status}: {run.error}")
+
+
+def _wait(predicate, timeout: float, poll: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(poll)
 
 
 def _max_context() -> int:
