@@ -122,6 +122,8 @@ def design_cover(tin, tout, *, context: int, support: Support | None = None, max
         raise ValueError("tin and tout must be 1-d arrays of the same length")
     if tin.size == 0:
         raise ValueError("the workload has no queries")
+    if tin.min() < 0 or tout.min() < 0 or max(tin.max(), tout.max()) > 2**31:
+        raise ValueError("token counts must be from 0 to 2**31")
     if context < 2:
         raise ValueError("the context must allow at least 2 tokens")
     if max_cells < 0:
@@ -131,6 +133,12 @@ def design_cover(tin, tout, *, context: int, support: Support | None = None, max
     w = np.ones(tin.shape) if counts is None else np.asarray(counts, dtype=np.float64)
     if w.shape != tin.shape or (w < 0).any() or w.sum() <= 0:
         raise ValueError("counts must be non-negative, one per query, not all zero")
+    # Distinct (input, output) pairs with their summed weight: a real trace repeats pairs a lot, and
+    # every step below (support distances, candidates, the exact projection) is per pair.
+    width = int(tout.max()) + 1
+    keys, inverse = np.unique(tin * width + tout, return_inverse=True)  # one int64 key: fast to sort
+    w = np.bincount(inverse.ravel(), weights=w, minlength=len(keys))
+    tin, tout = keys // width, keys % width
     total = float(w.sum())
     radius = MIN_RADIUS if support is None else min(MIN_RADIUS, support.radius)
 

@@ -150,8 +150,9 @@ def cover_workload(command, llm, hardware, o) -> None:
                 raise CommandError(f"run #{run.pk} still {run.status} after {o['timeout']:.0f} s "
                                    f"(is a worker consuming {run.job_queue()}?); it stays queued")
             time.sleep(1.0)
+            seen = (run.steps_done, run.steps_total)
             run.refresh_from_db()
-            if run.steps_total:
+            if run.steps_total and (run.steps_done, run.steps_total) != seen:
                 _Bar.draw(run.steps_done, run.steps_total)
     except KeyboardInterrupt:
         profiling_runs.cancel(run)
