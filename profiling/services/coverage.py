@@ -99,6 +99,13 @@ def start_coverage_run(llm, hardware, workload, *, target: float = DEFAULT_TARGE
                        use_cache: bool = True, seed: int = 0, plan_id: int | None = None,
                        user=None) -> ProfilingRun:
     """Design and queue a coverage run; raises CoverageError (field-keyed) when there is nothing to do."""
+    queued = (ProfilingRun.objects.filter(llm=llm, hardware=hardware, design=SweepDesign.COVERAGE,
+                                          status__in=JobStatus.active(), summary__coverage__workload=workload.pk)
+              .values_list("pk", flat=True).first())
+    if queued:
+        # It would design the same cells: the pair's measurements have not changed yet.
+        raise CoverageError(f"Coverage run #{queued} of {workload} for {llm} on {hardware} is already queued or "
+                            "running; its shares will show here when it ends.", "cover_workload")
     design = design_for(llm, hardware, workload, target=target, budget_trials=budget_trials)
     if not design.cells:
         if design.share_before <= target:

@@ -98,3 +98,16 @@ def test_covered_workload_and_llm_without_context_are_field_errors(measured_pair
         coverage.start_coverage_run(tiny, host, outside)
     assert exc.value.field == "llm"
     assert not np.any([r.design == SweepDesign.COVERAGE for r in tiny.profiling_runs.all()])
+
+
+def test_a_second_run_for_the_same_pair_and_workload_waits_for_the_first(measured_pair, workload):
+    from profiling.services.profiling_runs import cancel
+
+    tiny, host = measured_pair
+    first = coverage.start_coverage_run(tiny, host, workload)
+    with pytest.raises(coverage.CoverageError) as exc:
+        coverage.start_coverage_run(tiny, host, workload)
+    assert exc.value.field == "cover_workload" and f"#{first.pk}" in str(exc.value)
+    cancel(first)
+    assert coverage.start_coverage_run(tiny, host, workload).pk != first.pk
+
