@@ -53,9 +53,3 @@ def test_cover_workload_from_the_cli_on_a_real_worker(transactional_db, host, ti
     assert EnergyModelFit.objects.filter(llm=tiny, hardware=host, created__gte=run.finished,
                                          is_selected=True).exists()
 
-
-def test_unknown_workload_is_a_command_error(host, tiny):
-    from django.core.management.base import CommandError
-
-    with pytest.raises(CommandError, match="cover_workload"):
-        call_command("profile", "--llm", tiny.slug, "--hardware", host.slug, "--cover-workload", "nope")
