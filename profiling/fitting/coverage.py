@@ -142,9 +142,10 @@ def design_cover(tin, tout, *, context: int, support: Support | None = None, max
     total = float(w.sum())
     radius = MIN_RADIUS if support is None else min(MIN_RADIUS, support.radius)
 
-    share_before = 1.0 if support is None else support.extrapolated_share(tin, tout, w)
+    dist = np.full(tin.shape, np.inf) if support is None else support.distance(tin, tout)
+    share_before = 1.0 if support is None else float(w[dist > support.radius + 1e-12].sum() / total)
     # Judged at the design radius, which may be below the support's own (see the module doc).
-    outside = np.ones(tin.shape, bool) if support is None else support.distance(tin, tout) > radius + 1e-12
+    outside = dist > radius + 1e-12
     # A query longer than the context has no cell that fits; it stays extrapolated whatever is run.
     fits = (tin + tout) <= context
     unreachable = float(w[outside & ~fits].sum() / total)
