@@ -9,7 +9,7 @@ Why it stays stable:
 - Shrinkage with a prior weight: a bucket's factor is
   (w * P * r_d + M) / (w * P + sum P), with M and sum P the measured and modelled
   joules of its readings, P their mean modelled joules and r_d the deployment's factor
-  over all its buckets (itself shrunk the same way toward 1, the model). With w = 50
+  over its other buckets (itself shrunk the same way toward 1, the model). With w = 50
   queries, 5 readings move a bucket by at most 5/55 of their error; the model stays in
   charge until the readings outnumber the prior.
 - Pooling across buckets: a deployment whose model is biased everywhere is corrected
@@ -59,9 +59,12 @@ def corrections(obs: dict, prior_queries: float = PRIOR_QUERIES) -> np.ndarray:
     mean_d = np.divide(p_d, n_d, out=np.zeros_like(p_d), where=n_d > 0)
     r_d = (prior_queries * mean_d + m_d) / np.maximum(prior_queries * mean_d + p_d, 1e-300)
     r_d = np.where(n_d > 0, r_d, 1.0)
-    # Bucket level: shrunk toward the deployment's factor.
+    # Bucket level: shrunk toward the deployment's factor over the *other* buckets, so a
+    # bucket's own readings are not counted twice (once in the prior, once as data).
+    others = (prior_queries * mean_d + m_d - m) / np.maximum(prior_queries * mean_d + p_d - p, 1e-300)
+    others = np.where(n_d[None, :] > n, others, 1.0)
     mean_b = np.divide(p, n, out=np.zeros_like(p), where=n > 0)
     prior = prior_queries * mean_b
-    r = (prior * r_d[None, :] + m) / np.maximum(prior + p, 1e-300)
+    r = (prior * others + m) / np.maximum(prior + p, 1e-300)
     r = np.where(n > 0, r, r_d[None, :])
     return np.clip(r, *CLIP)
