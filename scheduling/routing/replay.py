@@ -81,10 +81,10 @@ def replay(policy: Policy, tin, tout, *, truth: list[DeploymentSpec] | None = No
     }
     if keep_queries:
         # For feedback: what each query was predicted (policy model, uncorrected) and charged.
-        chosen = [policy.deployment_specs()[j] for j in range(len(p.keys))]
+        # Both in the canonical order the assignment indexes (p.deployments, policy.keys).
         out["assignment"] = assignment
-        out["charged_j"] = _per_query(specs, assignment, tin, tout)
-        out["predicted_j"] = _per_query(chosen, assignment, tin, tout)
+        out["charged_j"] = _per_query(p.deployments, assignment, tin, tout)
+        out["predicted_j"] = _per_query(policy.deployment_specs(), assignment, tin, tout)
     return out
 
 
