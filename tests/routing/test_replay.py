@@ -42,3 +42,17 @@ def test_replay_keeps_per_query_readings_for_feedback():
     r = replay(pol, tin, tout, keep_queries=True)
     assert r["charged_j"].sum() == pytest.approx(r["energy_j"])
     assert np.allclose(r["charged_j"], r["predicted_j"])
+
+
+def test_readings_follow_the_policys_order_whatever_order_the_truth_is_given_in():
+    # Keys out of alphabetical order: the assignment indexes the canonical (sorted) order.
+    from tests.routing.helpers import spec
+
+    deps = [spec("Z", {"intercept": 10.0, "tout": 1.0}), spec("M", {"tout": 2.0})]
+    tin = np.array([10, 1000] * 50)
+    tout = np.array([2, 40] * 50)
+    pol = build_policy(tin, tout, deps, zeta=1.0, paper_default_shares=False)
+    assert pol.keys == ["M", "Z"]
+    r = replay(pol, tin, tout, truth=deps, keep_queries=True)
+    assert np.allclose(r["charged_j"], r["predicted_j"])
+    assert r["charged_j"].sum() == pytest.approx(r["energy_j"])
