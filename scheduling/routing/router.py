@@ -46,12 +46,21 @@ class Router:
         lo, hi = list(policy.min_share), list(policy.max_share)
         self._lo, self._hi = lo, hi
         self._guarded = any(v > 0 for v in lo) or any(v < 1 for v in hi)
+        # A bucket placed whole on one deployment (most of them: an optimal vertex splits few
+        # classes) needs no credit arithmetic: adding 1 and paying 1 leaves its credits unchanged.
+        self._single = [row.index(1.0) if 1.0 in row else -1 for row in self._targets]
 
     def route(self, tin: int) -> int:
         """The deployment index (in ``policy.keys``) for a query of ``tin`` input tokens."""
         if tin < 0:
             raise ValueError("input_tokens must not be negative")
         b = self._fallback[bisect.bisect_right(self._edges, tin) - 1]
+        if not self._guarded:
+            single = self._single[b]
+            if single >= 0:
+                self.counts[single] += 1
+                self.total += 1
+                return single
         credit, target = self._credit[b], self._targets[b]
         for d in self._range:
             credit[d] += target[d]

@@ -1,7 +1,10 @@
 """Routing policies in the database: make, route, replay, feedback (the ORM side of scheduling/routing).
 
-Router state lives in each process (``_CACHE``): a request costs one indexed query for
-the policy's version and, while it is unchanged, no JSON decoding at all. Why not
+Router state lives in each process (``_CACHE``): while a policy's version is unchanged a
+request decodes no JSON and, for VERSION_TTL_S after its last check, sends no query at all
+(one indexed query for the version after that): on a loaded database that round trip was most
+of a route's time. A re-solved (or deleted) policy is therefore seen by other processes within
+VERSION_TTL_S; the process that re-solved it sees it at once. Why not
 counters in Redis: a round trip per decision would cost more than the decision, and
 per-process deficits already keep the pooled shares within the bounds (router.py).
 """
@@ -9,6 +12,7 @@ per-process deficits already keep the pooled shares within the bounds (router.py
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 
@@ -113,31 +117,42 @@ def summary(row) -> dict:
 
 # --- routing ------------------------------------------------------------------------------------
 
-_CACHE: dict[int, tuple[int, Policy, Router, dict, threading.Lock]] = {}
+VERSION_TTL_S = 2.0
+PREDICTION_CACHE = 100_000  # entries per policy and process (a few hundred bytes each)
+_CACHE: dict[int, tuple[int, Policy, Router, dict, threading.Lock, dict]] = {}
+_CHECKED: dict[int, float] = {}  # policy id -> monotonic time its version was last read
 _CACHE_LOCK = threading.Lock()
 
 
-def clear_cache() -> None:
+def clear_cache(pk: int | None = None) -> None:
     with _CACHE_LOCK:
-        _CACHE.clear()
+        if pk is None:
+            _CACHE.clear()
+            _CHECKED.clear()
+        else:
+            _CACHE.pop(pk, None)
+            _CHECKED.pop(pk, None)
 
 
 def _entry(pk: int):
     from scheduling.models import RoutingPolicy
 
+    cached = _CACHE.get(pk)
+    if cached is not None and time.monotonic() - _CHECKED.get(pk, 0.0) < VERSION_TTL_S:
+        return cached
     version = RoutingPolicy.objects.filter(pk=pk).values_list("version", flat=True).first()
     if version is None:
+        clear_cache(pk)
         raise RoutingError(f"No routing policy with id {pk}.", "policy")
-    cached = _CACHE.get(pk)
-    if cached is not None and cached[0] == version:
-        return cached
-    row = RoutingPolicy.objects.get(pk=pk)
-    pol = Policy.from_dict(row.policy)
-    entry = (row.version, pol, Router(pol, seed=int(row.parameters.get("seed") or 0)), row.queues,
-             threading.Lock())
+    if cached is None or cached[0] != version:
+        row = RoutingPolicy.objects.get(pk=pk)
+        pol = Policy.from_dict(row.policy)
+        cached = (row.version, pol, Router(pol, seed=int(row.parameters.get("seed") or 0)), row.queues,
+                  threading.Lock(), {})
     with _CACHE_LOCK:
-        _CACHE[pk] = entry
-    return entry
+        _CACHE[pk] = cached
+        _CHECKED[pk] = time.monotonic()
+    return cached
 
 
 def parse_query(data, where: str = "") -> tuple[int, int | None]:
@@ -156,16 +171,22 @@ def parse_policy_id(value) -> int:
 
 def route(pk: int, queries: list[tuple[int, int | None]]) -> list[dict]:
     """Route queries in order; each answer names the deployment, its queue and the predictions."""
-    _, pol, router, queues, lock = _entry(pk)
-    estimated = [bool(s.get("energy_estimated")) for s in pol.specs]
+    _, pol, router, queues, lock, predicted = _entry(pk)
     out = []
     with lock:  # the deficits are shared by the process's threads
         choices = [router.route(tin) for tin, _ in queries]
     for (tin, cap), d in zip(queries, choices, strict=True):
-        key = pol.keys[d]
-        answer = {"deployment": key, "deployment_index": d, "queue": queues.get(key), **pol.predict(d, tin, cap)}
-        answer["energy_estimated"] = estimated[d]
-        out.append(answer)
+        # Predictions depend on (deployment, tin, max_tokens) and the policy version only; prompt
+        # lengths repeat, and the interval maths (a t quantile) costs more than the routing.
+        answer = predicted.get((d, tin, cap))
+        if answer is None:
+            if len(predicted) > PREDICTION_CACHE:
+                predicted.clear()
+            key = pol.keys[d]
+            answer = predicted[(d, tin, cap)] = {
+                "deployment": key, "deployment_index": d, "queue": queues.get(key), **pol.predict(d, tin, cap),
+                "energy_estimated": bool(pol.specs[d].get("energy_estimated"))}
+        out.append(dict(answer))
     return out
 
 
@@ -229,6 +250,7 @@ def _resolve(row, obs: dict, folded: list[int], readings: int) -> dict:
     row.feedback_executions = sorted(set(row.feedback_executions) | set(folded))
     row.version += 1
     row.save(update_fields=["policy", "feedback", "feedback_executions", "version", "updated"])
+    clear_cache(row.pk)
     return {"readings": readings, "executions": folded, "version": row.version}
 
 
