@@ -81,3 +81,27 @@ def test_bad_policy_requests_are_refused_by_field(routed, staff_api):
                        format="json")
     assert r.status_code == 400 and "workload" in r.json()
     assert not RoutingPolicy.objects.exists()
+
+
+def test_who_may_change_a_policy(policy, user_api, staff_api, api_client):
+    # Made by staff: an ordinary user reads and routes, but may not feed it or delete it.
+    pk = policy["id"]
+    assert user_api.get(f"/api/v1/routing-policies/{pk}").status_code == 200
+    assert user_api.post(f"/api/v1/routing-policies/{pk}/feedback", {}, format="json").status_code == 403
+    assert user_api.delete(f"/api/v1/routing-policies/{pk}").status_code == 403
+    assert api_client.get(f"/api/v1/routing-policies/{pk}").status_code == 401
+    fed = staff_api.post(f"/api/v1/routing-policies/{pk}/feedback", {}, format="json")
+    assert fed.status_code == 200 and fed.json()["readings"] == 0
+    assert staff_api.delete(f"/api/v1/routing-policies/{pk}").status_code == 204
+    r = user_api.post("/api/v1/route", {"policy": pk, "input_tokens": 5}, format="json")
+    assert r.status_code == 400 and "policy" in r.json()
+
+
+def test_a_user_may_feed_the_policy_they_made(routed, user_api):
+    deps = ensure_reference_deployments()
+    r = user_api.post("/api/v1/routing-policies", {"workload": routed["train"].pk,
+                                                   "deployments": [d.pk for d in deps]}, format="json")
+    assert r.status_code == 201
+    fed = user_api.post(f"/api/v1/routing-policies/{r.json()['id']}/feedback", {"executions": [12345]},
+                        format="json")
+    assert fed.status_code == 200 and fed.json()["readings"] == 0
