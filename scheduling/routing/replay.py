@@ -14,7 +14,12 @@ import numpy as np
 
 from profiling.services import terms
 from scheduling.services.baselines import baselines_for_problem
-from scheduling.services.objectives import build_problem, class_counts_from_assignment, metrics, objective_value
+from scheduling.services.objectives import (
+    build_problem,
+    class_counts_from_assignment,
+    metrics,
+    objective_value,
+)
 from scheduling.services.solver import plan_problem
 from scheduling.services.types import DeploymentSpec, PlanningError
 
