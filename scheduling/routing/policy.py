@@ -72,39 +72,50 @@ class Policy:
     def from_dict(cls, data: dict) -> Policy:
         return cls(**data)
 
-    def predict(self, d: int, tin: int, max_tokens: int | None = None, bucket: int | None = None) -> dict:
-        """Energy and runtime of one query of ``tin`` input tokens on deployment ``d``.
+    def predict(self, d: int, tin: int, max_tokens: int | None = None) -> dict:
+        """Energy and runtime of one query of ``tin`` input tokens on deployment ``d`` (see predict_many)."""
+        many = self.predict_many(d, [tin], None if max_tokens is None else [max_tokens])
+        return {k: (v[0].tolist() if isinstance(v, np.ndarray) else v) for k, v in many.items()}
+
+    def predict_many(self, d: int, tins, max_tokens=None) -> dict:
+        """Energy and runtime on deployment ``d`` of queries with input lengths ``tins``, vectorised.
 
         The output length is unknown: its predicted quantiles for the bucket (clipped at
-        ``max_tokens``) give the mean and a 90% range; the models' own 95% intervals, when
-        the specs carry them, widen that range at its ends.
+        ``max_tokens``, a list with None where a query gives none) give the mean and a 90% range;
+        the models' own 95% intervals, when the policy carries the fits' metrics, widen that
+        range at its ends. Energy includes the feedback correction of the bucket.
         """
-        from .buckets import bucket_of_one
+        from .buckets import bucket_of
 
-        b = self.fallback[bucket_of_one(tin, self.edges) if bucket is None else bucket]
-        tout = np.asarray(self.tout_quantiles[b], np.float64)
+        tins = np.asarray(tins, dtype=np.float64)
+        n = tins.size
+        b = np.asarray(self.fallback)[bucket_of(tins, self.edges)]
+        tout = np.asarray(self.tout_quantiles, dtype=np.float64)[b]  # (n, Q)
         if max_tokens is not None:
-            tout = np.minimum(tout, max_tokens)
-        tin_arr = np.full(tout.shape, float(tin))
+            caps = np.array([np.inf if m is None else m for m in max_tokens], dtype=np.float64)
+            tout = np.minimum(tout, caps[:, None])
         spec = self.specs[d]
-        factor = self.corrections[b][d] if self.corrections else 1.0
-        out = {}
+        factor = np.asarray(self.corrections)[b, d] if self.corrections else np.ones(n)
         fits = self.fit_metrics.get(self.keys[d]) or {}
+        grid_tin = np.repeat(tins, tout.shape[1])
+        out = {}
         for what, coefs_key, target, f in (("energy_j", "energy_coefs", "energy", factor),
-                                           ("runtime_s", "runtime_coefs", "runtime", 1.0)):
-            values = np.sort(np.maximum(terms.predict(spec[coefs_key], tin_arr, tout), 0.0) * f)
+                                           ("runtime_s", "runtime_coefs", "runtime", np.ones(n))):
+            values = np.maximum(terms.predict(spec[coefs_key], grid_tin, tout.ravel()), 0.0).reshape(tout.shape)
+            values = np.sort(values * f[:, None], axis=1)
             # The 7.5% and 92.5% output quantiles: a 90% range over the unknown output length.
-            lo_q, hi_q = float(values[1]), float(values[-2])
-            interval = fits.get(target)
-            if interval:
+            lo, hi = values[:, 1], values[:, -2]
+            if fits.get(target):
                 from profiling.services.fitting import prediction_interval
 
-                ends = np.array([tout.min(), tout.max()])
-                _, lower, upper = prediction_interval(spec[coefs_key], interval, np.full(2, float(tin)), ends)
+                ends = np.concatenate([tout.min(axis=1), tout.max(axis=1)])
+                _, lower, upper = prediction_interval(spec[coefs_key], fits[target], np.concatenate([tins, tins]),
+                                                      ends)
                 if lower is not None:
-                    lo_q, hi_q = min(lo_q, float(lower.min()) * f), max(hi_q, float(upper.max()) * f)
-            out[what] = float(values.mean())
-            out[f"{what}_interval"] = [max(lo_q, 0.0), hi_q]
+                    lo = np.minimum(lo, np.minimum(lower[:n], lower[n:]) * f)
+                    hi = np.maximum(hi, np.maximum(upper[:n], upper[n:]) * f)
+            out[what] = values.mean(axis=1)
+            out[f"{what}_interval"] = np.column_stack([np.maximum(lo, 0.0), hi])
         return out
 
 

@@ -172,22 +172,29 @@ def parse_policy_id(value) -> int:
 def route(pk: int, queries: list[tuple[int, int | None]]) -> list[dict]:
     """Route queries in order; each answer names the deployment, its queue and the predictions."""
     _, pol, router, queues, lock, predicted = _entry(pk)
-    out = []
     with lock:  # the deficits are shared by the process's threads
         choices = [router.route(tin) for tin, _ in queries]
-    for (tin, cap), d in zip(queries, choices, strict=True):
-        # Predictions depend on (deployment, tin, max_tokens) and the policy version only; prompt
-        # lengths repeat, and the interval maths (a t quantile) costs more than the routing.
-        answer = predicted.get((d, tin, cap))
-        if answer is None:
-            if len(predicted) > PREDICTION_CACHE:
-                predicted.clear()
-            key = pol.keys[d]
-            answer = predicted[(d, tin, cap)] = {
-                "deployment": key, "deployment_index": d, "queue": queues.get(key), **pol.predict(d, tin, cap),
-                "energy_estimated": bool(pol.specs[d].get("energy_estimated"))}
-        out.append(dict(answer))
-    return out
+    if len(predicted) > PREDICTION_CACHE:
+        predicted.clear()
+    # Predictions depend on (deployment, tin, max_tokens) and the policy version only; prompt
+    # lengths repeat, and the interval maths (a t quantile) costs more than the routing. The
+    # missing ones are computed together, per deployment, so a batch costs a few array passes.
+    keys = [(d, tin, cap) for (tin, cap), d in zip(queries, choices, strict=True)]
+    missing: dict[int, list] = {}
+    for k in dict.fromkeys(keys):
+        if k not in predicted:
+            missing.setdefault(k[0], []).append(k)
+    for d, ks in missing.items():
+        many = pol.predict_many(d, [k[1] for k in ks], [k[2] for k in ks])
+        key, estimated = pol.keys[d], bool(pol.specs[d].get("energy_estimated"))
+        for i, k in enumerate(ks):
+            predicted[k] = {"deployment": key, "deployment_index": d, "queue": queues.get(key),
+                            "energy_j": float(many["energy_j"][i]),
+                            "energy_j_interval": many["energy_j_interval"][i].tolist(),
+                            "runtime_s": float(many["runtime_s"][i]),
+                            "runtime_s_interval": many["runtime_s_interval"][i].tolist(),
+                            "energy_estimated": estimated}
+    return [dict(predicted[k]) for k in keys]
 
 
 # --- replay and feedback ------------------------------------------------------------------------

@@ -118,3 +118,17 @@ def test_predict_gives_mean_and_range_over_outputs_clipped_at_max_tokens():
     assert p["energy_j_interval"] == pytest.approx([12.0, 40.0])
     capped = pol.predict(0, 64, max_tokens=5)
     assert capped["energy_j"] == pytest.approx((12.0 + 15.0) / 2)
+
+
+def test_vectorised_predictions_equal_one_at_a_time():
+    rng = np.random.default_rng(4)
+    tin = rng.integers(1, 3000, 300)
+    tout = rng.integers(1, 400, 300)
+    pol = build_policy(tin, tout, two_deployments(), zeta=1.0)
+    tins, caps = [0, 5, 64, 900, 2999, 10**6], [None, 3, None, 50, 1, None]
+    many = pol.predict_many(1, tins, caps)
+    for i, (t, c) in enumerate(zip(tins, caps, strict=True)):
+        one = pol.predict(1, t, c)
+        assert one["energy_j"] == pytest.approx(many["energy_j"][i])
+        assert one["runtime_s_interval"] == pytest.approx(list(many["runtime_s_interval"][i]))
+    assert pol.predict(1, 64, 1)["energy_j"] == pytest.approx(2.0)  # B: 2 J per output token, capped at 1
