@@ -26,7 +26,7 @@ from scheduling.services.objectives import Problem, build_problem
 from scheduling.services.solver import plan_problem
 from scheduling.services.types import DeploymentSpec, PlanningError
 
-from . import predictors
+from . import capped, predictors
 from .buckets import DEFAULT_PER_OCTAVE, bucket_edges, bucket_of
 
 # Output-length quantiles kept per bucket for the predictions a route answer carries:
@@ -57,6 +57,11 @@ class Policy:
     # Per deployment key, {"energy": metrics, "runtime": metrics} of the fits (covariance etc.), for the
     # models' prediction intervals; empty when the specs came without fits (a deployments file of coefficients).
     fit_metrics: dict = field(default_factory=dict)
+    # Queries with max_tokens (capped.py): lower edges of the cap buckets (the last is the longest
+    # training output), and per bucket and cap bucket the deployment to use; empty where caps
+    # cannot be priced (then shares apply).
+    cap_edges: list[int] = field(default_factory=list)
+    cap_choice: list[list[int]] = field(default_factory=list)
 
     @property
     def n_buckets(self) -> int:
@@ -165,6 +170,13 @@ def build_policy(tin, tout, specs: list[DeploymentSpec], *, objective: str = "pa
     full_e, full_r = np.zeros((B, D)), np.zeros((B, D))
     full_e[seen], full_r[seen] = mean(energy), mean(runtime)
     quant = _quantiles(pts, seen, B)
+    caps = capped.cap_table(bp, result.class_counts, pts, seen, B, factor, objective, zeta, per_octave,
+                            lambda points, key: _at(points, p.deployments, key))
+    cap_choice = np.zeros((B, 0), dtype=np.int64)
+    if caps is not None:
+        cap_choice = np.zeros((B, len(caps[0]) - 1), dtype=np.int64)  # the last edge closes the range
+        cap_choice[seen] = caps[1]
+        cap_choice = cap_choice[fallback]
     return Policy(
         keys=p.keys, specs=[asdict(d) for d in p.deployments], edges=[int(e) for e in edges],
         shares=shares.tolist(), counts=counts.tolist(), fallback=fallback.tolist(),
@@ -183,6 +195,7 @@ def build_policy(tin, tout, specs: list[DeploymentSpec], *, objective: str = "pa
         corrections=None if corrections is None else factor.tolist(),
         warnings=list(dict.fromkeys(result.warnings)),
         fit_metrics=dict(fit_metrics or {}),
+        cap_edges=list(caps[0]) if caps else [], cap_choice=cap_choice.tolist(),
     )
 
 

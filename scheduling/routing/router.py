@@ -49,12 +49,27 @@ class Router:
         # A bucket placed whole on one deployment (most of them: an optimal vertex splits few
         # classes) needs no credit arithmetic: adding 1 and paying 1 leaves its credits unchanged.
         self._single = [row.index(1.0) if 1.0 in row else -1 for row in self._targets]
+        self._caps = list(policy.cap_edges)
+        self._cap_choice = [list(row) for row in policy.cap_choice]
 
-    def route(self, tin: int) -> int:
-        """The deployment index (in ``policy.keys``) for a query of ``tin`` input tokens."""
+    def route(self, tin: int, max_tokens: int | None = None) -> int:
+        """The deployment index (in ``policy.keys``) for a query of ``tin`` input tokens.
+
+        A ``max_tokens`` below the longest training output routes by the policy's cap table
+        (capped.py) and counts toward the stream's bounds, not toward the bucket's credits;
+        when that deployment is at a bound, the query is routed as an uncapped one.
+        """
         if tin < 0:
             raise ValueError("input_tokens must not be negative")
         b = self._fallback[bisect.bisect_right(self._edges, tin) - 1]
+        if max_tokens is not None and self._caps and max_tokens < self._caps[-1]:
+            m = bisect.bisect_right(self._caps, max_tokens) - 1
+            if m >= 0:
+                choice = self._cap_choice[b][m]
+                if not self._guarded or self._within(choice):
+                    self.counts[choice] += 1
+                    self.total += 1
+                    return choice
         if not self._guarded:
             single = self._single[b]
             if single >= 0:
@@ -88,6 +103,13 @@ class Router:
         if not allowed:  # only when the maxima sum below 1, which the planner refuses
             return max(self._range, key=credit.__getitem__)
         return max(allowed, key=credit.__getitem__)
+
+    def _within(self, d: int) -> bool:
+        n1 = self.total + 1
+        if self.counts[d] + 1 > self._hi[d] * n1 + 1.0:
+            return False
+        # Taking it must not leave another deployment more than one query below its minimum.
+        return all(self._lo[j] * n1 - self.counts[j] <= 1.0 for j in self._range if j != d)
 
     def shares(self) -> list[float]:
         return [c / self.total if self.total else 0.0 for c in self.counts]

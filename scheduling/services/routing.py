@@ -173,7 +173,7 @@ def route(pk: int, queries: list[tuple[int, int | None]]) -> list[dict]:
     """Route queries in order; each answer names the deployment, its queue and the predictions."""
     _, pol, router, queues, lock, predicted = _entry(pk)
     with lock:  # the deficits are shared by the process's threads
-        choices = [router.route(tin) for tin, _ in queries]
+        choices = [router.route(tin, cap) for tin, cap in queries]
     if len(predicted) > PREDICTION_CACHE:
         predicted.clear()
     # Predictions depend on (deployment, tin, max_tokens) and the policy version only; prompt

@@ -77,3 +77,31 @@ def test_a_policy_read_back_from_json_routes_identically():
     a = Router(pol, seed=1).route_many(stream)
     b = Router(Policy.from_dict(pol.to_dict()), seed=1).route_many(stream)
     assert np.array_equal(a, b)
+
+
+def test_a_tight_max_tokens_changes_the_choice_where_it_changes_the_cost():
+    # Outputs 2 or 30: uncapped, A is cheaper on average (26 J vs 32 J). Capped at 5 tokens the
+    # outputs are 2 or 5: A costs 13.5 J, B 7 J, so a capped query goes to B. No bound binds, so
+    # the share constraints' prices are zero and the cheaper capped cost decides.
+    tin = np.full(100, 64)
+    tout = np.tile([2, 30], 50)
+    pol = build_policy(tin, tout, two_deployments(), zeta=1.0, paper_default_shares=False)
+    assert pol.cap_edges[-1] == 30
+    router = Router(pol)
+    assert router.route(64) == 0
+    assert router.route(64, max_tokens=5) == 1
+    assert router.route(64, max_tokens=30) == 0  # at the longest training output: no change
+    assert router.route(64, max_tokens=10**6) == 0
+    assert router.counts == [3, 1]
+
+
+def test_capped_queries_still_respect_the_bounds():
+    tin = np.full(100, 64)
+    tout = np.tile([2, 30], 50)
+    deps = [spec("A", {"intercept": 10.0, "tout": 1.0}), spec("B", {"tout": 2.0}, max_share=0.2)]
+    pol = build_policy(tin, tout, deps, zeta=1.0)
+    router = Router(pol)
+    for _ in range(1000):
+        router.route(64, max_tokens=3)
+    assert router.shares()[1] <= 0.2 + 1 / 1000 + 1e-12
+    assert router.counts[1] > 150  # capped queries do go to B, up to its bound
