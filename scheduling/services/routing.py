@@ -112,6 +112,7 @@ def summary(row) -> dict:
             "min_share": pol["min_share"], "max_share": pol["max_share"],
             "energy_estimated": any(s.get("energy_estimated") for s in pol["specs"]),
             "feedback_readings": int(np.asarray(row.feedback.get("n", [[0]])).sum()) if row.feedback else 0,
+            "max_tokens_routing": bool(pol.get("cap_edges")),
             "warnings": pol.get("warnings", []), "created": row.created.isoformat() if row.created else None}
 
 
