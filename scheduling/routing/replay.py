@@ -32,7 +32,9 @@ SHARE_SLACK_QUERIES = 1
 
 
 def replay(policy: Policy, tin, tout, *, truth: list[DeploymentSpec] | None = None, seed: int = 0,
-           keep_queries: bool = False) -> dict:
+           keep_queries: bool = False, max_tokens=None) -> dict:
+    """``max_tokens``: per query, its cap or None (workload files carry none today); the router
+    sees it, the charge is still the true output length, which a cap bounds."""
     tin = np.asarray(tin, dtype=np.int64)
     tout = np.asarray(tout, dtype=np.int64)
     specs = truth or policy.deployment_specs()
@@ -43,7 +45,13 @@ def replay(policy: Policy, tin, tout, *, truth: list[DeploymentSpec] | None = No
         raise PlanningError("the replay's deployments differ from the policy's: "
                             f"{', '.join(p.keys)} vs {', '.join(policy.keys)}")
     router = Router(policy, seed=seed)
-    assignment = router.route_many(tin)
+    if max_tokens is None:
+        assignment = router.route_many(tin)
+    else:
+        if len(max_tokens) != tin.size:
+            raise PlanningError(f"max_tokens has {len(max_tokens)} entries for {tin.size} queries")
+        assignment = np.fromiter((router.route(int(t), None if m is None else int(m))
+                                  for t, m in zip(tin, max_tokens, strict=True)), dtype=np.int64, count=tin.size)
     x = class_counts_from_assignment(p, assignment)
     online = metrics(p, x)
     oracle = plan_problem(p, objective=policy.objective, zeta=policy.zeta,

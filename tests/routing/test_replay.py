@@ -56,3 +56,16 @@ def test_readings_follow_the_policys_order_whatever_order_the_truth_is_given_in(
     r = replay(pol, tin, tout, truth=deps, keep_queries=True)
     assert np.allclose(r["charged_j"], r["predicted_j"])
     assert r["charged_j"].sum() == pytest.approx(r["energy_j"])
+
+
+def test_replay_with_caps_routes_capped_queries_by_their_capped_cost():
+    # Outputs 2 or 30; the queries that generate 2 come with max_tokens 4 (a client that knows
+    # it wants a short answer). Uncapped, everything goes to A; with the caps, those go to B:
+    # the oracle's placement exactly (2 -> B at 4 J, 30 -> A at 40 J).
+    tin = np.full(200, 64)
+    tout = np.tile([2, 30], 100)
+    pol = build_policy(tin, tout, two_deployments(), zeta=1.0, paper_default_shares=False)
+    caps = [4 if o == 2 else None for o in tout]
+    r = replay(pol, tin, tout, max_tokens=caps)
+    assert r["energy_j"] == pytest.approx(r["oracle_energy_j"]) == pytest.approx(100 * 44.0)
+    assert r["regret_pct"] == pytest.approx(0.0, abs=1e-9)
