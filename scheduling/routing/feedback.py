@@ -68,3 +68,13 @@ def corrections(obs: dict, prior_queries: float = PRIOR_QUERIES) -> np.ndarray:
     r = (prior * others + m) / np.maximum(prior + p, 1e-300)
     r = np.where(n > 0, r, r_d[None, :])
     return np.clip(r, *CLIP)
+
+
+def under_observed(obs: dict | None, n_deployments: int, prior_queries: float = PRIOR_QUERIES) -> list[int]:
+    """Deployments with fewer readings than the prior weight: their factors still rest mostly on
+    the model. A policy that sends a deployment little traffic learns little about it (a biased
+    model there is corrected only as readings come), so the page and the API name them."""
+    if not obs:
+        return list(range(n_deployments))
+    n = np.asarray(obs["n"], np.float64).sum(axis=0)
+    return [int(j) for j in np.flatnonzero(n < prior_queries)]

@@ -113,6 +113,7 @@ def summary(row) -> dict:
             "energy_estimated": any(s.get("energy_estimated") for s in pol["specs"]),
             "feedback_readings": int(np.asarray(row.feedback.get("n", [[0]])).sum()) if row.feedback else 0,
             "max_tokens_routing": bool(pol.get("cap_edges")),
+            "under_observed": [pol["keys"][j] for j in fb.under_observed(row.feedback, len(pol["keys"]))],
             "warnings": pol.get("warnings", []), "created": row.created.isoformat() if row.created else None}
 
 
@@ -259,7 +260,8 @@ def _resolve(row, obs: dict, folded: list[int], readings: int) -> dict:
     row.version += 1
     row.save(update_fields=["policy", "feedback", "feedback_executions", "version", "updated"])
     clear_cache(row.pk)
-    return {"readings": readings, "executions": folded, "version": row.version}
+    return {"readings": readings, "executions": folded, "version": row.version,
+            "under_observed": [new.keys[j] for j in fb.under_observed(obs, len(new.keys))]}
 
 
 def check_zeta(value) -> float:

@@ -53,3 +53,9 @@ def test_factors_are_clipped_so_a_broken_meter_cannot_make_a_deployment_free():
     assert feedback.corrections(obs).min() == feedback.CLIP[0]
     merged = feedback.merge(obs, obs)
     assert np.asarray(merged["n"]).sum() == 20_000
+
+
+def test_deployments_with_few_readings_are_named():
+    obs = feedback.observations([0, 10], 3, [5] * 60 + [5] * 3, [0] * 60 + [2] * 3, [1.0] * 63, [1.0] * 63)
+    assert feedback.under_observed(obs, 3) == [1, 2]
+    assert feedback.under_observed(None, 2) == [0, 1]

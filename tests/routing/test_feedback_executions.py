@@ -59,6 +59,7 @@ def test_executed_queries_correct_a_deployment_and_bump_the_version(routed):
 
     result = routing.apply_feedback(row)
     assert result["readings"] == 300 and result["executions"] == [ex.pk] and result["version"] == 2
+    assert key not in result["under_observed"] and len(result["under_observed"]) == 2
     row = RoutingPolicy.objects.get(pk=row.pk)
     factors = np.asarray(row.policy["corrections"])
     seen = np.unique(bucket_of(tin, row.policy["edges"]))
