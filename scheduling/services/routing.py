@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from energyweb.validation import FieldError, max_context, number_field, whole_field
+from energyweb.validation import FieldError, max_context, whole_field
 from profiling.choices import FitTarget
 from profiling.models import EnergyModelFit, Hardware
 from profiling.services import terms
@@ -69,7 +69,8 @@ def make_policy(workload, specs: list[DeploymentSpec], *, objective: str = Objec
     fit_metrics, queues = _fits_and_queues(specs)
     pol = build_policy(arrays.tin, arrays.tout, specs, **_build_kwargs(objective, prm), fit_metrics=fit_metrics)
     row = RoutingPolicy.objects.create(
-        name=name or f"{workload.name}: {objective} zeta={prm['zeta']:g}", training_workload=workload,
+        # A workload name may use the column's 200 characters by itself.
+        name=(name or f"{workload.name}: {objective} zeta={prm['zeta']:g}")[:200], training_workload=workload,
         objective=objective, zeta=prm["zeta"], parameters=prm, predictor=prm["predictor"], policy=pol.to_dict(),
         queues=queues, created_by=user if user is not None and user.is_authenticated else None)
     if deployments:
@@ -262,7 +263,3 @@ def _resolve(row, obs: dict, folded: list[int], readings: int) -> dict:
     clear_cache(row.pk)
     return {"readings": readings, "executions": folded, "version": row.version,
             "under_observed": [new.keys[j] for j in fb.under_observed(obs, len(new.keys))]}
-
-
-def check_zeta(value) -> float:
-    return number_field(value, "zeta", 0.0, 1.0, default=0.5, error=RoutingError)
