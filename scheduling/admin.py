@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from scheduling.models import Deployment, Execution, ExecutionJob, ScheduleJob, Workload
+from scheduling.models import Deployment, Execution, ExecutionJob, RoutingPolicy, ScheduleJob, Workload
 
 
 @admin.register(Workload)
@@ -56,3 +56,19 @@ class ExecutionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # executions start from the plan page, the API or execute_plan, which validate them
+
+
+@admin.register(RoutingPolicy)
+class RoutingPolicyAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "objective", "zeta", "predictor", "training_workload", "version", "created_by",
+                    "created")
+    list_filter = ("objective", "predictor")
+    list_select_related = ("training_workload", "created_by")
+    search_fields = ("name", "training_workload__name")
+    # Shares come from the planner (make_policy) and readings from executions: shown, not typed.
+    readonly_fields = ("policy", "queues", "feedback", "feedback_executions", "replays", "version", "created_by",
+                       "created", "updated")
+    raw_id_fields = ("training_workload",)
+
+    def has_add_permission(self, request):
+        return False  # make_policy, the API or the page compute the shares

@@ -223,3 +223,4 @@ models.signals.post_delete.connect(_delete_files, sender=ScheduleJob, dispatch_u
 # that Django registers them with this app.
 from scheduling.execution_models import ExecutedBatch, ExecutedQuery, Execution, ExecutionJob  # noqa: E402,F401
 from scheduling.import_models import WorkloadImportJob  # noqa: E402,F401
+from scheduling.routing_models import RoutingPolicy  # noqa: E402,F401
