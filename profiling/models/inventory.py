@@ -12,7 +12,6 @@ from django.utils.text import slugify
 
 from profiling.choices import Dtype, FitForm, FitSource, FitTarget
 
-
 # Bounds of what one host or one model can have. Without them SQLite stores any 64-bit integer that
 # PostgreSQL's smallint refuses, so the two databases would answer one request differently (#16).
 MAX_GPUS_PER_HOST = 1024
