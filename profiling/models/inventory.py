@@ -95,6 +95,20 @@ class Hardware(models.Model):
         return f"hw.{self.slug}"
 
     @property
+    def is_host(self) -> bool:
+        """A machine a worker runs on: registered by register_host (it has a hostname) or heard from.
+        A system added by hand in the admin is neither, until a worker registers it."""
+        return not self.is_reference and bool(self.hostname or self.last_heartbeat)
+
+    @property
+    def kind(self) -> str:
+        """What the pages call it: "reference" (published data), "host" (a worker's machine, online or
+        offline) or "no worker" (described by hand; plans may use its models, nothing runs there)."""
+        if self.is_reference:
+            return "reference"
+        return "host" if self.is_host else "no worker"
+
+    @property
     def is_online(self) -> bool:
         if self.last_heartbeat is None:
             return False
