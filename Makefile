@@ -9,7 +9,7 @@ STAMP_DEV  := $(VENV)/.installed-dev
 STAMP_NODE := node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench setup check-python migrate
+.PHONY: run test test-fast lint bench setup check-python migrate
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "energyweb needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -38,12 +38,22 @@ migrate: setup
 
 run: setup migrate
 	$(PY) manage.py seed_reference
+	$(PY) manage.py seed_reference_deployments
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py register_host
 	$(PY) manage.py runstack
 
+# pytest exits 5 when PYTEST_ARGS select no test at all: say so instead of a bare "Error 5"
+# (still a failure: a run that tested nothing must not look green).
+NO_TESTS := { status=$$?; [ $$status -ne 5 ] || echo "pytest collected no tests: check PYTEST_ARGS"; exit $$status; }
+
 test: $(STAMP_DEV) $(STAMP_NODE)
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(PYTEST_ARGS) || $(NO_TESTS)
+
+# No browser, no Celery worker, no torch or subprocess: the marks come from the fixtures a test
+# uses (tests/conftest.py), so a new test lands on the right side by itself.
+test-fast: $(STAMP_DEV)
+	$(VENV)/bin/pytest -m "not browser and not worker and not slow" $(PYTEST_ARGS) || $(NO_TESTS)
 
 lint: $(STAMP_DEV)
 	$(VENV)/bin/ruff check .

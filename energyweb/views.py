@@ -46,15 +46,17 @@ def dashboard(request):
     context = {
         "hardware_count": len(hardware),
         "reference_count": sum(h.is_reference for h in hardware),
-        "host_count": sum(not h.is_reference for h in hardware),
+        # Hosts are machines a worker registered; a system described by hand is not an offline host.
+        "host_count": sum(h.is_host for h in hardware),
+        "manual_count": sum(h.kind == "no worker" for h in hardware),
         "llm_count": LLM.objects.count(),
         "fit_count": EnergyModelFit.objects.count(),
         "published_count": EnergyModelFit.objects.filter(source="published").count(),
         "online_hosts": [h for h in hardware if h.is_online],
-        "host_total": sum(not h.is_reference for h in hardware),
+        "host_total": sum(h.is_host for h in hardware),
         # Online hosts first, then the most recently seen; the hardware page lists all.
         "registered_hosts": sorted(
-            (h for h in hardware if not h.is_reference),
+            (h for h in hardware if h.is_host),
             key=lambda h: (not h.is_online, -(h.last_heartbeat.timestamp() if h.last_heartbeat else 0), h.name),
         )[:DASHBOARD_HOSTS],
         "latest_fits": fit_rows(latest_fits()),

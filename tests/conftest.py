@@ -27,11 +27,53 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 
 
 def reference_file(*parts: str) -> Path:
-    """A file of ../shared/reference, or skip the test saying why."""
+    """A file of ../shared/reference, or skip the test saying why.
+
+    The one way a test reaches the reference data (real measurements, never copied into the repo):
+    through this function or the fixtures below, which also mark the test ``reference``."""
     path = REFERENCE.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"reference data {path} is absent (it lives in ../shared/reference, not in the repo)")
     return path
+
+
+# --- marks applied from fixtures -------------------------------------------------------
+# A test's marks follow from what it asks for, so a new test cannot forget them and
+# `make test-fast` (-m "not browser and not worker and not slow") never starts a worker.
+# broker_url is what a test that starts its own worker (start_worker) asks for.
+MARKS_FROM_FIXTURES = {
+    "worker": {"celery_worker_process", "broker_url", "embedded_redis", "server_redis"},
+    "browser": {"browser"},
+    "slow": {"torch", "run_python"},
+    "reference": {"wilkins_dir", "azure_trace"},
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for mark, fixtures in MARKS_FROM_FIXTURES.items():
+            if names & fixtures and not item.get_closest_marker(mark):
+                item.add_marker(getattr(pytest.mark, mark))
+
+
+@pytest.fixture(scope="session")
+def torch():
+    """PyTorch, for the tests that need it: importing it alone takes seconds (so: slow)."""
+    return pytest.importorskip("torch")
+
+
+@pytest.fixture
+def run_python():
+    """Run ``python ARGS...`` in a fresh process at the repository root (a new interpreter and
+    Django setup cost seconds: so slow). Keyword arguments go to subprocess.run."""
+
+    def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+        kwargs.setdefault("cwd", ROOT)
+        kwargs.setdefault("timeout", 120)
+        return subprocess.run([sys.executable, *args], capture_output=True, text=True, **kwargs)
+
+    return run
 
 
 @pytest.fixture(autouse=True)
@@ -45,12 +87,12 @@ def _fresh_process_caches():
     predict_cache.clear()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def wilkins_dir() -> Path:
     return reference_file("wilkins2024")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def azure_trace() -> Path:
     return reference_file("azure-llm-2023", "AzureLLMInferenceTrace_conv.csv")
 

@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connections,
+    transaction,
+)
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -82,10 +89,17 @@ class JobHandle:
 
     def renew(self) -> bool:
         """Push the lease forward, with any progress ``note()`` left; False when the job is no longer ours."""
+        # The lock guards only the hand-over of the notes, never the write: a body inside a transaction
+        # that holds SQLite's one write lock must not wait in note() for a keeper that waits for that lock.
         with self.lock:
-            values = dict(self.noted, lease_expires=self._lease())
+            noted = dict(self.noted)
             self.noted.clear()
-            ours = self._mine().update(**values) == 1
+        try:
+            ours = self._mine().update(**noted, lease_expires=self._lease()) == 1
+        except BaseException:
+            with self.lock:  # not published: keep them, under any newer note of the same field
+                self.noted = {**noted, **self.noted}
+            raise
         if not ours:
             self.lost = True
         return ours
@@ -243,6 +257,8 @@ class LeaseKeeper:
 
     def __init__(self, handle: JobHandle, interval: float | None = None):
         self.handle = handle
+        # The body's connection (this is the body's thread): see _body_holds_sqlite_writer.
+        self._body_connection = connections[DEFAULT_DB_ALIAS]
         self.interval = interval if interval is not None else max(lease_seconds() / 3.0, 0.2)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"lease-{handle.pk}", daemon=True)
@@ -254,6 +270,8 @@ class LeaseKeeper:
         while not self._stop.wait(tick):
             if time.monotonic() - last < self.interval and not getattr(self.handle, "noted", None):
                 continue
+            if self._body_holds_sqlite_writer():
+                continue  # published within a second of the commit; see below
             last = time.monotonic()
             try:
                 if not self.handle.renew():
@@ -264,6 +282,17 @@ class LeaseKeeper:
                             exc_info=True)
             finally:
                 close_old_connections()
+
+    def _body_holds_sqlite_writer(self) -> bool:
+        """SQLite has one writer: while the body is inside a transaction (BEGIN IMMEDIATE takes the write
+        lock at once) a keeper's write would only wait out the 30 s busy timeout and fail. So on SQLite
+        the keeper waits for the commit: progress noted inside a transaction shows when it commits (on
+        PostgreSQL, within a second), and the lease is renewed then. No other writer, recovery included,
+        can take the job over meanwhile (it needs the same lock); a body's own ``progress()`` inside the
+        transaction renews the lease as of its commit, and a takeover right after a commit that outlived
+        the lease is refused to this worker by the claim token, as any takeover is."""
+        conn = self._body_connection
+        return conn.vendor == "sqlite" and conn.in_atomic_block
 
     def __enter__(self):
         self._thread.start()

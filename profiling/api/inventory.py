@@ -36,6 +36,8 @@ class HardwareSerializer(ModelCleanMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="hardware-detail", lookup_field="slug")
     queue_name = serializers.CharField(read_only=True)
     is_online = serializers.BooleanField(read_only=True)
+    kind = serializers.ChoiceField(choices=["reference", "host", "no worker"], read_only=True,
+                                   help_text='"no worker": described by hand, no worker registered it.')
     energy_counters = serializers.ListField(child=serializers.CharField(), read_only=True)
     aliases = serializers.SlugRelatedField(many=True, read_only=True, slug_field="alias")
 
@@ -46,7 +48,7 @@ class HardwareSerializer(ModelCleanMixin, serializers.ModelSerializer):
             "cpu_cores", "dram_gb", "gpu_model", "gpu_count", "gpu_memory_gb", "gpu_tdp_w", "cpu_tdp_w",
             "idle_power_gpu_w", "idle_power_cpu_w", "idle_power_dram_w", "has_nvml_energy",
             "has_nvml_power", "rapl_domains", "energy_counters", "queue_name", "last_heartbeat",
-            "is_online", "aliases", "notes", "created", "updated",
+            "is_online", "kind", "aliases", "notes", "created", "updated",
         ]
         read_only_fields = ["last_heartbeat", "created", "updated"]
         extra_kwargs = {"slug": {"required": False}}

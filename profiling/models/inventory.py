@@ -4,12 +4,19 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
 from profiling.choices import Dtype, FitForm, FitSource, FitTarget
+
+# Bounds of what one host or one model can have. Without them SQLite stores any 64-bit integer that
+# PostgreSQL's smallint refuses, so the two databases would answer one request differently (#16).
+MAX_GPUS_PER_HOST = 1024
+MAX_CPU_SOCKETS = 64
+MAX_CPU_CORES = 1_000_000
 
 
 class Hardware(models.Model):
@@ -24,11 +31,12 @@ class Hardware(models.Model):
         default=False, help_text="A system from the published reference catalogue."
     )
     cpu_model = models.CharField(max_length=200, blank=True)
-    cpu_sockets = models.PositiveSmallIntegerField(default=1)
-    cpu_cores = models.PositiveIntegerField(null=True, blank=True, help_text="Physical cores in all.")
+    cpu_sockets = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(MAX_CPU_SOCKETS)])
+    cpu_cores = models.PositiveIntegerField(null=True, blank=True, help_text="Physical cores in all.",
+                                            validators=[MaxValueValidator(MAX_CPU_CORES)])
     dram_gb = models.FloatField(null=True, blank=True, verbose_name="DRAM (GB)")
     gpu_model = models.CharField(max_length=200, blank=True)
-    gpu_count = models.PositiveSmallIntegerField(default=0)
+    gpu_count = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(MAX_GPUS_PER_HOST)])
     gpu_memory_gb = models.FloatField(
         null=True, blank=True, verbose_name="GPU memory (GB)", help_text="Per GPU."
     )
@@ -87,6 +95,20 @@ class Hardware(models.Model):
         return f"hw.{self.slug}"
 
     @property
+    def is_host(self) -> bool:
+        """A machine a worker runs on: registered by register_host (it has a hostname) or heard from.
+        A system added by hand in the admin is neither, until a worker registers it."""
+        return not self.is_reference and bool(self.hostname or self.last_heartbeat)
+
+    @property
+    def kind(self) -> str:
+        """What the pages call it: "reference" (published data), "host" (a worker's machine, online or
+        offline) or "no worker" (described by hand; plans may use its models, nothing runs there)."""
+        if self.is_reference:
+            return "reference"
+        return "host" if self.is_host else "no worker"
+
+    @property
     def is_online(self) -> bool:
         if self.last_heartbeat is None:
             return False
@@ -116,7 +138,8 @@ class LLM(models.Model):
         null=True, blank=True, verbose_name="active parameters (B)",
         help_text="Billions active per token (differs from the total for mixture-of-experts).",
     )
-    min_gpus = models.PositiveSmallIntegerField(default=1, verbose_name="minimum GPUs")
+    min_gpus = models.PositiveSmallIntegerField(default=1, verbose_name="minimum GPUs",
+                                                validators=[MaxValueValidator(MAX_GPUS_PER_HOST)])
     accuracy = models.FloatField(
         null=True, blank=True, verbose_name="accuracy A_K (%)",
         help_text="Benchmark accuracy in percent, used by the energy-accuracy planner.",

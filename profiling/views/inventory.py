@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
 
@@ -88,8 +88,25 @@ def llm_detail(request, slug):
     })
 
 
-def latest_fits(limit: int = 10):
-    return EnergyModelFit.objects.select_related("llm", "hardware").order_by("-created", "-id")[:limit]
+def latest_fits(pairs: int = 10) -> list:
+    """The ``pairs`` LLM and hardware pairs fitted most recently, each with its fit to use per target
+    (else its newest): one fitting round makes about ten candidate fits of one pair, which would
+    otherwise fill the dashboard with a single LLM."""
+    recent = (EnergyModelFit.objects.values("llm_id", "hardware_id").annotate(last=Max("created"))
+              .order_by("-last", "llm_id", "hardware_id")[:pairs])
+    order = {(r["llm_id"], r["hardware_id"]): i for i, r in enumerate(recent)}
+    if not order:
+        return []
+    pair_filter = Q()
+    for llm_id, hardware_id in order:
+        pair_filter |= Q(llm_id=llm_id, hardware_id=hardware_id)
+    chosen: dict = {}
+    for fit in (EnergyModelFit.objects.filter(pair_filter).select_related("llm", "hardware")
+                .order_by("-created", "-id")):
+        key = (fit.llm_id, fit.hardware_id, fit.target)
+        if key not in chosen or (fit.is_to_use and not chosen[key].is_to_use):
+            chosen[key] = fit
+    return sorted(chosen.values(), key=lambda f: (order[(f.llm_id, f.hardware_id)], f.target))
 
 
 urlpatterns = [

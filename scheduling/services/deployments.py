@@ -205,9 +205,10 @@ def spec_from_json(data: dict) -> DeploymentSpec:
     return DeploymentSpec(**data)
 
 
-def ensure_reference_deployments() -> list:
+def ensure_reference_deployments(create: bool = True) -> list | None:
     """A Deployment (selected fits, default shares) for every LLM and hardware pair that has a
-    selected energy and runtime fit and a known accuracy; existing ones are reused."""
+    selected energy and runtime fit and a known accuracy; existing ones are reused. With
+    ``create=False`` (a reader who may not add inventory) None when any of them is missing."""
     from scheduling.models import Deployment
 
     selected = EnergyModelFit.objects.selected()
@@ -216,10 +217,13 @@ def ensure_reference_deployments() -> list:
     pairs &= set(selected.filter(target=FitTarget.RUNTIME).values_list("llm_id", "hardware_id"))
     rows = []
     for llm_id, hardware_id in sorted(pairs):
-        dep = (Deployment.objects.filter(llm_id=llm_id, hardware_id=hardware_id,
-                                         energy_fit_choice=FitChoice.SELECTED,
-                                         runtime_fit_choice=FitChoice.SELECTED,
-                                         min_share=0.0, max_share=1.0, horizon_s__isnull=True).first()
+        dep = Deployment.objects.filter(llm_id=llm_id, hardware_id=hardware_id,
+                                        energy_fit_choice=FitChoice.SELECTED,
+                                        runtime_fit_choice=FitChoice.SELECTED,
+                                        min_share=0.0, max_share=1.0, horizon_s__isnull=True).first()
+        if dep is None and not create:
+            return None
+        dep = (dep
                or Deployment.objects.create(llm_id=llm_id, hardware_id=hardware_id,
                                             energy_fit_choice=FitChoice.SELECTED,
                                             runtime_fit_choice=FitChoice.SELECTED,

@@ -205,6 +205,9 @@ def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict
         "objective": objective,
         "parameters": params,
         "deployments": keys,
+        # The fewest queries each deployment must get (the paper's at-least-one rule, or its
+        # minimum share): the plan page says so where a count sits exactly on it.
+        "minimum_counts": dict(zip(keys, (int(v) for v in problem.lo), strict=True)),
         "energy_estimated": estimated,
         "n_queries": int(tin.shape[0]),
         "plans": plans,

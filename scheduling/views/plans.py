@@ -26,19 +26,22 @@ def plan_list(request):
 def plan_new(request):
     # Any signed-in user may plan: a job computes on existing inventory and changes none of it.
     # Adding the reference deployments creates Deployment rows, an inventory write: staff only.
-    initial = {}
+    # Ticked by default: `make run` seeds the reference deployments, so a first plan needs no other step.
+    initial = {"add_reference": True}
     if request.GET.get("workload"):
         initial["workload"] = request.GET["workload"]
     form = PlanForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         deployments = list(form.cleaned_data["deployments"])
-        if form.cleaned_data.get("add_reference") and not is_staff(request.user):
-            form.add_error("add_reference", "Only staff may add the reference deployments; choose existing "
-                                            "deployments, or ask staff to add them.")
-            return render(request, "scheduling/plan_new.html", {"form": form}, status=403)
         if form.cleaned_data.get("add_reference"):
+            # Everyone may plan on the existing ones; only staff may create missing ones.
+            reference = ensure_reference_deployments(create=is_staff(request.user))
+            if reference is None:
+                form.add_error("add_reference", "Only staff may add the reference deployments; choose existing "
+                                                "deployments, or ask staff to add them.")
+                return render(request, "scheduling/plan_new.html", {"form": form}, status=403)
             seen = {d.pk for d in deployments}
-            deployments += [d for d in ensure_reference_deployments() if d.pk not in seen]
+            deployments += [d for d in reference if d.pk not in seen]
         try:
             if not deployments:
                 raise jobs.JobParameterError("No reference deployments with published models exist.",
@@ -80,7 +83,12 @@ def plan_detail(request, pk):
            "coverage_rows": card_rows(runs_for_plan(job.pk))}
     if results.get("plans"):
         ctx["summary"] = jobs.summary(results)
-        ctx["primary"] = results["plans"][results["primary_index"]]
+        ctx["primary"] = primary = results["plans"][results["primary_index"]]
+        minimums = results.get("minimum_counts") or {}
+        ctx["at_minimum"] = [key for key, n in primary.get("counts", {}).items()
+                             if minimums.get(key) and n == minimums[key]]
+        ctx["paper_minimum"] = bool((job.parameters or {}).get("paper_default_shares", True)) and all(
+            minimums[key] == 1 for key in ctx["at_minimum"])
     return render(request, "scheduling/plan_detail.html", ctx)
 
 

@@ -19,6 +19,7 @@
       },
     });
     const set = (id, text) => { const el = document.getElementById(id); if (el) el.textContent = text; };
+    const active = (s) => s === "pending" || s === "running";
 
     function draw(rep) {
       if (!chart) return;
@@ -33,7 +34,9 @@
         label: key, data: byDep.get(key), backgroundColor: EC.color(i, 0.7), borderColor: EC.color(i), pointRadius: 4,
       }));
       chart.data.datasets.push({ label: "predicted = measured", type: "line", data: [{ x: 0, y: 0 }, { x: hi, y: hi }],
-        borderColor: "#94a3b8", borderDash: [4, 4], pointRadius: 0 });
+        borderColor: "#94a3b8", borderDash: [4, 4], pointRadius: 0, guide: true });
+      chart.$emptyText = active(rep.status) ? "No batch measured yet."
+        : "No data: no batch was measured" + (rep.status === "failed" ? " before the execution failed." : ".");
       chart.update();
       document.getElementById("scatter-chart").dataset.points = String((rep.batches || []).length);
     }
@@ -54,7 +57,6 @@
       draw(rep);
     }
 
-    const active = (s) => s === "pending" || s === "running";
     function tick() {
       fetch(reportUrl, { credentials: "same-origin" }).then((r) => r.json()).then((rep) => {
         update(rep);

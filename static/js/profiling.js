@@ -20,8 +20,11 @@
     });
     const set = (id, text) => { const el = document.getElementById(id); if (el) el.textContent = text; };
 
-    function draw(rows) {
+    function draw(rows, status) {
       if (!chart) return;
+      const live = status === "pending" || status === "running";
+      chart.$emptyText = live ? "No trials yet."
+        : "No data: no trial was recorded" + (status === "failed" ? " before the run failed." : ".");
       const byInput = new Map();
       rows.filter((r) => !r.is_warmup && r.total_energy_j > 0).forEach((r) => {
         if (!byInput.has(r.input_tokens)) byInput.set(r.input_tokens, []);
@@ -49,7 +52,7 @@
         set("run-status", s.status);
         const hint = document.getElementById("queue-hint");
         if (hint) hint.hidden = s.status !== "pending";
-        draw(data.measurements);
+        draw(data.measurements, s.status);
         if (s.status === "pending" || s.status === "running") setTimeout(tick, 1000);
         else if (first.status === "pending" || first.status === "running") window.location.reload();
       }).catch(() => setTimeout(tick, 3000));

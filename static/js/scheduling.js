@@ -38,14 +38,15 @@
     return labels;
   }
 
-  function histChart(canvasId, basename, edges, datasets, title) {
+  function histChart(canvasId, basename, edges, datasets, title, colorOf) {
     const EC = window.EnergyCharts;
     const canvas = document.getElementById(canvasId);
     if (!canvas || !edges) return;
     EC.makeChart(canvasId, {
       type: "bar",
       data: { labels: binLabels(edges), datasets: datasets.map((d, i) => ({
-        label: d.label, data: d.counts, backgroundColor: EC.color(i, 0.75), stack: "s" })) },
+        label: d.label, data: d.counts, backgroundColor: colorOf ? colorOf(d.label, 0.75) : EC.color(i, 0.75),
+        stack: "s" })) },
       options: { plugins: { legend: { display: datasets.length > 1 } },
         scales: { x: { stacked: true, title: { display: true, text: title + " (log-spaced bins)" } },
                   y: { stacked: true, title: { display: true, text: "queries" } } } },
@@ -93,6 +94,8 @@
     const plans = res.plans;
     const zetas = plans.map((p) => p.zeta);
     const baselines = Object.entries(res.baselines || {});
+    // One colour per deployment (so per LLM on one system) in every chart of the plan.
+    const depColor = EC.keyedColors(res.deployments);
 
     // Figure 5.4 of the paper: each metric against zeta, baselines as flat lines.
     const metric = (canvasId, key, label) => {
@@ -131,8 +134,8 @@
 
     const counts = document.getElementById("chart-counts");
     if (counts) {
-      const datasets = res.deployments.map((key, i) => ({ label: key, data: plans.map((p) => p.counts[key] || 0),
-        backgroundColor: EC.color(i, 0.8), stack: "q" }));
+      const datasets = res.deployments.map((key) => ({ label: key, data: plans.map((p) => p.counts[key] || 0),
+        backgroundColor: depColor(key, 0.8), stack: "q" }));
       EC.makeChart("chart-counts", { type: "bar", data: { labels: zetas.map((z) => `ζ=${z}`), datasets },
         options: { scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: "queries" } } } } });
       const rows = [];
@@ -143,8 +146,9 @@
     const h = res.histograms;
     if (h) {
       const split = (col) => res.deployments.map((key) => ({ label: key, counts: h.by_deployment[key][col] }));
-      histChart("chart-hist-tin", `${basename}-tin-by-deployment`, h.tin_edges, split("tin"), "input tokens");
-      histChart("chart-hist-tout", `${basename}-tout-by-deployment`, h.tout_edges, split("tout"), "output tokens");
+      histChart("chart-hist-tin", `${basename}-tin-by-deployment`, h.tin_edges, split("tin"), "input tokens", depColor);
+      histChart("chart-hist-tout", `${basename}-tout-by-deployment`, h.tout_edges, split("tout"), "output tokens",
+                depColor);
     }
   }
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 import transformers
 
 from profiling.backends.architectures import ARCHITECTURES, NAMES, architecture, parameter_count
@@ -14,7 +13,7 @@ PUBLISHED_B = {"falcon-7b": 6.92, "falcon-40b": 41.3, "llama-2-7b": 6.74, "llama
 
 
 @pytest.mark.parametrize("key", sorted(ARCHITECTURES))
-def test_architecture_builds_with_its_parameter_count(key):
+def test_architecture_builds_with_its_parameter_count(key, torch):
     config = architecture(key)
     model_type = config.pop("model_type")
     with torch.device("meta"):  # shapes only: no memory, no init

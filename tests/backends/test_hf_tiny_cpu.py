@@ -18,7 +18,7 @@ def tiny_spec(**kw) -> LLMSpec:
 
 
 @pytest.fixture(scope="module")
-def tiny():
+def tiny(torch):
     return load_backend("hf", tiny_spec())
 
 
@@ -51,7 +51,7 @@ def test_local_weights_directory_loads_without_network(tiny, tmp_path):
     assert backend.generate(3, 2, 1).output_tokens == 2
 
 
-def test_uncached_hub_id_is_never_downloaded():
+def test_uncached_hub_id_is_never_downloaded(torch):
     spec = LLMSpec(name="x", weights="meta-llama/Llama-2-7b-hf", weights_mode="pretrained", device="cpu")
     with pytest.raises(BackendError, match="downloads are off"):
         load_backend("hf", spec)
@@ -62,7 +62,7 @@ def test_counts_below_one_are_refused(tiny):
         tiny.generate(4, 0, 1)
 
 
-def test_uncached_weights_fall_back_to_random_init_and_say_so():
+def test_uncached_weights_fall_back_to_random_init_and_say_so(torch):
     spec = LLMSpec(name="t", weights="meta-llama/Llama-2-7b-hf", architecture=architecture("tiny-random-llama"),
                    device="cpu")
     assert load_backend("hf", spec).info["weights"] == "random-init"

@@ -8,15 +8,14 @@ the two sweeps alone predicts the grid within 15% MAPE. Skips when ../shared is 
 import pytest
 
 from profiling.services import fitting, swing_reference
-from tests.conftest import reference_file
 
 MODELS = list(swing_reference.GRID_FILES)
 TARGETS = (("energy", "gpu"), ("runtime", "runtime"))
 
 
 @pytest.fixture(scope="module")
-def wilkins():
-    return reference_file("wilkins2024")
+def wilkins(wilkins_dir):
+    return wilkins_dir
 
 
 @pytest.mark.parametrize("model", MODELS)

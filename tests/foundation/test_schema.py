@@ -1,8 +1,6 @@
 """The OpenAPI schema is generated without warnings and validates; the docs page is offline."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,12 +8,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_schema_validates_without_warnings(tmp_path):
+def test_schema_validates_without_warnings(tmp_path, run_python):
     out = tmp_path / "schema.yaml"
-    proc = subprocess.run(
-        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
+    proc = run_python("manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = out.read_text()
     for path in ("/api/v1/hardware/{slug}/", "/api/v1/llms/", "/api/v1/fits/"):

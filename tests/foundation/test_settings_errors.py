@@ -1,8 +1,6 @@
 """Bad configuration values stop start-up with a clear ImproperlyConfigured message."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -47,13 +45,12 @@ def test_database_url_parses_postgres():
         "django.db.backends.postgresql", "energy", "me", "pw", "db.example", "6543")
 
 
-def _start(tmp_path, **overrides):
+def _start(run_python, tmp_path, **overrides):
     """Import the settings in a fresh process, as a deployment would."""
     environ = {k: v for k, v in os.environ.items()
                if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG")}
     environ.update(ENERGYWEB_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="energyweb.settings", **overrides)
-    return subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=environ,
-                          capture_output=True, text=True, timeout=60)
+    return run_python("-c", "import django; django.setup()", env=environ, timeout=60)
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
@@ -63,15 +60,15 @@ def _start(tmp_path, **overrides):
     ({"REDIS_URL": "http://localhost"}, "REDIS_URL='http://localhost': use redis://"),
     ({"ENERGYWEB_HEARTBEAT_INTERVAL_S": "1"}, "ENERGYWEB_HEARTBEAT_INTERVAL_S=1 must be at least 5"),
 ])
-def test_settings_import_fails_clearly(tmp_path, overrides, message):
-    proc = _start(tmp_path, **overrides)
+def test_settings_import_fails_clearly(tmp_path, run_python, overrides, message):
+    proc = _start(run_python, tmp_path, **overrides)
     assert proc.returncode != 0
     assert "ImproperlyConfigured" in proc.stderr
     assert message in proc.stderr
 
 
-def test_embedded_defaults_start_and_keep_a_secret_key(tmp_path):
-    proc = _start(tmp_path)
+def test_embedded_defaults_start_and_keep_a_secret_key(tmp_path, run_python):
+    proc = _start(run_python, tmp_path)
     assert proc.returncode == 0, proc.stderr
     key_file = tmp_path / "secret_key"
     assert len(key_file.read_text().strip()) >= 32

@@ -7,7 +7,6 @@ import os
 import re
 import stat
 import subprocess
-import sys
 from io import StringIO
 from pathlib import Path
 
@@ -31,16 +30,15 @@ def _embedded_env(var: Path) -> dict:
     return env
 
 
-def _manage(var: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=_embedded_env(var),
-                          capture_output=True, text=True, timeout=120)
+def _manage(run_python, var: Path, *args: str) -> subprocess.CompletedProcess:
+    return run_python("manage.py", *args, env=_embedded_env(var))
 
 
-def test_embedded_defaults_create_private_files_and_use_wal(tmp_path):
+def test_embedded_defaults_create_private_files_and_use_wal(tmp_path, run_python):
     var = tmp_path / "var"
     sql = ("from django.db import connection; c = connection.cursor(); c.execute('PRAGMA journal_mode'); "
            "print('journal', c.fetchone()[0]); c.execute('PRAGMA busy_timeout'); print('busy', c.fetchone()[0])")
-    done = _manage(var, "shell", "-c", sql)
+    done = _manage(run_python, var, "shell", "-c", sql)
     assert done.returncode == 0, done.stderr
     assert "journal wal" in done.stdout
     assert "busy 30000" in done.stdout
@@ -49,13 +47,13 @@ def test_embedded_defaults_create_private_files_and_use_wal(tmp_path):
     assert _mode(var / "energyweb.sqlite3") == 0o600
 
 
-def test_an_existing_world_readable_database_is_tightened(tmp_path):
+def test_an_existing_world_readable_database_is_tightened(tmp_path, run_python):
     var = tmp_path / "var"
     var.mkdir(mode=0o755)
     db = var / "energyweb.sqlite3"
     db.touch(mode=0o644)
     db.chmod(0o644)
-    assert _manage(var, "check").returncode == 0
+    assert _manage(run_python, var, "check").returncode == 0
     assert _mode(db) == 0o600 and _mode(var) == 0o700
 
 
@@ -69,9 +67,9 @@ def test_uploads_are_stored_private(db, settings, tmp_path):
     assert _mode(stored.parent) == 0o700
 
 
-def test_create_api_token_without_the_var_dir_explains_and_leaves_nothing(tmp_path):
+def test_create_api_token_without_the_var_dir_explains_and_leaves_nothing(tmp_path, run_python):
     var = tmp_path / "no-such-var"
-    done = _manage(var, "create_api_token", "admin")
+    done = _manage(run_python, var, "create_api_token", "admin")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert "No energyweb database" in done.stderr and "ENERGYWEB_VAR_DIR" in done.stderr

@@ -1,10 +1,14 @@
-"""An operator uploads the Azure conversation trace, plans it with a zeta sweep over the seeded
-reference models, reads the charts and downloads the assignment."""
+"""An operator uploads a conversation trace, plans it with a zeta sweep over the seeded reference
+models, reads the charts and downloads the assignment.
+
+The trace is the journey's own: a small synthetic file in the Azure trace's format
+(fixtures/make_synthetic_trace.py), so the journey never skips where ../shared/reference is absent."""
 
 from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -12,6 +16,8 @@ from django.core.management import call_command
 from energyweb.jobs.choices import JobStatus
 from scheduling.models import ScheduleJob, Workload
 from tests.conftest import login
+
+TRACE = Path(__file__).with_name("fixtures") / "synthetic_conversation_trace.csv"
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.slow]
 
@@ -23,18 +29,18 @@ def _rendered(page, canvas_id):
     page.wait_for_function(f"document.getElementById('{canvas_id}')?.dataset.rendered === 'true'", timeout=30000)
 
 
-def test_upload_the_azure_trace_plan_a_sweep_and_download_the_assignment(
-        transactional_db, staff_user, celery_worker_process, live_server, page, azure_trace, shot):
+def test_upload_a_trace_plan_a_sweep_and_download_the_assignment(
+        transactional_db, staff_user, celery_worker_process, live_server, page, shot):
     call_command("seed_reference", stdout=io.StringIO())
     login(page, live_server)
     page.goto(f"{live_server.url}/workloads/upload/")
-    page.fill("#id_name", "Azure conversation trace")
-    page.set_input_files("#id_file", str(azure_trace))
+    page.fill("#id_name", "Conversation trace")
+    page.set_input_files("#id_file", str(TRACE))
     shot(page, "upload-form")
     page.click("#upload-form button[type=submit]")
     page.wait_for_url(lambda url: "/workloads/upload/" not in url, timeout=60000)
-    wl = Workload.objects.get(name="Azure conversation trace")
-    with open(azure_trace, newline="") as fh:
+    wl = Workload.objects.get(name="Conversation trace")
+    with open(TRACE, newline="") as fh:
         expected = sum(1 for _ in csv.DictReader(fh))
     assert wl.n_queries == expected and wl.has_timestamps
     _rendered(page, "hist-tin")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
 import time
 import types
 from pathlib import Path
@@ -28,7 +26,7 @@ def load_script():
     return module
 
 
-def test_gpu_check_without_nvml_exits_2_saying_why():
+def test_gpu_check_without_nvml_exits_2_saying_why(run_python):
     try:
         import pynvml
 
@@ -37,7 +35,7 @@ def test_gpu_check_without_nvml_exits_2_saying_why():
         pytest.skip("this host has an NVIDIA driver: the no-GPU path cannot be shown here")
     except pynvml.NVMLError:
         pass
-    result = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=60)
+    result = run_python(str(SCRIPT), timeout=60)
     assert result.returncode == 2
     assert "no usable NVIDIA GPU" in result.stderr and "nvmlInit failed" in result.stderr
 
@@ -105,7 +103,7 @@ def test_fake_nvml_holdout_fits_the_grid_and_compares_predicted_with_measured_qu
     assert set(out["runtime"]) >= {"mape_pct", "bias_pct", "total_error_pct", "form"}
 
 
-def test_gpu_check_refuses_bad_options_before_touching_a_gpu():
+def test_gpu_check_refuses_bad_options_before_touching_a_gpu(run_python):
     for bad in (["--holdout", "-1"], ["--trials", "0"], ["--warmup-tolerance", "1.5"]):
-        result = subprocess.run([sys.executable, str(SCRIPT), *bad], capture_output=True, text=True, timeout=60)
+        result = run_python(str(SCRIPT), *bad, timeout=60)
         assert result.returncode == 2 and "--holdout at least 0" in result.stderr

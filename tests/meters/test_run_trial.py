@@ -72,7 +72,7 @@ def test_backend_running_other_counts_fails_the_trial(powercap):
     assert meter.stop().energy_j["cpu"] > 0
 
 
-def test_tiny_llama_sweep_on_cpu_with_estimated_energy():
+def test_tiny_llama_sweep_on_cpu_with_estimated_energy(torch):
     backend = load_backend("hf", LLMSpec(name="tiny-random-llama", architecture=architecture("tiny-random-llama"),
                                          dtype="float32", device="cpu"))
     design = grid("4,8", "2", warmup=1, seed=0, stopping=StoppingRule.fixed(2))

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from profiling import meters
@@ -27,9 +23,8 @@ def test_registry_names_resolve_and_unknown_names_are_refused():
         meters.meter_class("watt-o-meter")
 
 
-def test_meters_and_backends_import_without_django():
+def test_meters_and_backends_import_without_django(run_python):
     code = ("import sys; import profiling.meters, profiling.meters.nvml, profiling.meters.rapl, "
             "profiling.meters.estimate, profiling.backends, profiling.backends.hf, profiling.backends.vllm, profiling.sweeps; assert 'django' not in sys.modules, 'django imported'")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parents[2])
+    result = run_python("-c", code)
     assert result.returncode == 0, result.stderr
