@@ -89,6 +89,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "energyweb.middleware.RejectNulMiddleware",
+    # Before whitenoise, so static files get the policy and stream under ASGI too.
+    "energyweb.middleware.ContentSecurityPolicyMiddleware",
+    "energyweb.middleware.AsyncStreamingMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -341,5 +344,23 @@ LOGGING = {
 if not DEBUG and env_bool("SECURE_COOKIES", False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # Secure cookies mean the site is served over HTTPS: browsers are told to keep to it.
+    # One day by default, so a mistaken setting is not remembered for a year.
+    SECURE_HSTS_SECONDS = env_int("ENERGYWEB_HSTS_SECONDS", 86400, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+
+# Mail (password reset): with EMAIL_HOST set, SMTP; otherwise the embedded default writes each
+# message as a file under var/mail/, where an administrator can read the reset link.
+if env_str("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env_str("EMAIL_HOST")
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "energyweb@localhost")
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
