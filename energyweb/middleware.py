@@ -21,6 +21,9 @@ class RejectNulMiddleware:
         return self.get_response(request)
 
 
+LOOSER_STYLE_PREFIXES = ("/api/", "/admin/")
+
+
 class ContentSecurityPolicyMiddleware:
     """A Content-Security-Policy on every response that has none (Django 5.2 has no built-in one).
 
@@ -28,6 +31,10 @@ class ContentSecurityPolicyMiddleware:
     charts carry the per-request nonce (``request.csp_nonce`` in templates), so an injected
     ``<script>`` or event handler never runs even if escaping were missed somewhere. A view
     that needs another policy (ReDoc: inline styles, blob: workers) sets its own header.
+
+    Under /api/ and /admin/ inline *styles* are allowed: Swagger UI, DRF's browsable API and
+    the admin put style attributes in their own markup, which we do not control. Scripts stay
+    nonce-only there too (Swagger UI's start-up script is a file: SpectacularSwaggerSplitView).
     """
 
     def __init__(self, get_response):
@@ -40,8 +47,9 @@ class ContentSecurityPolicyMiddleware:
         request.csp_nonce = nonce
         response = self.get_response(request)
         if "Content-Security-Policy" not in response:
+            styles = "'unsafe-inline'" if request.path.startswith(LOOSER_STYLE_PREFIXES) else f"'nonce-{nonce}'"
             response["Content-Security-Policy"] = (
-                f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
+                f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' {styles}; "
                 "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
                 "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
         return response
@@ -79,3 +87,31 @@ async def _chunks(iterator):
     step = sync_to_async(next, thread_sensitive=True)
     while (chunk := await step(iterator, _DONE)) is not _DONE:
         yield chunk
+
+
+class ApiOptionalSlashMiddleware:
+    """One trailing-slash rule for the API: every path is canonical with its slash (as reverse()
+    and the API root give it), and the same path without the slash is served as if it had one,
+    for every method. Not a redirect: a client re-sending a POST after a redirect loses its body
+    (or turns it into a GET), so ``POST /api/v1/predict`` must work as it is.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if path.startswith("/api/") and not path.endswith("/"):
+            from django.urls import Resolver404, resolve
+
+            try:
+                resolve(path)
+            except Resolver404:
+                try:
+                    resolve(path + "/")
+                except Resolver404:
+                    pass
+                else:
+                    request.path_info = path + "/"
+                    request.path = request.path + "/"
+        return self.get_response(request)

@@ -115,3 +115,23 @@ def health(request):
     ok = all(value == "ok" for value in checks.values())
     body = {"status": "ok" if ok else "degraded", "database": connection.vendor, "checks": checks}
     return JsonResponse(body, status=200 if ok else 503)
+
+
+@login_required
+def account(request):
+    """The signed-in user's account: create (or replace) an API token, shown once.
+
+    POST only (with CSRF), and the key is rendered in that response alone: it is never shown
+    again on a later visit, so a token seen over someone's shoulder cannot be re-read here.
+    """
+    from rest_framework.authtoken.models import Token
+
+    new_key = None
+    if request.method == "POST":
+        Token.objects.filter(user=request.user).delete()
+        new_key = Token.objects.create(user=request.user).key
+    has_token = new_key is not None or Token.objects.filter(user=request.user).exists()
+    response = render(request, "registration/account.html", {"new_key": new_key, "has_token": has_token})
+    if new_key:
+        response["Cache-Control"] = "no-store"
+    return response
