@@ -81,7 +81,7 @@ async def trickle(port: int, interval: float, until: float, closed: list):
         while time.monotonic() < until:
             try:
                 data = await asyncio.wait_for(reader.read(1024), timeout=interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 data = None
             if data == b"" or data:  # the server closed it (or answered, which a trickler never asks for)
                 closed.append("closed")
