@@ -94,3 +94,12 @@ if _gasgi is not None:
             # offers no setting for another class; this runs in the worker process only.
             _gasgi.ASGIProtocol = HeaderTimeoutProtocol
             super().init_process()
+
+
+if __name__ == "__main__":
+    # `python -m energyweb.webserver HOST PORT`: the container's web command, the same server as make run.
+    import os
+
+    host, port = (sys.argv[1:3] + ["0.0.0.0", "8000"][len(sys.argv[1:3]):])[:2]
+    argv = gunicorn_argv(host, int(port))
+    os.execv(argv[0], argv)
