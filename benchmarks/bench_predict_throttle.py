@@ -29,6 +29,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=300)
     args = parser.parse_args()
+    import os
+
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")  # the test client's host name
     vendor = _django.setup()
 
     from django.conf import settings
@@ -36,6 +39,9 @@ def main() -> None:
     from django.core.management import call_command
     from rest_framework.test import APIClient
 
+    import logging
+
+    logging.getLogger("django.request").setLevel(logging.ERROR)  # one WARNING per refused call otherwise
     call_command("seed_reference", verbosity=0, stdout=open("/dev/null", "w"))
     user = get_user_model().objects.create_user("bench-predict", password="bench-pass-123")
     client = APIClient()
