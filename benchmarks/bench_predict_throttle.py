@@ -34,12 +34,12 @@ def main() -> None:
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")  # the test client's host name
     vendor = _django.setup()
 
+    import logging
+
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from rest_framework.test import APIClient
-
-    import logging
 
     logging.getLogger("django.request").setLevel(logging.ERROR)  # one WARNING per refused call otherwise
     call_command("seed_reference", verbosity=0, stdout=open("/dev/null", "w"))

@@ -173,3 +173,18 @@ def test_skeleton_and_normalise():
     assert normalise(" a\u00a0\u00a0b\u2013c\u200b ") == "a b-c"
     assert skeleton("Ｓｗｉｎｇ АМD+A100") == skeleton("Swing AMD A100") == "swingamda100"
     assert skeleton("Llama-2 (13B)") != skeleton("Llama-2 (7B)")
+
+
+def test_import_creating_a_look_alike_llm_is_a_row_error(staff_api, catalogue):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    hw, _ = catalogue
+    data = (f"llm,hardware,input_tokens,output_tokens,batch_size,runtime_s,gpu_energy_j,cpu_energy_j,iteration\n"
+            f"Llаma-2 (7B),{hw.name},32,64,1,1.5,100.0,10.0,1\n").encode()  # Cyrillic а
+    before = LLM.objects.count()
+    r = staff_api.post("/api/v1/measurements/import/", {"file": SimpleUploadedFile("m.csv", data),
+                                                        "create_missing": "true"}, format="multipart")
+    assert r.status_code == 400, r.content
+    error = r.json()["errors"][0]
+    assert error["row"] == 1 and "Llama-2 (7B)" in error["message"]
+    assert LLM.objects.count() == before
