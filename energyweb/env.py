@@ -109,7 +109,10 @@ def database_from_url(name: str, url: str) -> dict:
         "PASSWORD": parsed.password or "",
         "HOST": parsed.hostname or "",
         "PORT": str(port or ""),
-        "CONN_MAX_AGE": 60,
+        # Persistent connections for the Celery workers and WSGI; the ASGI web server turns them
+        # off (energyweb/asgi.py): each request runs in a thread of its own there, so a kept
+        # connection would never be reused, only left open.
+        "CONN_MAX_AGE": env_int("ENERGYWEB_DB_CONN_MAX_AGE", 60, minimum=0),
         "CONN_HEALTH_CHECKS": True,
     }
 

@@ -89,6 +89,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "energyweb.middleware.RejectNulMiddleware",
+    # Before whitenoise, so static files get the policy and stream under ASGI too.
+    "energyweb.middleware.ContentSecurityPolicyMiddleware",
+    "energyweb.middleware.AsyncStreamingMiddleware",
+    "energyweb.middleware.ApiOptionalSlashMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -153,6 +157,13 @@ else:
     # API tokens and sessions live in this file: never world-readable.
     _private_file(Path(DATABASES["default"]["NAME"]))
 
+# Local memory (per process): the default cache for short-lived counts, and one of its own for
+# the API's rate limits so that tests can reset them without touching anything else.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"},
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -209,7 +220,9 @@ IMPORT_CHUNK_ROWS = env_int("ENERGYWEB_IMPORT_CHUNK_ROWS", 100_000, minimum=1)
 # well under a second to parse); larger ones are stored and imported by a background job
 # so that no web worker is held for the length of an import (0: every upload in the background).
 IMPORT_SYNC_MAX_BYTES = env_int("ENERGYWEB_IMPORT_SYNC_MAX_KB", 4096, minimum=0) * 1024
-PREDICT_MAX_PAIRS = env_int("ENERGYWEB_PREDICT_MAX_PAIRS", 1_000_000, minimum=1)
+# One predict call evaluates at most this many (tin, tout) pairs: 1M pairs took 26-54 s and 800 MB of
+# a web worker; 100,000 take well under a second (benchmarks/bench_predict.py).
+PREDICT_MAX_PAIRS = env_int("ENERGYWEB_PREDICT_MAX_PAIRS", 100_000, minimum=1)
 MAX_CONTEXT_TOKENS = env_int("ENERGYWEB_MAX_CONTEXT_TOKENS", 131072, minimum=1)
 # Plausibility ceilings for one measurement (energyweb/validation.py): a figure above them is
 # a unit or counter error, and stored it would wreck every fit of its pair.
@@ -277,6 +290,9 @@ API_COUNT_CACHE_MIN_ROWS = env_int("ENERGYWEB_API_COUNT_CACHE_MIN_ROWS", 10000, 
 # Seconds a web process reuses the predict API's lookups (LLM, hardware, fits); see
 # profiling/services/predict_cache.py. 0 turns it off.
 PREDICT_CACHE_S = env_int("ENERGYWEB_PREDICT_CACHE_S", 5, minimum=0)
+# Per-user API rates (energyweb/api/throttling.py), "N/sec|min|hour|day": past them, 429 with Retry-After.
+PREDICT_RATE = env_str("ENERGYWEB_PREDICT_RATE", "120/min")
+JOB_CREATE_RATE = env_str("ENERGYWEB_JOB_CREATE_RATE", "30/min")
 MAX_ACTIVE_JOBS_PER_USER = env_int("ENERGYWEB_MAX_ACTIVE_JOBS_PER_USER", 5, minimum=1)
 # An executed plan flags a deployment whose energy or runtime MAPE (%) exceeds this (drift).
 EXECUTION_DRIFT_PCT = env_int("ENERGYWEB_EXECUTION_DRIFT_PCT", 25, minimum=1)
@@ -300,14 +316,24 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
-        "rest_framework.filters.SearchFilter",
+        "energyweb.api.filters.BoundedSearchFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "energyweb.api.exceptions.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "energyweb API",
-    "DESCRIPTION": "Energy models of LLM inference per hardware, and energy-optimal scheduling.",
+    "DESCRIPTION": (
+        "Energy models of LLM inference per hardware, and energy-optimal scheduling.\n\n"
+        "**Authentication**: the session of a signed-in browser, or a token: sign in, open your "
+        "account page (`/accounts/profile/`, your name in the top bar) and press *Create API token*; "
+        "send it as `Authorization: Token <key>`. (Administrators: `manage.py create_api_token USER`.)\n\n"
+        "**Paths** end in `/`; the same path without it is served too, for every method.\n\n"
+        "**Limits**: `POST /api/v1/predict/` takes at most ENERGYWEB_PREDICT_MAX_PAIRS pairs (100,000; "
+        "more is a 400 on `pairs`); predictions and job creation (plans, profiling runs, executions, "
+        "imports) are rate-limited per user (ENERGYWEB_PREDICT_RATE, ENERGYWEB_JOB_CREATE_RATE: 429 "
+        "with Retry-After); `?search=` is at most 200 characters; `?offset=` at most 10,000; the "
+        "measurement and fit lists page by key with `?after=<last id>` (their `next` links)."),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -341,5 +367,23 @@ LOGGING = {
 if not DEBUG and env_bool("SECURE_COOKIES", False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # Secure cookies mean the site is served over HTTPS: browsers are told to keep to it.
+    # One day by default, so a mistaken setting is not remembered for a year.
+    SECURE_HSTS_SECONDS = env_int("ENERGYWEB_HSTS_SECONDS", 86400, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+
+# Mail (password reset): with EMAIL_HOST set, SMTP; otherwise the embedded default writes each
+# message as a file under var/mail/, where an administrator can read the reset link.
+if env_str("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env_str("EMAIL_HOST")
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "energyweb@localhost")
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -68,6 +68,29 @@ def number_field(value, field: str, lo: float, hi: float, *, default: float | No
     return number
 
 
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+
+
+def boolean_field(value, field: str, *, default: bool, error: type[FieldError] = FieldError) -> bool:
+    """A yes/no parameter: JSON true/false, 1/0, or the words true/false, yes/no, on/off, 1/0 in any
+    case; absent (None or "") means ``default``. Anything else is an error naming the field, never a
+    guess: ``bool("false")`` is True, which is how ``sweep: "false"`` ran a sweep."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    raise error(f"{field} must be true or false.", field)
+
+
 def max_context() -> int:
     return int(getattr(settings, "MAX_CONTEXT_TOKENS", 131072))
 

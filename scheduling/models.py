@@ -13,6 +13,8 @@ database by ~100 bytes per query for data that is never filtered in SQL.
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -61,6 +63,14 @@ class Workload(models.Model):
         from scheduling.services.workloads import load_workload_arrays
 
         return load_workload_arrays(self)
+
+
+# Bounds of a deployment's capacity fields, far beyond any real cluster: past them the product
+# instances x GPUs x horizon overflowed to infinity (and gpus_per_instance past PostgreSQL's
+# smallint). Checked in clean(), so the admin, the API and the page forms share them.
+MAX_INSTANCES = 100_000
+MAX_GPUS_PER_INSTANCE = 1024
+MAX_HORIZON_S = 1e9
 
 
 class Deployment(models.Model):
@@ -114,7 +124,10 @@ class Deployment(models.Model):
     def capacity_gpu_s(self) -> float | None:
         if self.horizon_s is None:
             return None
-        return self.instances * self.gpus * self.horizon_s
+        capacity = float(self.instances * self.gpus * self.horizon_s)
+        # A row stored before clean() bounded these fields may multiply to infinity, which
+        # JSON cannot carry: every list holding it answered 500. Shown as no limit instead.
+        return capacity if math.isfinite(capacity) else None
 
     def clean(self):
         errors = {}
@@ -124,11 +137,15 @@ class Deployment(models.Model):
                 errors[field] = "A fraction between 0 and 1."
         if not errors and self.min_share > self.max_share:
             errors["max_share"] = "Must be at least the minimum share."
-        if self.horizon_s is not None and self.horizon_s <= 0:
-            errors["horizon_s"] = "Must be above zero (or empty for no capacity limit)."
-        if self.instances is not None and self.instances < 1:
-            errors["instances"] = "At least 1."
-        if self.llm_id and self.gpus_per_instance is not None and self.gpus_per_instance < self.llm.min_gpus:
+        if self.horizon_s is not None and not (0 < self.horizon_s <= MAX_HORIZON_S):
+            errors["horizon_s"] = (f"Seconds above zero and at most {MAX_HORIZON_S:g} (about 30 years), "
+                                   "or empty for no capacity limit.")
+        if self.instances is not None and not 1 <= self.instances <= MAX_INSTANCES:
+            errors["instances"] = f"From 1 to {MAX_INSTANCES:,}."
+        if self.gpus_per_instance is not None and not 1 <= self.gpus_per_instance <= MAX_GPUS_PER_INSTANCE:
+            errors["gpus_per_instance"] = f"From 1 to {MAX_GPUS_PER_INSTANCE} (or empty for the LLM's minimum)."
+        if (self.llm_id and self.gpus_per_instance is not None and "gpus_per_instance" not in errors
+                and self.gpus_per_instance < self.llm.min_gpus):
             errors["gpus_per_instance"] = f"{self.llm} needs at least {self.llm.min_gpus} GPUs."
         if self.llm_id and self.llm.accuracy is None:
             errors["llm"] = f"{self.llm} has no accuracy A_K; set it on the LLM before planning with it."

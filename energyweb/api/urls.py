@@ -1,7 +1,7 @@
 """/api/v1/: one router per app; this root lists every app's endpoints."""
 
 from django.urls import include, path
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from profiling.api.urls import router as profiling_router
 from scheduling.api.urls import router as scheduling_router
@@ -11,8 +11,13 @@ root = DefaultRouter()
 root.registry.extend(profiling_router.registry)
 root.registry.extend(scheduling_router.registry)
 
+# The root lists every resource and the actions a client looks for first (predict, imports),
+# each by the URL name its path is reversed from, so every link has the canonical slash.
+ROOT_ENTRIES = {prefix: root.routes[0].name.format(basename=basename) for prefix, _, basename in root.registry}
+ROOT_ENTRIES.update({"predict": "predict", "measurements/import": "measurement-import"})
+
 urlpatterns = [
-    path("", root.get_api_root_view(), name="api-root"),
+    path("", APIRootView.as_view(api_root_dict=ROOT_ENTRIES), name="api-root"),
     path("", include("profiling.api.urls")),
     path("", include("scheduling.api.urls")),
 ]

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 
+from energyweb.api.pagination import KeysetPagination
 from profiling.models import LLM, EnergyModelFit, Hardware
 
 
@@ -136,8 +137,9 @@ class EnergyModelFitViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = EnergyModelFit.objects.select_related("llm", "hardware").order_by(
         "llm__name", "hardware__name", "target", "-created")
     serializer_class = EnergyModelFitSerializer
+    pagination_class = KeysetPagination
     filterset_class = EnergyModelFitFilter
-    ordering_fields = ["created", "target", "llm__name", "hardware__name", "n"]
+    ordering_fields = ["created", "target", "llm__name", "hardware__name", "n", "id"]
     search_fields = ["llm__name", "hardware__name", "citation"]
 
 

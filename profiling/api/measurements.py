@@ -10,6 +10,8 @@ from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from energyweb.api.pagination import KeysetPagination
+from energyweb.api.throttling import JobCreationThrottle
 from energyweb.api.upload_jobs import UploadJobStatusView, accepted, status_view_schema, upload_job_schema
 from energyweb.permissions import IsStaff
 from profiling.forms import MeasurementFilter
@@ -50,6 +52,7 @@ class ImportBatchSerializer(serializers.ModelSerializer):
 class MeasurementViewSet(viewsets.ReadOnlyModelViewSet):
     # Import order by default: it pages by the primary key index even over millions of rows.
     queryset = Measurement.objects.select_related("llm", "hardware").order_by("id")
+    pagination_class = KeysetPagination
     serializer_class = MeasurementSerializer
     filterset_class = MeasurementFilter
     ordering_fields = ["input_tokens", "output_tokens", "runtime_s", "total_energy_j", "iteration", "id"]
@@ -103,6 +106,7 @@ class MeasurementImportView(APIView):
     larger ones are stored and imported by a background job (202 with the job, whose
     ``status_url`` gives progress and, at the end, the summary or the row/column errors)."""
 
+    throttle_classes = [JobCreationThrottle]
     permission_classes = [IsStaff]
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
 
@@ -154,6 +158,6 @@ def register(router):
 
 
 urlpatterns = [
-    path("measurements/import", MeasurementImportView.as_view(), name="measurement-import"),
-    path("measurements/import/jobs/<int:pk>", MeasurementImportJobView.as_view(), name="measurement-import-job"),
+    path("measurements/import/", MeasurementImportView.as_view(), name="measurement-import"),
+    path("measurements/import/jobs/<int:pk>/", MeasurementImportJobView.as_view(), name="measurement-import-job"),
 ]

@@ -15,6 +15,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from energyweb.api.throttling import PredictThrottle
 from energyweb.permissions import AuthenticatedMayPost
 from energyweb.validation import INT64_MAX, MAX_NAME_LENGTH, max_context
 from profiling.models import LLM, Hardware
@@ -108,6 +109,7 @@ class PredictView(APIView):
     """Predict energy (J) and runtime (s) per query with 95% intervals and per-pair warnings."""
 
     permission_classes = [AuthenticatedMayPost]
+    throttle_classes = [PredictThrottle]
 
     @extend_schema(request=REQUEST_DOC, responses={200: dict}, examples=[OpenApiExample(
         "Two queries", value={"llm": "Llama-2 (7B)", "hardware": "Swing AMD+A100",
@@ -190,4 +192,4 @@ def register(router):
     """Predict is an action, not a resource: no viewset to register."""
 
 
-urlpatterns = [path("predict", PredictView.as_view(), name="predict")]
+urlpatterns = [path("predict/", PredictView.as_view(), name="predict")]

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from energyweb.api.throttling import JobCreationThrottle
 from energyweb.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff, may_manage_job
 from profiling.choices import Dtype, InferenceBackend, SweepDesign
 from profiling.models import LLM, Hardware, ProfilingRun
@@ -100,6 +101,7 @@ class ProfilingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
                           viewsets.GenericViewSet):
     """Profiling runs: staff start one on a hardware's queue; signed-in users follow its progress."""
 
+    throttle_classes = [JobCreationThrottle]
     queryset = ProfilingRun.objects.select_related("llm", "hardware").order_by("-created", "-id")
     serializer_class = ProfilingRunSerializer
     filterset_fields = ["status", "llm", "hardware", "backend", "design"]

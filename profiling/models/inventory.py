@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from energyweb import names
 from profiling.choices import Dtype, FitForm, FitSource, FitTarget
 
 # Bounds of what one host or one model can have. Without them SQLite stores any 64-bit integer that
@@ -17,6 +18,27 @@ from profiling.choices import Dtype, FitForm, FitSource, FitTarget
 MAX_GPUS_PER_HOST = 1024
 MAX_CPU_SOCKETS = 64
 MAX_CPU_CORES = 1_000_000
+
+
+def name_clash(instance) -> str | None:
+    """Why ``instance``'s name cannot be stored beside the other rows of its table, or None.
+
+    Two names with one slug ("Llama 2 7B" beside "Llama-2 (7B)") failed on the slug's unique
+    index as a 500; two that only look alike (a Cyrillic "а", a zero-width space) became
+    rows that display identically. Both are refused naming the row already there.
+    """
+    model = type(instance)
+    slug = instance.slug or slugify(instance.name)[:120]
+    rows = list(model.objects.exclude(pk=instance.pk).values_list("name", "slug"))
+    label = model._meta.verbose_name
+    for name, other_slug in rows:
+        if slug and other_slug == slug:
+            return f"{label} {name!r} already exists with the slug {slug!r}: use it, or choose another name."
+    other = names.look_alike(instance.name, (name for name, _ in rows))
+    if other is not None:
+        return (f"{instance.name!r} reads the same as the existing {label} {other!r} (names are compared "
+                "ignoring case, spacing, punctuation and look-alike letters): use it, or choose another name.")
+    return None
 
 
 class Hardware(models.Model):
@@ -65,14 +87,18 @@ class Hardware(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        self.name = names.normalise(self.name)
         if not self.slug:
             self.slug = slugify(self.name)[:120]
         super().save(*args, **kwargs)
 
     def clean(self):
         errors = {}
+        self.name = names.normalise(self.name or "")
         if self.slug == "" and not slugify(self.name):
             errors["name"] = "The name must contain at least one letter or digit."
+        elif clash := name_clash(self):
+            errors["name"] = clash
         if self.gpu_count and not self.gpu_model:
             errors["gpu_model"] = "Name the GPU model when the GPU count is above zero."
         if self.gpu_model and not self.gpu_count:
@@ -166,14 +192,18 @@ class LLM(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        self.name = names.normalise(self.name)
         if not self.slug:
             self.slug = slugify(self.name)[:120]
         super().save(*args, **kwargs)
 
     def clean(self):
         errors = {}
+        self.name = names.normalise(self.name or "")
         if not slugify(self.name):
             errors["name"] = "The name must contain at least one letter or digit."
+        elif clash := name_clash(self):
+            errors["name"] = clash
         if self.parameters_b is not None and self.parameters_b <= 0:
             errors["parameters_b"] = "Must be above zero."
         if self.active_parameters_b is not None:

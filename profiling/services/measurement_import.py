@@ -646,6 +646,8 @@ class _RowState:
             problem = f"Cannot create {label} {text[:40]!r}: a name of printable characters only."
         elif len(text) > 120:  # the models' name length: never truncate a name silently
             problem = f"Cannot create {label} {text[:40]!r}...: a new name has at most 120 characters."
+        elif clash := self._clash(text, kind):
+            problem = f"Cannot create {label} {text[:40]!r}: {clash}"
         if problem:
             self.name_errors.append(RowError(problem, self.row_no, line, column))
             return None
@@ -666,6 +668,17 @@ class _RowState:
                 self.created_hw.append(text)
         names.map[text.strip().lower()] = self.created_by_slug[key]
         return self.created_by_slug[key]
+
+    def _clash(self, text: str, kind: str) -> str | None:
+        """The models' rule (profiling.models.inventory.name_clash): a new name must not share a slug
+        with, or read the same as, an existing row ("Llama 2 7B" beside "Llama-2 (7B)" failed on
+        the unique slug as a 500)."""
+        from energyweb.names import normalise
+        from profiling.models.inventory import name_clash
+
+        if (kind, slugify(text)) in self.created_by_slug:
+            return None  # created earlier in this file: the rows share it
+        return name_clash((LLM if kind == "llm" else Hardware)(name=normalise(text)[:120]))
 
     def _rows(self, reader, line_offset: int, writer) -> list[list]:
         """The row path over one chunk: every error and warning worded; the valid rows returned."""

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from energyweb.api.permissions import ReadAuthenticatedWriteStaff
+from energyweb.api.throttling import JobCreationThrottle
 from energyweb.permissions import may_manage_job
 from profiling.choices import InferenceBackend
 from scheduling.models import Execution, ExecutionJob, ScheduleJob
@@ -65,6 +66,7 @@ def start(job, data: dict, user) -> Execution:
 class ExecutePlanView(APIView):
     """POST /api/v1/schedule-jobs/{id}/execute/: serve a finished plan's queries on the deployments' hosts."""
 
+    throttle_classes = [JobCreationThrottle]
     permission_classes = [ReadAuthenticatedWriteStaff]
 
     @extend_schema(request=ExecuteSerializer, responses={201: ExecutionSerializer})
@@ -80,6 +82,7 @@ class ExecutePlanView(APIView):
 class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Executions of plans: progress per deployment, the report (JSON or CSV), cancel, refit."""
 
+    throttle_classes = [JobCreationThrottle]
     queryset = Execution.objects.prefetch_related("jobs").order_by("-created", "-id")
     serializer_class = ExecutionSerializer
     permission_classes = [ReadAuthenticatedWriteStaff]

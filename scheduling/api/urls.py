@@ -5,17 +5,9 @@ from scheduling.api.executions import ExecutePlanView, ExecutionViewSet
 from scheduling.api.routing import RouteView, RoutingPolicyViewSet
 from scheduling.api.views import DeploymentViewSet, ScheduleJobViewSet, WorkloadImportJobView, WorkloadViewSet
 
-
-class OptionalSlashRouter(SimpleRouter):
-    """``POST /api/v1/workloads`` and ``/api/v1/workloads/`` both work: a client posting a file
-    without the slash would otherwise get a redirect that drops the body."""
-
-    def __init__(self):
-        super().__init__()
-        self.trailing_slash = "/?"
-
-
-router = OptionalSlashRouter()
+# Canonical paths end in a slash; the same path without it is served too (for POST as well:
+# energyweb.middleware.ApiOptionalSlashMiddleware), so a file posted to /api/v1/workloads works.
+router = SimpleRouter()
 router.register("workloads", WorkloadViewSet, basename="workload")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("schedule-jobs", ScheduleJobViewSet, basename="schedulejob")
@@ -23,7 +15,7 @@ router.register("executions", ExecutionViewSet, basename="execution")
 router.register("routing-policies", RoutingPolicyViewSet, basename="routingpolicy")
 
 urlpatterns = router.urls + [
-    re_path(r"^schedule-jobs/(?P<pk>\d+)/execute/?$", ExecutePlanView.as_view(), name="schedulejob-execute"),
-    re_path(r"^workload-import-jobs/(?P<pk>\d+)/?$", WorkloadImportJobView.as_view(), name="workload-import-job"),
-    re_path(r"^route/?$", RouteView.as_view(), name="route"),
+    re_path(r"^schedule-jobs/(?P<pk>\d+)/execute/$", ExecutePlanView.as_view(), name="schedulejob-execute"),
+    re_path(r"^workload-import-jobs/(?P<pk>\d+)/$", WorkloadImportJobView.as_view(), name="workload-import-job"),
+    re_path(r"^route/$", RouteView.as_view(), name="route"),
 ]

@@ -6,6 +6,7 @@ from rest_framework.exceptions import PermissionDenied, Throttled, ValidationErr
 from rest_framework.response import Response
 
 from energyweb.api.parsers import BoundedJSONParser
+from energyweb.api.throttling import JobCreationThrottle
 from energyweb.api.upload_jobs import UploadJobStatusView, accepted, status_view_schema, upload_job_schema
 from energyweb.jobs import uploads
 from energyweb.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff, may_manage_job
@@ -36,6 +37,7 @@ class WorkloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
                       mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Workloads; create by uploading a CSV (multipart: name, description, file). Staff write."""
 
+    throttle_classes = [JobCreationThrottle]
     queryset = Workload.objects.order_by("-created", "id")
     serializer_class = WorkloadSerializer
     parser_classes = [parsers.MultiPartParser, parsers.FormParser, BoundedJSONParser]
@@ -116,6 +118,7 @@ class ScheduleJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     """Planning jobs. Any signed-in user may create one (it computes, changing no inventory);
     only staff may delete. Creating answers 201 and queues the job on the `default` queue."""
 
+    throttle_classes = [JobCreationThrottle]
     queryset = ScheduleJob.objects.select_related("workload").prefetch_related(
         Prefetch("deployments", queryset=Deployment.objects.order_by("id"))).order_by("-created", "-id")
     serializer_class = ScheduleJobSerializer

@@ -21,7 +21,7 @@ from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, transaction
 
 from energyweb.jobs import service as job_service
-from energyweb.validation import FieldError
+from energyweb.validation import FieldError, boolean_field, number_field
 from scheduling.choices import Objective
 from scheduling.services import solver as solver_service
 from scheduling.services.baselines import baselines_for_problem
@@ -33,6 +33,7 @@ from scheduling.services.workloads import log_bins
 
 log = logging.getLogger(__name__)
 
+MAX_DEADLINE_S = 1e9
 DEFAULT_ZETAS = tuple(round(0.1 * i, 1) for i in range(11))
 ZETA_OBJECTIVES = {Objective.PAPER_ENERGY_ACCURACY, Objective.PAPER_ENERGY_RUNTIME}
 METRIC_KEYS = ("status", "objective", "zeta", "objective_value", "bound", "gap", "total_energy_j",
@@ -55,7 +56,7 @@ def _number(params: dict, key: str, *, positive=True, minimum=None, maximum=None
     if not math.isfinite(value) or (positive and value <= 0):
         raise JobParameterError(f"{key} must be a number above zero.", key)
     if minimum is not None and value < minimum or maximum is not None and value > maximum:
-        raise JobParameterError(f"{key} must be between {minimum} and {maximum}.", key)
+        raise JobParameterError(f"{key} must be between {minimum or 0:g} and {maximum:g}.", key)
     return value
 
 
@@ -66,15 +67,22 @@ def normalise_parameters(objective: str, params: dict | None) -> dict:
         raise JobParameterError(f"Unknown objective {objective!r}: one of {', '.join(Objective.values)}.",
                                 "objective")
     out: dict = {}
+    # Strict parsing (energyweb/validation.py): "false" is false, and a zeta that is no number
+    # is a 400 naming it, not a 500 from float().
+    sweep = boolean_field(params.get("sweep"), "sweep", default=False, error=JobParameterError)
+    primary = params.get("zeta")
+    primary = None if primary in (None, "") else number_field(primary, "zeta", 0.0, 1.0, error=JobParameterError)
     zetas = params.get("zetas")
     if zetas in (None, "", []):
-        zeta = params.get("zeta", 0.5)
-        zetas = [zeta] if not params.get("sweep") else [*DEFAULT_ZETAS, zeta]
+        zeta = 0.5 if primary is None else primary
+        zetas = [zeta] if not sweep else [*DEFAULT_ZETAS, zeta]
     if isinstance(zetas, str):
         zetas = [z for z in zetas.replace(";", ",").split(",") if z.strip()]
+    if not isinstance(zetas, (list, tuple)) or any(isinstance(z, bool) for z in zetas):
+        raise JobParameterError("zetas must be a list of numbers between 0 and 1.", "zetas")
     try:
         zetas = sorted({round(float(z), 6) for z in zetas})
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise JobParameterError("zeta values must be numbers between 0 and 1.", "zetas") from exc
     if not zetas or any(not 0.0 <= z <= 1.0 for z in zetas):
         raise JobParameterError("zeta values must be between 0 and 1.", "zetas")
@@ -83,12 +91,14 @@ def normalise_parameters(objective: str, params: dict | None) -> dict:
     if objective not in ZETA_OBJECTIVES:
         zetas = [zetas[0]] if len(zetas) == 1 else [0.5]
     out["zetas"] = zetas
-    primary = params.get("zeta")
-    primary = float(primary) if primary not in (None, "") else (0.5 if 0.5 in zetas else zetas[len(zetas) // 2])
+    if primary is None:
+        primary = 0.5 if 0.5 in zetas else zetas[len(zetas) // 2]
     out["zeta"] = min(zetas, key=lambda z: abs(z - primary))
     out["accuracy_target"] = _number(params, "accuracy_target", minimum=0, maximum=100)
     out["energy_budget_j"] = _number(params, "energy_budget_j")
-    out["deadline_s"] = _number(params, "deadline_s")
+    # At most ~30 years, as a deployment's horizon (scheduling.models.MAX_HORIZON_S): 1e100 was
+    # accepted and then failed in the worker on capacity.
+    out["deadline_s"] = _number(params, "deadline_s", maximum=MAX_DEADLINE_S)
     out["time_limit_s"] = _number(params, "time_limit_s") or 60.0
     if out["time_limit_s"] > 3600:
         raise JobParameterError("time_limit_s must be at most 3600 seconds.", "time_limit_s")
@@ -96,9 +106,11 @@ def normalise_parameters(objective: str, params: dict | None) -> dict:
         out["seed"] = int(params.get("seed") or 0)
     except (TypeError, ValueError) as exc:
         raise JobParameterError("seed must be an integer.", "seed") from exc
-    out["paper_default_shares"] = bool(params.get("paper_default_shares", True))
+    out["paper_default_shares"] = boolean_field(params.get("paper_default_shares"), "paper_default_shares",
+                                                default=True, error=JobParameterError)
     # Off by default: a model predicting <= 0 for a query is refused rather than made free.
-    out["allow_clamping"] = params.get("allow_clamping") in (True, 1, "1", "true", "True", "on", "yes")
+    out["allow_clamping"] = boolean_field(params.get("allow_clamping"), "allow_clamping", default=False,
+                                          error=JobParameterError)
     if objective == Objective.MIN_ENERGY_ACCURACY_TARGET and out["accuracy_target"] is None:
         raise JobParameterError("This objective needs an accuracy target (%).", "accuracy_target")
     if objective == Objective.MAX_ACCURACY_ENERGY_BUDGET and out["energy_budget_j"] is None:

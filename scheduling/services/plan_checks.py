@@ -59,7 +59,18 @@ def check_plan_request(entries, params: dict | None) -> None:
 
 def check_deployments(deployments, params: dict | None) -> None:
     """``check_plan_request`` for Deployment rows (the API and the plan page)."""
+    deployments = list(deployments)
     check_plan_request([(d.pk, d.min_share) for d in deployments], params)
+    # The planner names a deployment "LLM @ hardware": two rows of one pair would share a name,
+    # and the job failed in the worker after a 201.
+    first: dict = {}
+    for d in deployments:
+        pair = (d.llm_id, d.hardware_id)
+        if pair in first:
+            raise JobParameterError(
+                f"Deployments #{first[pair].pk} and #{d.pk} both run {d.key}: choose one of them "
+                "(a plan routes queries to each LLM on each hardware once).", "deployments")
+        first[pair] = d
 
 
 def max_active_jobs() -> int:

@@ -56,5 +56,6 @@ def test_dashboard_without_data(client, plain_user):
     assert "No selected energy models yet" in response.content.decode()
 
 
-def test_health(client):
+def test_health(client, broker_url, settings):
+    settings.REDIS_URL = broker_url  # /health/ checks Redis too (tests/hardening/test_headers_and_health.py)
     assert client.get("/health/").json()["status"] == "ok"

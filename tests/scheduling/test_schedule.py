@@ -122,7 +122,7 @@ def test_infeasible_job_fails_with_the_reason(tmp_path, reference, settings):
 
 
 @pytest.mark.parametrize("objective, params, field", [
-    ("paper-energy-accuracy", {"zeta": 1.5}, "zetas"),
+    ("paper-energy-accuracy", {"zeta": 1.5}, "zeta"),  # the field given, parsed strictly (issue 16)
     ("paper-energy-accuracy", {"zetas": "0.1, x"}, "zetas"),
     ("max-accuracy-energy-budget", {}, "energy_budget_j"),
     ("paper-energy-accuracy", {"time_limit_s": -1}, "time_limit_s"),

@@ -68,7 +68,7 @@ def test_large_upload_answers_202_stored_private_and_queued(staff_api, media, ba
     body = r.json()
     job = WorkloadImportJob.objects.get(pk=body["id"])
     assert body["status"] == "pending" and body["step"] == "stored" and r["Location"] == body["status_url"]
-    assert body["status_url"] == f"/api/v1/workload-import-jobs/{job.pk}"
+    assert body["status_url"] == f"/api/v1/workload-import-jobs/{job.pk}/"
     assert body["url"] == f"/workloads/import-jobs/{job.pk}/"
     assert len(wakeups) == 1  # the wake-up goes out after commit
     assert stat.S_IMODE(stored(job).stat().st_mode) == 0o600

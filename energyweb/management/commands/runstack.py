@@ -151,17 +151,11 @@ class Command(BaseCommand):
         if settings.DEBUG:
             argv = [sys.executable, "manage.py", "runserver", "--noreload", f"{host}:{port}"]
         else:
-            workers = str(env_int("ENERGYWEB_WEB_WORKERS", 2, minimum=1))
-            # --timeout: no request of this app should take two minutes (long work runs as jobs);
-            # one that does holds a worker, so it is killed and the others keep serving.
-            # --max-requests (+ jitter, so workers do not all restart at once): a worker that
-            # grew on a large import or download hands its memory back by being recycled.
-            argv = [sys.executable, "-m", "gunicorn", "energyweb.wsgi", "--bind", f"{host}:{port}",
-                    "--workers", workers,
-                    "--timeout", str(env_int("ENERGYWEB_WEB_TIMEOUT_S", 120, minimum=10)),
-                    "--graceful-timeout", "30",
-                    "--max-requests", str(env_int("ENERGYWEB_WEB_MAX_REQUESTS", 1000, minimum=0)),
-                    "--max-requests-jitter", "100", "--access-logfile", "-"]
+            # gunicorn's asyncio worker: a slow or idle client holds a socket, never a worker
+            # (energyweb/webserver.py says why and how).
+            from energyweb.webserver import gunicorn_argv
+
+            argv = gunicorn_argv(host, port)
         child = Child("web", argv, env)
         self.children.append(child)
         self.stdout.write(f"web server (pid {child.pid}) {' '.join(argv[1:4])} on {host}:{port}")
