@@ -71,8 +71,9 @@ class Deployment(models.Model):
     reports "a specific fit was chosen but none given" until it is edited.
     """
 
-    llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="deployments")
-    hardware = models.ForeignKey(Hardware, on_delete=models.CASCADE, related_name="deployments")
+    # PROTECT: a plan's deployment list refers to these rows (energyweb/deletion.py).
+    llm = models.ForeignKey(LLM, on_delete=models.PROTECT, related_name="deployments")
+    hardware = models.ForeignKey(Hardware, on_delete=models.PROTECT, related_name="deployments")
     energy_fit_choice = models.CharField(max_length=16, choices=FitChoice.choices, default=FitChoice.SELECTED)
     energy_fit = models.ForeignKey(
         EnergyModelFit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",

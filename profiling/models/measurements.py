@@ -24,8 +24,9 @@ class ProfilingRun(MeteredJob):
     job_resumable = True
     job_label = "profiling run"
 
-    llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="profiling_runs")
-    hardware = models.ForeignKey(Hardware, on_delete=models.CASCADE, related_name="profiling_runs")
+    # PROTECT: deleting an LLM or hardware must not erase its runs and measurements (energyweb/deletion.py).
+    llm = models.ForeignKey(LLM, on_delete=models.PROTECT, related_name="profiling_runs")
+    hardware = models.ForeignKey(Hardware, on_delete=models.PROTECT, related_name="profiling_runs")
     backend = models.CharField(max_length=16, choices=InferenceBackend.choices, default=InferenceBackend.HF)
     design = models.CharField(max_length=32, choices=SweepDesign.choices, default=SweepDesign.GRID_SMALL)
     grid = models.JSONField(default=dict, blank=True,
@@ -105,8 +106,8 @@ class Measurement(models.Model):
     # another index (Meta.indexes; the two partial unique constraints, which serve "= id" and the
     # cascades since "= id" implies NOT NULL), so a second copy only slowed every import (the
     # nullable two also held a NULL entry per imported row). docs/BENCHMARKS.md, issue 10.
-    llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="measurements", db_index=False)
-    hardware = models.ForeignKey(Hardware, on_delete=models.CASCADE, related_name="measurements")
+    llm = models.ForeignKey(LLM, on_delete=models.PROTECT, related_name="measurements", db_index=False)
+    hardware = models.ForeignKey(Hardware, on_delete=models.PROTECT, related_name="measurements")
     profiling_run = models.ForeignKey(
         ProfilingRun, null=True, blank=True, on_delete=models.CASCADE, related_name="measurements",
         db_index=False,
