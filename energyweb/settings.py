@@ -203,6 +203,8 @@ MAX_IMPORT_UNCOMPRESSED_MB = env_int("ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB", 102
 # this many rows) at a time.
 IMPORT_MAX_GZIP_RATIO = env_int("ENERGYWEB_IMPORT_MAX_GZIP_RATIO", 100, minimum=2)
 IMPORT_MAX_FIELD_KB = env_int("ENERGYWEB_IMPORT_MAX_FIELD_KB", 128, minimum=1)
+# Header columns an import reads at most; more, or a repeated name, is a row-1 error (energyweb/tabular.py).
+IMPORT_MAX_COLUMNS = env_int("ENERGYWEB_IMPORT_MAX_COLUMNS", 256, minimum=8)
 IMPORT_CHUNK_KB = env_int("ENERGYWEB_IMPORT_CHUNK_KB", 8192, minimum=1)
 IMPORT_CHUNK_ROWS = env_int("ENERGYWEB_IMPORT_CHUNK_ROWS", 100_000, minimum=1)
 # Uploads up to this size are imported within the request (about 80,000 measurement rows,

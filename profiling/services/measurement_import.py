@@ -191,6 +191,8 @@ def _reader_error(exc: TableError, rows_done: int, shown: dict[int, str]) -> Imp
     if exc.kind == "record":
         return ImportFailed([RowError(f"This record cannot be read: {exc} (an unclosed quote?).",
                                       line=exc.line)])
+    if exc.kind == "header":
+        return ImportFailed([RowError(str(exc), line=1)])
     return ImportFailed([RowError(str(exc))])
 
 

@@ -150,6 +150,8 @@ def _reader_error(exc: TableError, max_bytes: int, rows_done: int = 0,
         msg = f"{exc} (ENERGYWEB_IMPORT_MAX_FIELD_KB)"
         return WorkloadFileError(f"The file cannot be read: row {row} has {msg}.",
                                  [{"row": row, "column": column, "message": msg}])
+    if exc.kind == "header":
+        return WorkloadFileError(str(exc), [{"row": 1, "column": None, "message": str(exc)}])
     if exc.kind == "record":
         msg = f"{exc} (an unclosed quote?)"
         return WorkloadFileError(f"The CSV is malformed: {msg}.",
