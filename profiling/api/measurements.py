@@ -80,6 +80,9 @@ class ImportRequestSerializer(serializers.Serializer):
     create_missing = serializers.BooleanField(required=False, default=False)
     strict_energy = serializers.BooleanField(
         required=False, default=False, help_text="Reject negative energy readings instead of dropping them.")
+    allow_duplicate = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Import even when an earlier batch stored these rows (found by content, not bytes); 409 otherwise.")
 
 
 ERRORS_SCHEMA = inline_serializer("ImportErrors", {
@@ -111,7 +114,7 @@ class MeasurementImportView(APIView):
         responses={201: OpenApiResponse(description="Import summary"),
                    202: OpenApiResponse(IMPORT_JOB_SCHEMA, description="A large file: queued as a background import"),
                    400: OpenApiResponse(ERRORS_SCHEMA, description="Row/column errors; nothing written"),
-                   409: OpenApiResponse(ERRORS_SCHEMA, description="The same file was imported before")},
+                   409: OpenApiResponse(ERRORS_SCHEMA, description="These rows were imported before (duplicate_of names the batch)")},
     )
     def post(self, request):
         form = ImportRequestSerializer(data=request.data)
@@ -127,7 +130,8 @@ class MeasurementImportView(APIView):
         for key in ("llm", "hardware"):
             data[key] = data.get(key) or None
         options = dict(llm=data["llm"], hardware=data["hardware"], create_missing=data["create_missing"],
-                       negative_energy="error" if data["strict_energy"] else "drop", user=request.user)
+                       negative_energy="error" if data["strict_energy"] else "drop", user=request.user,
+                       allow_duplicate=data["allow_duplicate"])
         try:
             if import_jobs.runs_in_background(data["file"]):
                 job = import_jobs.submit_upload(data["file"], **options)

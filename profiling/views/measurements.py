@@ -112,7 +112,8 @@ def measurement_import(request):
             options = dict(llm=data["llm"].name if data["llm"] else None,
                            hardware=data["hardware"].name if data["hardware"] else None,
                            create_missing=data["create_missing"],
-                           negative_energy="error" if data["strict_energy"] else "drop", user=request.user)
+                           negative_energy="error" if data["strict_energy"] else "drop", user=request.user,
+                           allow_duplicate=data["allow_duplicate"])
             try:
                 if import_jobs.runs_in_background(data["file"]):
                     job = import_jobs.submit_upload(data["file"], **options)
@@ -128,6 +129,8 @@ def measurement_import(request):
     else:
         form = ImportForm()
     status = 400 if errors is not None or (request.method == "POST" and form.errors) else 200
+    if errors is not None and errors.duplicate_of is not None:
+        status = 409  # as the API: the rows are stored already, by the batch the message names
     paper = {}
     for title, canonical in PAPER_COLUMNS.items():
         paper.setdefault(canonical, title)
