@@ -174,6 +174,21 @@ def status(job: UploadJob) -> dict:
     }
 
 
+def cancel(job: UploadJob) -> bool:
+    """Cancel a pending or running import. A running one stops at its next progress note and its
+    transaction rolls back (nothing written); its worker then removes the stored upload. A pending
+    one has no worker: the upload goes now. False when the import had already ended."""
+    was_pending = job.status == JobStatus.PENDING
+    if not job_service.cancel(job):
+        return False
+    job.refresh_from_db()
+    if was_pending or not job.lease_owner:
+        # A worker that claimed it meanwhile finds it cancelled at its first note; the file it needs is
+        # gone then, which it reports as such (run() checks the path first).
+        transaction.on_commit(lambda: end(job))
+    return True
+
+
 # --- the worker side ----------------------------------------------------------------------
 
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import F
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from energyweb.api.upload_jobs import UploadJobStatusView, accepted, status_view_schema, upload_job_schema
+from energyweb.api.upload_jobs import (
+    UploadJobCancelView,
+    UploadJobStatusView,
+    accepted,
+    status_view_schema,
+    upload_job_schema,
+)
 from energyweb.permissions import IsStaff
 from profiling.forms import MeasurementFilter
 from profiling.models import ImportBatch, Measurement, MeasurementImportJob
@@ -151,6 +157,13 @@ class MeasurementImportJobView(UploadJobStatusView):
     model = MeasurementImportJob
 
 
+class MeasurementImportJobCancelView(UploadJobCancelView):
+    """Cancel a background measurement import; nothing it validated is written. Staff only."""
+
+    permission_classes = [IsStaff]
+    model = MeasurementImportJob
+
+
 def register(router):
     """Register this module's viewsets on the app router."""
     router.register("measurements", MeasurementViewSet, basename="measurement")
@@ -160,4 +173,6 @@ def register(router):
 urlpatterns = [
     path("measurements/import", MeasurementImportView.as_view(), name="measurement-import"),
     path("measurements/import/jobs/<int:pk>", MeasurementImportJobView.as_view(), name="measurement-import-job"),
+    re_path(r"^measurements/import/jobs/(?P<pk>\d+)/cancel/?$", MeasurementImportJobCancelView.as_view(),
+            name="measurement-import-job-cancel"),
 ]

@@ -12,9 +12,10 @@ from django.db.models import F
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from energyweb.csvsafe import safe_row
+from energyweb.jobs import uploads
 from energyweb.permissions import staff_required
 from profiling.forms import ImportForm, MeasurementFilter
 from profiling.models import ImportBatch, Measurement, MeasurementImportJob
@@ -179,11 +180,23 @@ def batch_delete(request, pk):
                   {"batch": batch, "count": batch.measurements.count()})
 
 
+@staff_required
+@require_POST
+def import_job_cancel(request, pk):
+    job = get_object_or_404(MeasurementImportJob, pk=pk)
+    if uploads.cancel(job):
+        messages.info(request, f"Import #{job.pk} cancelled; nothing it read is written.")
+    else:
+        messages.warning(request, f"Import #{job.pk} had already {job.status}.")
+    return redirect(job)
+
+
 urlpatterns = [
     path("measurements/", measurement_list, name="measurement-list"),
     path("measurements/import/", measurement_import, name="measurement-import"),
     path("measurements/import/jobs/<int:pk>/", import_job, name="import-job"),
     path("measurements/import/jobs/<int:pk>/status.json", import_job_status, name="import-job-status"),
+    path("measurements/import/jobs/<int:pk>/cancel/", import_job_cancel, name="import-job-cancel"),
     path("measurements/download.<str:fmt>", measurement_download, name="measurement-download"),
     path("measurements/batches/<int:pk>/delete/", batch_delete, name="importbatch-delete"),
 ]

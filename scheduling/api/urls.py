@@ -2,7 +2,13 @@ from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from scheduling.api.executions import ExecutePlanView, ExecutionViewSet
-from scheduling.api.views import DeploymentViewSet, ScheduleJobViewSet, WorkloadImportJobView, WorkloadViewSet
+from scheduling.api.views import (
+    DeploymentViewSet,
+    ScheduleJobViewSet,
+    WorkloadImportJobCancelView,
+    WorkloadImportJobView,
+    WorkloadViewSet,
+)
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -23,4 +29,6 @@ router.register("executions", ExecutionViewSet, basename="execution")
 urlpatterns = router.urls + [
     re_path(r"^schedule-jobs/(?P<pk>\d+)/execute/?$", ExecutePlanView.as_view(), name="schedulejob-execute"),
     re_path(r"^workload-import-jobs/(?P<pk>\d+)/?$", WorkloadImportJobView.as_view(), name="workload-import-job"),
+    re_path(r"^workload-import-jobs/(?P<pk>\d+)/cancel/?$", WorkloadImportJobCancelView.as_view(),
+            name="workload-import-job-cancel"),
 ]

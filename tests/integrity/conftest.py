@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from tests.measurements.conftest import pair  # noqa: F401  (one LLM and one hardware row)
 from tests.scheduling.conftest import make_reference
 
 ATTACK = '=HYPERLINK("http://evil.example/","click")'

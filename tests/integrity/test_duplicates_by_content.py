@@ -15,7 +15,6 @@ from profiling.models import ImportBatch, Measurement
 from profiling.services.measurement_fast import FRAME_COLUMNS
 from profiling.services.measurement_import import ImportFailed, import_measurements
 from profiling.services.row_hashes import ROW_FIELDS, canonical, row_hashes
-from tests.measurements.conftest import pair  # noqa: F401
 
 COLUMNS = ["llm", "hardware", "input_tokens", "output_tokens", "batch_size", "runtime_s", "gpu_energy_j",
            "iteration"]
