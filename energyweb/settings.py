@@ -96,6 +96,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A full disk on a page answers 507 with a message, not 500 (energyweb/diskfull.py).
+    "energyweb.diskfull.DiskFullMiddleware",
     # Last, as django-axes requires: it answers a locked-out sign-in with 429.
     "axes.middleware.AxesMiddleware",
 ]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.urls import reverse
 
+from energyweb.diskfull import write_new
 from energyweb.jobs import service as job_service
 from energyweb.jobs.choices import JobStatus
 from energyweb.jobs.models import Job
@@ -134,13 +134,16 @@ def store(upload) -> StoredUpload:
     relative = f"{UPLOAD_DIR}/{uuid.uuid4().hex}.upload"
     digest = hashlib.sha256()
     size = 0
-    # O_EXCL and 0600 from the first byte: an upload is private data (issue 10, secrets at rest).
-    fd = os.open(Path(settings.MEDIA_ROOT) / relative, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
+    def write(out):
+        nonlocal size
         for chunk in upload.chunks():
             digest.update(chunk)
             out.write(chunk)
             size += len(chunk)
+
+    # O_EXCL and 0600 from the first byte: an upload is private data (issue 10, secrets at rest).
+    # A full disk removes the partial file and raises DiskFull (507).
+    write_new(Path(settings.MEDIA_ROOT) / relative, write)
     name = Path(str(getattr(upload, "name", "") or "upload.csv")).name[:255]
     return StoredUpload(relative=relative, content_hash=digest.hexdigest(), size=size, filename=name)
 
