@@ -205,6 +205,8 @@ MAX_IMPORT_UNCOMPRESSED_MB = env_int("ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB", 102
 # this many rows) at a time.
 IMPORT_MAX_GZIP_RATIO = env_int("ENERGYWEB_IMPORT_MAX_GZIP_RATIO", 100, minimum=2)
 IMPORT_MAX_FIELD_KB = env_int("ENERGYWEB_IMPORT_MAX_FIELD_KB", 128, minimum=1)
+# How often each worker sends the media sweep (orphan files older than a day) to the default queue; 0: never.
+MEDIA_SWEEP_INTERVAL_S = env_int("ENERGYWEB_MEDIA_SWEEP_INTERVAL_S", 3600, minimum=0)
 # Header columns an import reads at most; more, or a repeated name, is a row-1 error (energyweb/tabular.py).
 IMPORT_MAX_COLUMNS = env_int("ENERGYWEB_IMPORT_MAX_COLUMNS", 256, minimum=8)
 IMPORT_CHUNK_KB = env_int("ENERGYWEB_IMPORT_CHUNK_KB", 8192, minimum=1)
