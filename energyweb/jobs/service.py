@@ -354,7 +354,7 @@ def _is_bug(exc: BaseException) -> bool:
 TRANSIENT = (OperationalError, InterfaceError)
 
 
-def register_job_task(name: str, model_label: str, body: str, *, soft_time_limit: float, grace_s: float):
+def register_job_task(name: str | None, model_label: str, body: str, *, soft_time_limit: float, grace_s: float):
     """The thin Celery task of one job model: claim the row by id and run ``body`` ("module:function",
     imported when the task runs) under the lease; the row decides, not the message. Returns "done" or
     "skipped" (gone, finished, or held by a live worker: a re-delivered message). The time limits only
@@ -363,6 +363,10 @@ def register_job_task(name: str, model_label: str, body: str, *, soft_time_limit
 
     from celery import shared_task
     from django.apps import apps
+
+    from energyweb.jobs.models import job_task_name
+
+    name = name or job_task_name(model_label)  # new kinds: derived from the label (TaskFromLabel)
 
     @shared_task(name=name, autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=3,
                  ignore_result=True, soft_time_limit=soft_time_limit, time_limit=soft_time_limit + grace_s)

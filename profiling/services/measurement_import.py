@@ -36,14 +36,15 @@ from django.utils.text import slugify
 from energyweb.tabular import Reader, TableError, is_seekable, reader_from_settings, sha256_of
 from energyweb.validation import MAX_NAME_LENGTH, MeasurementRules
 from profiling.choices import EnergySource
-from profiling.models import LLM, Hardware, HardwareAlias, ImportBatch, LLMAlias, Measurement
+from profiling.models import LLM, Hardware, HardwareAlias, ImportBatch, LLMAlias, Measurement, RefitJob
 from profiling.services.copy_keys import keys_checked_once
 from profiling.services.measurement_fast import copy_frame, frame_rows, parse_fast
 from profiling.services.row_hashes import RowDigest, overlap, pack
 
 MAX_REPORTED_ERRORS = 50
 INSERT_BATCH = 5000
-REFIT_TASK = "profiling.refit_pair"
+# The wake-up task of an owed refit (profiling/models/refits.py): derived from the model label.
+REFIT_TASK = RefitJob.job_task
 DELIMITERS = (",", ";", "\t")
 
 # The project's own columns: canonical name -> what it holds.
@@ -352,10 +353,10 @@ def import_measurements(source, *, filename: str | None = None, llm: str | None 
     hw_names = dict(Hardware.objects.filter(pk__in={p[1] for p in pair_counts}).values_list("pk", "name"))
     refits = 0
     if enqueue_refits:
-        from energyweb.queue import enqueue_on_commit
+        from profiling.services.refits import request_refit
 
         for llm_id, hw_id in sorted(pair_counts):
-            enqueue_on_commit(REFIT_TASK, args=[llm_id, hw_id])
+            request_refit(llm_id, hw_id, reason="import")  # a row: owed even if the broker is down
             refits += 1
     return ImportSummary(
         batch_id=batch.pk, filename=filename, rows=batch.row_count,
