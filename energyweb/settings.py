@@ -284,6 +284,11 @@ API_COUNT_CACHE_MIN_ROWS = env_int("ENERGYWEB_API_COUNT_CACHE_MIN_ROWS", 10000, 
 # profiling/services/predict_cache.py. 0 turns it off.
 PREDICT_CACHE_S = env_int("ENERGYWEB_PREDICT_CACHE_S", 5, minimum=0)
 MAX_ACTIVE_JOBS_PER_USER = env_int("ENERGYWEB_MAX_ACTIVE_JOBS_PER_USER", 5, minimum=1)
+# Of those, how many may RUN at once on the shared default queue (plans and imports; energyweb/jobs/fair.py):
+# the rest wait in pending and start as the user's running ones end, so one user cannot hold every worker.
+JOB_USER_RUNNING_CAP = env_int("ENERGYWEB_JOB_USER_RUNNING_CAP", 1, minimum=0)
+# Zeta values one plan may sweep: each solves the whole workload again (101 took 5.5 min at 1M queries).
+PLAN_MAX_ZETAS = env_int("ENERGYWEB_PLAN_MAX_ZETAS", 51, minimum=1)
 # An executed plan flags a deployment whose energy or runtime MAPE (%) exceeds this (drift).
 EXECUTION_DRIFT_PCT = env_int("ENERGYWEB_EXECUTION_DRIFT_PCT", 25, minimum=1)
 HEARTBEAT_INTERVAL_S = env_int("ENERGYWEB_HEARTBEAT_INTERVAL_S", 60, minimum=5)

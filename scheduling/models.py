@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
-from energyweb.jobs.models import Job
+from energyweb.jobs.fair import FairShareJob
 from profiling.choices import FitTarget
 from profiling.models import LLM, EnergyModelFit, Hardware
 from scheduling.choices import FitChoice, Objective
@@ -161,7 +161,7 @@ class Deployment(models.Model):
             raise ValidationError(errors)
 
 
-class ScheduleJob(Job):
+class ScheduleJob(FairShareJob):
     """One planning run: a zeta (or a sweep) over a workload and deployments, plus baselines.
 
     On the shared job lifecycle (energyweb.jobs): a plan cannot resume midway, so a

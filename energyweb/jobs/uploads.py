@@ -29,7 +29,7 @@ from django.urls import reverse
 from energyweb.diskfull import write_new
 from energyweb.jobs import service as job_service
 from energyweb.jobs.choices import JobStatus
-from energyweb.jobs.models import Job
+from energyweb.jobs.fair import FairShareJob
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class UploadRefused(Exception):
         self.result = result
 
 
-class UploadJob(Job):
+class UploadJob(FairShareJob):
     """A stored upload waiting for, or going through, its all-or-nothing importer.
 
     An import is one transaction, so it cannot resume: a lost worker's job restarts.
