@@ -33,13 +33,13 @@ def _number(column: pd.Series) -> pd.Series:
 
 
 def _text(column: pd.Series) -> pd.Series:
-    return pd.Series(["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in column],
-                     dtype=object)
+    # Vectorised: a Python loop here cost a second per 200,000 rows.
+    return column.astype(object).where(column.notna(), "").astype(str)
 
 
 def _when(column: pd.Series) -> pd.Series:
-    if column.isna().all():
-        return pd.Series([""] * len(column), dtype=object)
+    if column.isna().all():  # the usual case: imported rows have no timestamp
+        return pd.Series(np.full(len(column), "", dtype=object))
     stamps = pd.to_datetime(column, utc=True, errors="coerce")
     return pd.Series(["" if pd.isna(t) else t.isoformat() for t in stamps], dtype=object)
 
