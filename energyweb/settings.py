@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A full disk on a page answers 507 with a message, not 500 (energyweb/diskfull.py).
+    "energyweb.diskfull.DiskFullMiddleware",
     # Last, as django-axes requires: it answers a locked-out sign-in with 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -214,6 +216,10 @@ MAX_IMPORT_UNCOMPRESSED_MB = env_int("ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB", 102
 # this many rows) at a time.
 IMPORT_MAX_GZIP_RATIO = env_int("ENERGYWEB_IMPORT_MAX_GZIP_RATIO", 100, minimum=2)
 IMPORT_MAX_FIELD_KB = env_int("ENERGYWEB_IMPORT_MAX_FIELD_KB", 128, minimum=1)
+# How often each worker sends the media sweep (orphan files older than a day) to the default queue; 0: never.
+MEDIA_SWEEP_INTERVAL_S = env_int("ENERGYWEB_MEDIA_SWEEP_INTERVAL_S", 3600, minimum=0)
+# Header columns an import reads at most; more, or a repeated name, is a row-1 error (energyweb/tabular.py).
+IMPORT_MAX_COLUMNS = env_int("ENERGYWEB_IMPORT_MAX_COLUMNS", 256, minimum=8)
 IMPORT_CHUNK_KB = env_int("ENERGYWEB_IMPORT_CHUNK_KB", 8192, minimum=1)
 IMPORT_CHUNK_ROWS = env_int("ENERGYWEB_IMPORT_CHUNK_ROWS", 100_000, minimum=1)
 # Uploads up to this size are imported within the request (about 80,000 measurement rows,
@@ -294,6 +300,11 @@ PREDICT_CACHE_S = env_int("ENERGYWEB_PREDICT_CACHE_S", 5, minimum=0)
 PREDICT_RATE = env_str("ENERGYWEB_PREDICT_RATE", "120/min")
 JOB_CREATE_RATE = env_str("ENERGYWEB_JOB_CREATE_RATE", "30/min")
 MAX_ACTIVE_JOBS_PER_USER = env_int("ENERGYWEB_MAX_ACTIVE_JOBS_PER_USER", 5, minimum=1)
+# Of those, how many may RUN at once on the shared default queue (plans and imports; energyweb/jobs/fair.py):
+# the rest wait in pending and start as the user's running ones end, so one user cannot hold every worker.
+JOB_USER_RUNNING_CAP = env_int("ENERGYWEB_JOB_USER_RUNNING_CAP", 1, minimum=0)
+# Zeta values one plan may sweep: each solves the whole workload again (101 took 5.5 min at 1M queries).
+PLAN_MAX_ZETAS = env_int("ENERGYWEB_PLAN_MAX_ZETAS", 51, minimum=1)
 # An executed plan flags a deployment whose energy or runtime MAPE (%) exceeds this (drift).
 EXECUTION_DRIFT_PCT = env_int("ENERGYWEB_EXECUTION_DRIFT_PCT", 25, minimum=1)
 HEARTBEAT_INTERVAL_S = env_int("ENERGYWEB_HEARTBEAT_INTERVAL_S", 60, minimum=5)

@@ -15,6 +15,7 @@ Pure Python: no Django. The importers pass the limits from settings and turn a
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
 import io
 import os
@@ -33,6 +34,10 @@ DEFAULT_CHUNK = 8 << 20  # characters of text per chunk: ~100,000 measurement ro
 # Lines per chunk at most: a chunk of tiny rows would otherwise hold millions of rows, and the
 # importers' per-row structures (DataFrame columns, the row path's lists) grow with rows, not text.
 DEFAULT_CHUNK_LINES = 100_000
+# Columns a header may have: the importers read a handful. A 600 KB header of 300,000 repeated
+# columns held a web worker past its 120 s timeout, an 8 MB one workers for minutes at 2-4 GB;
+# the header is checked as soon as its line (or the first block of it) is read.
+DEFAULT_MAX_COLUMNS = 256
 
 
 class TableError(ValueError):
@@ -61,6 +66,21 @@ class Chunk:
 def count_lines(text: str) -> int:
     """Physical lines as the csv module counts them (\\n, \\r\\n and a bare \\r each end one)."""
     return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _split_header(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # an unclosed quote: the importer words that error; count plainly here
+        return line.split(delimiter)
+
+
+def _is_numberish(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_path(source) -> bool:
@@ -134,15 +154,17 @@ class Reader:
 
     ``max_bytes`` caps the raw input, ``max_decompressed`` the bytes a gzip expands to,
     ``max_ratio`` the expansion once past RATIO_GRACE, ``max_field`` any line that holds a
-    run of more characters than that without a delimiter (a pasted blob, a runaway quote).
+    run of more characters than that without a delimiter (a pasted blob, a runaway quote),
+    ``max_columns`` the header's columns (a repeated column name is refused too: ``header``).
     ``sha256`` and ``raw_bytes`` are complete once ``chunks()`` is exhausted.
     """
 
     def __init__(self, source, *, max_bytes: int | None = None, max_decompressed: int | None = None,
                  max_ratio: float | None = None, max_field: int | None = None,
                  chunk_chars: int = DEFAULT_CHUNK, chunk_lines: int = DEFAULT_CHUNK_LINES,
-                 delimiters: str = ",;\t|"):
+                 delimiters: str = ",;\t|", max_columns: int | None = DEFAULT_MAX_COLUMNS):
         self.source = source
+        self.max_columns = max_columns
         self.name = source_name(source)
         self.max_bytes = max_bytes
         self.max_decompressed = max_decompressed
@@ -269,8 +291,11 @@ class Reader:
             stop = re.escape(self.delimiters) + "\r\n"
             # Anchored at a field's start: an unanchored run search is quadratic in a long field.
             field_run = re.compile(f"(?<![^{stop}])[^{stop}]{{{self.max_field + 1}}}")
+        header_done = self.max_columns is None
         for text in self._text():
             buf = buf + text if buf else text
+            if not header_done:
+                header_done = self._check_header(buf)
             while len(buf) >= self.chunk_chars or buf.count("\n") > self.chunk_lines:
                 cut = self._cut(self._lines_prefix(buf))
                 if cut is None:
@@ -289,8 +314,39 @@ class Reader:
                 yield from self._checked(Chunk(chunk, line, index), field_run)
                 index += 1
                 line += count_lines(chunk)
+        if not header_done:
+            self._check_header(buf, final=True)
         if buf or index == 0:
             yield from self._checked(Chunk(buf, line, index), field_run)
+
+    def _check_header(self, buf: str, final: bool = False) -> bool:
+        """Refuse a header of more than ``max_columns`` columns or with a repeated name, from the
+        first block that shows it (not after the whole line or file is read); True once checked."""
+        stripped = buf.lstrip("\r\n")
+        ends = [i for i in (stripped.find("\n"), stripped.find("\r")) if i >= 0]
+        line = stripped[:min(ends)] if ends else stripped
+        counts = {d: line.count(d) for d in self.delimiters}
+        delimiter = max(counts, key=counts.get) if counts else ","
+        if counts.get(delimiter, 0) + 1 > self.max_columns:  # quoted delimiters only make it an upper bound
+            names = _split_header(line, delimiter) if ends or final else None
+            n = len(names) if names is not None else counts[delimiter] + 1
+            if names is None or n > self.max_columns:
+                more = "" if names is not None else " or more"
+                raise TableError(f"The header (row 1) has {n:,}{more} columns; at most {self.max_columns} are "
+                                 "read. Remove the extra columns.", "header", line=1)
+        if not ends and not final:
+            return False  # the header line goes on past this block
+        names = _split_header(line, delimiter)
+        seen: dict[str, int] = {}
+        for i, name in enumerate(names):
+            key = name.strip().lower()
+            if not key or _is_numberish(key):
+                continue  # empty trailing columns, and a headerless file's first row of numbers
+            if key in seen:
+                raise TableError(f"The header (row 1) repeats the column {name.strip()!r} (columns {seen[key] + 1} "
+                                 f"and {i + 1}); each column may appear once.", "header", line=1, column=i)
+            seen[key] = i
+        return True
 
     def _lines_prefix(self, buf: str) -> str:
         """A prefix of buf of about chunk_lines lines (at most chunk_chars characters)."""
@@ -365,4 +421,5 @@ def reader_from_settings(source, *, max_bytes: int | None, max_decompressed: int
     kwargs.setdefault("max_field", getattr(settings, "IMPORT_MAX_FIELD_KB", 128) * 1024)
     kwargs.setdefault("chunk_chars", getattr(settings, "IMPORT_CHUNK_KB", DEFAULT_CHUNK >> 10) * 1024)
     kwargs.setdefault("chunk_lines", getattr(settings, "IMPORT_CHUNK_ROWS", DEFAULT_CHUNK_LINES))
+    kwargs.setdefault("max_columns", getattr(settings, "IMPORT_MAX_COLUMNS", DEFAULT_MAX_COLUMNS))
     return Reader(source, max_bytes=max_bytes, max_decompressed=max_decompressed, **kwargs)

@@ -53,6 +53,10 @@ class ImportForm(forms.Form):
     strict_energy = forms.BooleanField(
         required=False, label="Reject negative energy readings",
         help_text="By default a negative component is dropped from its row with a warning.")
+    allow_duplicate = forms.BooleanField(
+        required=False, label="Import anyway",
+        help_text="Rows an earlier batch already stored are refused (found by content, whatever the file's "
+                  "format); tick to import them again.")
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -15,28 +15,21 @@ log = logging.getLogger(__name__)
 
 @shared_task(name="profiling.refit_pair", ignore_result=True)
 def refit_pair(llm_id: int, hardware_id: int, include_estimated: bool = False) -> dict | None:
-    """Refit every form of one (LLM, hardware) pair for energy and runtime.
-
-    Sent after an import or a refit request; the rows may have been deleted
-    since, in which case there is nothing to do.
-    """
+    """Refit one pair here and now (``fit_models``, the foreground ``profile``; messages sent before
+    refits became jobs). Everything else requests a RefitJob (services/refits.py)."""
     from profiling.models import LLM, Hardware
-    from profiling.services.fitting import FitError, fit_pair
+    from profiling.services.refits import refit_now
 
     llm = LLM.objects.filter(pk=llm_id).first()
     hardware = Hardware.objects.filter(pk=hardware_id).first()
     if llm is None or hardware is None:
         return None
-    done = {}
-    for target in ("energy", "runtime"):
-        try:
-            out = fit_pair(llm, hardware, target, include_estimated=include_estimated)
-        except FitError as exc:  # too few rows for this target: record nothing, say why
-            log.info("refit %s on %s (%s) skipped: %s", llm, hardware, target, exc)
-            done[target] = {"skipped": str(exc)}
-            continue
-        done[target] = {"selected": out["selected"], "fit_ids": {f: fit.pk for f, fit in out["fits"].items()}}
-    return done
+    return refit_now(llm, hardware, include_estimated=include_estimated)
+
+
+# An owed refit, on the shared job lifecycle: task name from the model label (profiling.refitjob.run).
+run_refit = job_service.register_job_task(None, "profiling.RefitJob", "profiling.services.refits:run_body",
+                                          soft_time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S, grace_s=60)
 
 
 # Run (or resume) one profiling run on its hardware's queue (energyweb/jobs/service.register_job_task).

@@ -53,10 +53,12 @@ class Execution(models.Model):
 
     @property
     def status(self) -> str:
-        """Derived from the children: final once all are; failed or cancelled if any is."""
+        """Derived from the children: final once all are; failed or cancelled if any is; final when there are none."""
         statuses = [j.status for j in self.jobs.all()]
         if not statuses:
-            return JobStatus.PENDING
+            # Children are created with the execution in one transaction, so none means there was nothing
+            # to run, or they were removed: never "pending", which no worker would ever end and cancel refuses.
+            return JobStatus.SUCCEEDED if not self.queries_planned else JobStatus.FAILED
         if all(s in JobStatus.final() for s in statuses):
             for s in (JobStatus.FAILED, JobStatus.CANCELLED):
                 if s in statuses:
@@ -81,8 +83,9 @@ class ExecutionJob(MeteredJob):
     execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="jobs")
     deployment_index = models.PositiveSmallIntegerField(help_text="Index in the plan's deployment list.")
     deployment_key = models.CharField(max_length=300)
-    llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="+")
-    hardware = models.ForeignKey(Hardware, on_delete=models.CASCADE, related_name="+")
+    # PROTECT: a cascade here once emptied a finished execution (energyweb/deletion.py).
+    llm = models.ForeignKey(LLM, on_delete=models.PROTECT, related_name="+")
+    hardware = models.ForeignKey(Hardware, on_delete=models.PROTECT, related_name="+")
     queries_total = models.PositiveIntegerField(default=0)
     summary = models.JSONField(default=dict, blank=True, help_text="Meter, backend, load and warm-up times.")
 

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
-from energyweb.jobs.models import Job
+from energyweb.jobs.fair import FairShareJob
 from profiling.choices import FitTarget
 from profiling.models import LLM, EnergyModelFit, Hardware
 from scheduling.choices import FitChoice, Objective
@@ -81,8 +81,9 @@ class Deployment(models.Model):
     reports "a specific fit was chosen but none given" until it is edited.
     """
 
-    llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="deployments")
-    hardware = models.ForeignKey(Hardware, on_delete=models.CASCADE, related_name="deployments")
+    # PROTECT: a plan's deployment list refers to these rows (energyweb/deletion.py).
+    llm = models.ForeignKey(LLM, on_delete=models.PROTECT, related_name="deployments")
+    hardware = models.ForeignKey(Hardware, on_delete=models.PROTECT, related_name="deployments")
     energy_fit_choice = models.CharField(max_length=16, choices=FitChoice.choices, default=FitChoice.SELECTED)
     energy_fit = models.ForeignKey(
         EnergyModelFit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
@@ -177,7 +178,7 @@ class Deployment(models.Model):
             raise ValidationError(errors)
 
 
-class ScheduleJob(Job):
+class ScheduleJob(FairShareJob):
     """One planning run: a zeta (or a sweep) over a workload and deployments, plus baselines.
 
     On the shared job lifecycle (energyweb.jobs): a plan cannot resume midway, so a

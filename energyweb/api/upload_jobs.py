@@ -58,3 +58,28 @@ def status_view_schema(job_schema):
     return extend_schema_view(get=extend_schema(responses={
         200: job_schema, 403: OpenApiResponse(description="Not allowed to follow this import"),
         404: OpenApiResponse(description="No such import")}))
+
+
+class UploadJobCancelView(APIView):
+    """POST to cancel one background import (``model``): staff or the uploader, like every job's cancel."""
+
+    model: type | None = None
+
+    @extend_schema(request=None, responses={200: OpenApiResponse(description="The import's status, cancelled"),
+                                            400: OpenApiResponse(description="The import had already ended"),
+                                            403: OpenApiResponse(description="Not staff or the uploader"),
+                                            404: OpenApiResponse(description="No such import")})
+    def post(self, request, pk: int):
+        from rest_framework.exceptions import ValidationError
+
+        from energyweb.permissions import may_manage_job
+
+        job = self.model.objects.filter(pk=pk).first()
+        if job is None:
+            raise NotFound("No such import.")
+        if not may_manage_job(request.user, job):
+            raise PermissionDenied("Only staff or the user who uploaded the file may cancel its import.")
+        if not uploads.cancel(job):
+            raise ValidationError({"status": [f"The import has already {job.status}."]})
+        job.refresh_from_db()
+        return Response(uploads.status(job))

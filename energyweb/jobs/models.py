@@ -15,6 +15,20 @@ from django.utils import timezone
 from energyweb.jobs.choices import JobStatus
 
 
+def job_task_name(model_label: str) -> str:
+    """The Celery task of a job model, from its label: "profiling.RefitJob" -> "profiling.refitjob.run"."""
+    app_label, model_name = model_label.split(".")
+    return f"{app_label}.{model_name.lower()}.run"
+
+
+class TaskFromLabel:
+    """``job_task = TaskFromLabel()``: the task name comes from the model label, never a string typed
+    in two places (the model and ``register_job_task`` both derive it; NetBox's JobRunner does the same)."""
+
+    def __get__(self, obj, owner) -> str:
+        return job_task_name(owner._meta.label)
+
+
 class Job(models.Model):
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING,
                               db_index=True)

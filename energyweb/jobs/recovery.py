@@ -86,15 +86,32 @@ def abandoned(model, pks) -> None:
 
 
 def _loop(interval: float) -> None:
+    next_sweep = 0.0
     while True:
         try:
             recover()
+            next_sweep = _maybe_sweep(next_sweep)
         except Exception:  # a database or broker blip must not kill the thread
             log.exception("job recovery pass failed")
         finally:
             close_old_connections()
         if _stop.wait(interval):
             return
+
+
+def _maybe_sweep(due: float) -> float:
+    """Send the media sweep to the default queue when due (energyweb/media_sweep.py); the next due time.
+    Sent, not run here: this worker may be a GPU host without the web server's media folder."""
+    import time
+
+    from energyweb.queue import send_now
+
+    every = float(getattr(settings, "MEDIA_SWEEP_INTERVAL_S", 3600))
+    now = time.monotonic()
+    if every <= 0 or now < due:
+        return due
+    send_now("energyweb.sweep_media", queue="default")
+    return now + every
 
 
 def start(interval: float | None = None) -> threading.Thread:

@@ -51,6 +51,10 @@ class JobLost(JobInterrupted):
     """Another worker took the job over (our lease had expired), or the row is gone."""
 
 
+class JobDeleted(JobLost):
+    """The job's row was deleted while a worker ran it (a user deleted the plan or workload)."""
+
+
 def lease_seconds() -> float:
     return float(getattr(settings, "JOB_LEASE_S", 60))
 
@@ -83,7 +87,9 @@ class JobHandle:
 
     def _interrupted(self) -> JobInterrupted:
         row = self.model.objects.filter(pk=self.pk).values("status").first()
-        if row and row["status"] == JobStatus.CANCELLED:
+        if row is None:
+            return JobDeleted(f"{self.model.__name__} {self.pk} was deleted")
+        if row["status"] == JobStatus.CANCELLED:
             return JobCancelled(f"{self.model.__name__} {self.pk} was cancelled")
         return JobLost(f"{self.model.__name__} {self.pk} is no longer ours")
 
@@ -199,15 +205,29 @@ def release_workers(names: list[str]) -> int:
     """Hand back every running job held by these worker processes (``host:pid``), e.g. after a
     supervisor stopped them: the jobs go back to pending at once instead of waiting for their
     leases to expire, and the next recovery pass sends their wake-ups."""
+    from django.db import connections
+
     from energyweb.jobs.recovery import job_models
 
-    released = 0
-    for model in job_models():
-        reset = {"status": JobStatus.PENDING, "lease_owner": "", "lease_expires": None, "enqueued_at": None}
-        if not model.job_resumable:
-            reset["steps_done"] = 0
-        released += model.objects.filter(status=JobStatus.RUNNING, worker__in=names).update(**reset)
-    return released
+    # After a PostgreSQL restart this process's connection is dead and the first query fails; the
+    # hand-back then runs again on a fresh connection (each update is idempotent), else the jobs
+    # would wait for their leases. Three tries over about two seconds: a shutdown cannot wait long.
+    for attempt in range(3):
+        try:
+            released = 0
+            for model in job_models():
+                reset = {"status": JobStatus.PENDING, "lease_owner": "", "lease_expires": None, "enqueued_at": None}
+                if not model.job_resumable:
+                    reset["steps_done"] = 0
+                released += model.objects.filter(status=JobStatus.RUNNING, worker__in=names).update(**reset)
+            return released
+        except (OperationalError, InterfaceError):
+            if attempt == 2:
+                raise
+            log.warning("handing back the jobs of %s failed; retrying on a fresh connection", names)
+            connections.close_all()
+            time.sleep(0.5 * (attempt + 1))
+    return 0
 
 
 def cancel(job) -> bool:
@@ -333,6 +353,9 @@ def run_claimed(model, pk: int, body: Callable[[object, JobHandle], None], *,
     except JobCancelled:
         log.info("%s %s cancelled", model.__name__, pk)
         return "cancelled"
+    except JobDeleted:
+        log.info("%s %s was deleted while it ran; stopping", model.__name__, pk)
+        return "deleted"
     except JobLost:
         log.warning("%s %s was taken over by another worker; stopping", model.__name__, pk)
         return "lost"
@@ -360,7 +383,7 @@ def _is_bug(exc: BaseException) -> bool:
 TRANSIENT = (OperationalError, InterfaceError)
 
 
-def register_job_task(name: str, model_label: str, body: str, *, soft_time_limit: float, grace_s: float):
+def register_job_task(name: str | None, model_label: str, body: str, *, soft_time_limit: float, grace_s: float):
     """The thin Celery task of one job model: claim the row by id and run ``body`` ("module:function",
     imported when the task runs) under the lease; the row decides, not the message. Returns "done" or
     "skipped" (gone, finished, or held by a live worker: a re-delivered message). The time limits only
@@ -369,6 +392,10 @@ def register_job_task(name: str, model_label: str, body: str, *, soft_time_limit
 
     from celery import shared_task
     from django.apps import apps
+
+    from energyweb.jobs.models import job_task_name
+
+    name = name or job_task_name(model_label)  # new kinds: derived from the label (TaskFromLabel)
 
     @shared_task(name=name, autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=3,
                  ignore_result=True, soft_time_limit=soft_time_limit, time_limit=soft_time_limit + grace_s)

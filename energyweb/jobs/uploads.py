@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +26,10 @@ from django.conf import settings
 from django.db import models, transaction
 from django.urls import reverse
 
+from energyweb.diskfull import write_new
 from energyweb.jobs import service as job_service
 from energyweb.jobs.choices import JobStatus
-from energyweb.jobs.models import Job
+from energyweb.jobs.fair import FairShareJob
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class UploadRefused(Exception):
         self.result = result
 
 
-class UploadJob(Job):
+class UploadJob(FairShareJob):
     """A stored upload waiting for, or going through, its all-or-nothing importer.
 
     An import is one transaction, so it cannot resume: a lost worker's job restarts.
@@ -134,13 +134,16 @@ def store(upload) -> StoredUpload:
     relative = f"{UPLOAD_DIR}/{uuid.uuid4().hex}.upload"
     digest = hashlib.sha256()
     size = 0
-    # O_EXCL and 0600 from the first byte: an upload is private data (issue 10, secrets at rest).
-    fd = os.open(Path(settings.MEDIA_ROOT) / relative, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
+    def write(out):
+        nonlocal size
         for chunk in upload.chunks():
             digest.update(chunk)
             out.write(chunk)
             size += len(chunk)
+
+    # O_EXCL and 0600 from the first byte: an upload is private data (issue 10, secrets at rest).
+    # A full disk removes the partial file and raises DiskFull (507).
+    write_new(Path(settings.MEDIA_ROOT) / relative, write)
     name = Path(str(getattr(upload, "name", "") or "upload.csv")).name[:255]
     return StoredUpload(relative=relative, content_hash=digest.hexdigest(), size=size, filename=name)
 
@@ -172,6 +175,21 @@ def status(job: UploadJob) -> dict:
         "url": job.get_absolute_url(),
         "status_url": reverse(job.status_route, args=[job.pk]),
     }
+
+
+def cancel(job: UploadJob) -> bool:
+    """Cancel a pending or running import. A running one stops at its next progress note and its
+    transaction rolls back (nothing written); its worker then removes the stored upload. A pending
+    one has no worker: the upload goes now. False when the import had already ended."""
+    was_pending = job.status == JobStatus.PENDING
+    if not job_service.cancel(job):
+        return False
+    job.refresh_from_db()
+    if was_pending or not job.lease_owner:
+        # A worker that claimed it meanwhile finds it cancelled at its first note; the file it needs is
+        # gone then, which it reports as such (run() checks the path first).
+        transaction.on_commit(lambda: end(job))
+    return True
 
 
 # --- the worker side ----------------------------------------------------------------------

@@ -6,7 +6,19 @@ admin enforces the same rules as the API and the CSV import.
 
 from django.contrib import admin
 
+from energyweb.deletion import protected_message
 from profiling.models import LLM, EnergyModelFit, Hardware, HardwareAlias, LLMAlias
+
+
+class ProtectedDeleteAdmin(admin.ModelAdmin):
+    """Name what holds a row in one line per row, counted (energyweb/deletion.py), instead of the
+    collector listing every protected measurement; Django then refuses the delete as usual."""
+
+    def get_deleted_objects(self, objs, request):
+        held = [m for m in (protected_message(o) for o in objs) if m]
+        if held:
+            return [], {}, set(), held
+        return super().get_deleted_objects(objs, request)
 
 
 class HardwareAliasInline(admin.TabularInline):
@@ -20,7 +32,7 @@ class LLMAliasInline(admin.TabularInline):
 
 
 @admin.register(Hardware)
-class HardwareAdmin(admin.ModelAdmin):
+class HardwareAdmin(ProtectedDeleteAdmin):
     list_display = ("name", "slug", "is_reference", "cpu_model", "cpu_cores", "gpu_model", "gpu_count",
                     "has_nvml_energy", "rapl_list", "online", "last_heartbeat")
     list_filter = ("is_reference", "gpu_model", "has_nvml_energy", "has_nvml_power")
@@ -48,7 +60,7 @@ class HardwareAdmin(admin.ModelAdmin):
 
 
 @admin.register(LLM)
-class LLMAdmin(admin.ModelAdmin):
+class LLMAdmin(ProtectedDeleteAdmin):
     list_display = ("name", "family", "parameters_b", "active_parameters_b", "min_gpus", "accuracy",
                     "weights", "dtype")
     list_filter = ("family", "dtype", "min_gpus")

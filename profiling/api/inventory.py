@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 
+from energyweb.api.deletion import ProtectedDestroyMixin
 from energyweb.api.pagination import KeysetPagination
 from profiling.models import LLM, EnergyModelFit, Hardware
 
@@ -115,7 +116,7 @@ class EnergyModelFitFilter(django_filters.FilterSet):
                   "uses_estimated_energy"]
 
 
-class HardwareViewSet(viewsets.ModelViewSet):
+class HardwareViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
     queryset = Hardware.objects.prefetch_related("aliases").order_by("name")
     serializer_class = HardwareSerializer
     lookup_field = "slug"
@@ -124,7 +125,7 @@ class HardwareViewSet(viewsets.ModelViewSet):
     search_fields = ["name", "slug", "hostname", "cpu_model", "gpu_model", "aliases__alias"]
 
 
-class LLMViewSet(viewsets.ModelViewSet):
+class LLMViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
     queryset = LLM.objects.prefetch_related("aliases").order_by("name")
     serializer_class = LLMSerializer
     lookup_field = "slug"

@@ -12,7 +12,13 @@ from rest_framework.views import APIView
 
 from energyweb.api.pagination import KeysetPagination
 from energyweb.api.throttling import JobCreationThrottle
-from energyweb.api.upload_jobs import UploadJobStatusView, accepted, status_view_schema, upload_job_schema
+from energyweb.api.upload_jobs import (
+    UploadJobCancelView,
+    UploadJobStatusView,
+    accepted,
+    status_view_schema,
+    upload_job_schema,
+)
 from energyweb.permissions import IsStaff
 from profiling.forms import MeasurementFilter
 from profiling.models import ImportBatch, Measurement, MeasurementImportJob
@@ -83,6 +89,9 @@ class ImportRequestSerializer(serializers.Serializer):
     create_missing = serializers.BooleanField(required=False, default=False)
     strict_energy = serializers.BooleanField(
         required=False, default=False, help_text="Reject negative energy readings instead of dropping them.")
+    allow_duplicate = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Import even when an earlier batch stored these rows (found by content, not bytes); 409 otherwise.")
 
 
 ERRORS_SCHEMA = inline_serializer("ImportErrors", {
@@ -115,7 +124,7 @@ class MeasurementImportView(APIView):
         responses={201: OpenApiResponse(description="Import summary"),
                    202: OpenApiResponse(IMPORT_JOB_SCHEMA, description="A large file: queued as a background import"),
                    400: OpenApiResponse(ERRORS_SCHEMA, description="Row/column errors; nothing written"),
-                   409: OpenApiResponse(ERRORS_SCHEMA, description="The same file was imported before")},
+                   409: OpenApiResponse(ERRORS_SCHEMA, description="These rows were imported before (duplicate_of names the batch)")},
     )
     def post(self, request):
         form = ImportRequestSerializer(data=request.data)
@@ -131,7 +140,8 @@ class MeasurementImportView(APIView):
         for key in ("llm", "hardware"):
             data[key] = data.get(key) or None
         options = dict(llm=data["llm"], hardware=data["hardware"], create_missing=data["create_missing"],
-                       negative_energy="error" if data["strict_energy"] else "drop", user=request.user)
+                       negative_energy="error" if data["strict_energy"] else "drop", user=request.user,
+                       allow_duplicate=data["allow_duplicate"])
         try:
             if import_jobs.runs_in_background(data["file"]):
                 job = import_jobs.submit_upload(data["file"], **options)
@@ -151,6 +161,13 @@ class MeasurementImportJobView(UploadJobStatusView):
     model = MeasurementImportJob
 
 
+class MeasurementImportJobCancelView(UploadJobCancelView):
+    """Cancel a background measurement import; nothing it validated is written. Staff only."""
+
+    permission_classes = [IsStaff]
+    model = MeasurementImportJob
+
+
 def register(router):
     """Register this module's viewsets on the app router."""
     router.register("measurements", MeasurementViewSet, basename="measurement")
@@ -160,4 +177,6 @@ def register(router):
 urlpatterns = [
     path("measurements/import/", MeasurementImportView.as_view(), name="measurement-import"),
     path("measurements/import/jobs/<int:pk>/", MeasurementImportJobView.as_view(), name="measurement-import-job"),
+    path("measurements/import/jobs/<int:pk>/cancel/", MeasurementImportJobCancelView.as_view(),
+         name="measurement-import-job-cancel"),
 ]

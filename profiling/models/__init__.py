@@ -1,6 +1,7 @@
 from profiling.models.imports import MeasurementImportJob
 from profiling.models.inventory import LLM, EnergyModelFit, Hardware, HardwareAlias, LLMAlias
 from profiling.models.measurements import ImportBatch, Measurement, ProfilingRun
+from profiling.models.refits import RefitJob
 
 __all__ = [
     "LLM",
@@ -12,4 +13,5 @@ __all__ = [
     "Measurement",
     "MeasurementImportJob",
     "ProfilingRun",
+    "RefitJob",
 ]

@@ -304,8 +304,9 @@ class EnergyModelFit(models.Model):
 
     objects = FitQuerySet.as_manager()
 
-    llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="fits")
-    hardware = models.ForeignKey(Hardware, on_delete=models.CASCADE, related_name="fits")
+    # PROTECT: a fit is history (plans and executions were made with it); see energyweb/deletion.py.
+    llm = models.ForeignKey(LLM, on_delete=models.PROTECT, related_name="fits")
+    hardware = models.ForeignKey(Hardware, on_delete=models.PROTECT, related_name="fits")
     target = models.CharField(max_length=16, choices=FitTarget.choices)
     form = models.CharField(max_length=32, choices=FitForm.choices, default=FitForm.PAPER)
     coefficients = models.JSONField(

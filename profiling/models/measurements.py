@@ -24,8 +24,9 @@ class ProfilingRun(MeteredJob):
     job_resumable = True
     job_label = "profiling run"
 
-    llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="profiling_runs")
-    hardware = models.ForeignKey(Hardware, on_delete=models.CASCADE, related_name="profiling_runs")
+    # PROTECT: deleting an LLM or hardware must not erase its runs and measurements (energyweb/deletion.py).
+    llm = models.ForeignKey(LLM, on_delete=models.PROTECT, related_name="profiling_runs")
+    hardware = models.ForeignKey(Hardware, on_delete=models.PROTECT, related_name="profiling_runs")
     backend = models.CharField(max_length=16, choices=InferenceBackend.choices, default=InferenceBackend.HF)
     design = models.CharField(max_length=32, choices=SweepDesign.choices, default=SweepDesign.GRID_SMALL)
     grid = models.JSONField(default=dict, blank=True,
@@ -73,7 +74,17 @@ class ImportBatch(models.Model):
     """One imported measurement file. The content hash makes re-imports a no-op."""
 
     filename = models.CharField(max_length=255)
-    content_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the file.")
+    # Duplicates are found by content (profiling/services/row_hashes.py): the canonical rows' hash is
+    # unique among batches imported without "import anyway"; the file's bytes hash refuses an identical
+    # file before it is parsed; the sorted row hashes catch a file that holds an earlier batch plus more.
+    content_hash = models.CharField(
+        max_length=80, help_text="SHA-256 of the canonical rows (the file's bytes for batches before 0012).")
+    file_sha256 = models.CharField(max_length=64, blank=True, db_index=True, help_text="SHA-256 of the file's bytes.")
+    row_hashes = models.BinaryField(null=True, blank=True, editable=False,
+                                    help_text="Sorted 64-bit hashes of the rows (8 bytes a row).")
+    pairs = models.JSONField(default=list, blank=True, help_text="[llm_id, hardware_id] pairs of the rows.")
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                     help_text="Imported again on purpose (allow_duplicate) over this batch.")
     row_count = models.PositiveIntegerField(default=0)
     skipped_rows = models.PositiveIntegerField(default=0, help_text="Rows that were not inference phases.")
     # Counted at import time, like row_count: counting them per page scanned the measurement table
@@ -88,6 +99,8 @@ class ImportBatch(models.Model):
     class Meta:
         ordering = ["-created"]
         verbose_name_plural = "import batches"
+        constraints = [models.UniqueConstraint(fields=["content_hash"], condition=models.Q(duplicate_of__isnull=True),
+                                               name="one_batch_per_content_unless_allowed")]
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.row_count} rows)"
@@ -105,8 +118,8 @@ class Measurement(models.Model):
     # another index (Meta.indexes; the two partial unique constraints, which serve "= id" and the
     # cascades since "= id" implies NOT NULL), so a second copy only slowed every import (the
     # nullable two also held a NULL entry per imported row). docs/BENCHMARKS.md, issue 10.
-    llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="measurements", db_index=False)
-    hardware = models.ForeignKey(Hardware, on_delete=models.CASCADE, related_name="measurements")
+    llm = models.ForeignKey(LLM, on_delete=models.PROTECT, related_name="measurements", db_index=False)
+    hardware = models.ForeignKey(Hardware, on_delete=models.PROTECT, related_name="measurements")
     profiling_run = models.ForeignKey(
         ProfilingRun, null=True, blank=True, on_delete=models.CASCADE, related_name="measurements",
         db_index=False,

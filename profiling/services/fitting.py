@@ -837,16 +837,14 @@ def mark_stale(pairs) -> int:
     """
     from profiling.choices import FitSource
     from profiling.models import EnergyModelFit, Measurement
-    from profiling.services.measurement_import import REFIT_TASK
+    from profiling.services.refits import request_refit
 
     marked = 0
     for llm_id, hardware_id in sorted(pairs):
         marked += EnergyModelFit.objects.filter(llm_id=llm_id, hardware_id=hardware_id, source=FitSource.FITTED,
                                                 is_stale=False).update(is_stale=True, is_selected=False)
         if Measurement.objects.filter(llm_id=llm_id, hardware_id=hardware_id).exists():
-            from energyweb.queue import enqueue_on_commit
-
-            enqueue_on_commit(REFIT_TASK, args=[llm_id, hardware_id])
+            request_refit(llm_id, hardware_id, reason="measurements deleted")
     return marked
 
 

@@ -18,12 +18,13 @@ runs_in_background = uploads.runs_in_background
 
 
 def submit_upload(upload, *, llm=None, hardware=None, create_missing=False, negative_energy="drop",
-                  user=None) -> MeasurementImportJob:
+                  user=None, allow_duplicate=False) -> MeasurementImportJob:
     """Store ``upload`` and queue its import; an upload already imported raises ImportFailed (duplicate).
 
     The same file already being imported returns that job rather than a second one."""
     stored = uploads.store(upload)
-    earlier = ImportBatch.objects.filter(content_hash=stored.content_hash).first()
+    # The same bytes are refused here; the same rows in another form once the job has read them.
+    earlier = None if allow_duplicate else ImportBatch.objects.filter(file_sha256=stored.content_hash).first()
     if earlier is not None:
         stored.discard()
         raise _duplicate(earlier)
@@ -35,7 +36,7 @@ def submit_upload(upload, *, llm=None, hardware=None, create_missing=False, nega
     return uploads.submit(
         MeasurementImportJob, stored, user=user, steps_total=2,
         options={"llm": llm, "hardware": hardware, "create_missing": bool(create_missing),
-                 "negative_energy": negative_energy})
+                 "negative_energy": negative_energy, "allow_duplicate": bool(allow_duplicate)})
 
 
 def committed(job: MeasurementImportJob) -> dict | None:
@@ -63,6 +64,7 @@ def import_stored(job: MeasurementImportJob, path, handle) -> dict:
             path, filename=job.filename, llm=opts.get("llm"), hardware=opts.get("hardware"),
             create_missing=bool(opts.get("create_missing")),
             negative_energy=opts.get("negative_energy") or "drop", user=job.created_by,
+            allow_duplicate=bool(opts.get("allow_duplicate")),
             progress=validated, on_written=written)
     except ImportFailed as exc:
         raise uploads.UploadRefused(exc.summary(), exc.as_dict()) from exc

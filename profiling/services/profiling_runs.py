@@ -302,9 +302,9 @@ def _request_refit(run, inline: bool = False) -> None:
 
         refit_pair(run.llm_id, run.hardware_id, include_estimated=estimated)
         return
-    from energyweb.queue import send_now
+    from profiling.services.refits import request_refit
 
-    send_now("profiling.refit_pair", args=[run.llm_id, run.hardware_id], kwargs={"include_estimated": estimated})
+    request_refit(run.llm_id, run.hardware_id, include_estimated=estimated, reason=f"profiling run #{run.pk}")
 
 
 def summary(run: ProfilingRun) -> dict:

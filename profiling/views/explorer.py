@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from energyweb.permissions import staff_required
-from energyweb.queue import send_now
 from profiling.choices import FitSource, FitTarget
 from profiling.models import LLM, EnergyModelFit, Hardware, Measurement
 from profiling.services import fitting, terms
@@ -228,14 +227,14 @@ def explorer_pair_data(request, llm_slug, hw_slug):
 @staff_required
 def explorer_refit(request, llm_slug, hw_slug):
     llm, hardware = _pair(llm_slug, hw_slug)
+    from profiling.services.refits import request_refit
+
     since = timezone.now()
-    if send_now("profiling.refit_pair", [llm.pk, hardware.pk]):
-        messages.success(request, f"Refit of {llm} on {hardware} queued; this page updates when it is done.")
-        url = reverse("profiling:explorer-pair", args=[llm.slug, hardware.slug])
-        return redirect(f"{url}?refit={int(since.timestamp() * 1000)}")
-    messages.error(request, "The task queue (Redis) is unreachable: the refit was not queued. "
-                            "Run `manage.py fit_models` or try again when the broker is up.")
-    return redirect("profiling:explorer-pair", llm.slug, hardware.slug)
+    # A row: the refit is owed even while the broker is down (recovery sends it when it is back).
+    job = request_refit(llm.pk, hardware.pk, reason="explorer")
+    messages.success(request, f"Refit #{job.pk} of {llm} on {hardware} queued; this page updates when it is done.")
+    url = reverse("profiling:explorer-pair", args=[llm.slug, hardware.slug])
+    return redirect(f"{url}?refit={int(since.timestamp() * 1000)}")
 
 
 # --- comparison ----------------------------------------------------------------------------

@@ -12,9 +12,10 @@ from django.db.models import F
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from energyweb.csvsafe import safe_row
+from energyweb.jobs import uploads
 from energyweb.permissions import staff_required
 from profiling.forms import ImportForm, MeasurementFilter
 from profiling.models import ImportBatch, Measurement, MeasurementImportJob
@@ -112,7 +113,8 @@ def measurement_import(request):
             options = dict(llm=data["llm"].name if data["llm"] else None,
                            hardware=data["hardware"].name if data["hardware"] else None,
                            create_missing=data["create_missing"],
-                           negative_energy="error" if data["strict_energy"] else "drop", user=request.user)
+                           negative_energy="error" if data["strict_energy"] else "drop", user=request.user,
+                           allow_duplicate=data["allow_duplicate"])
             try:
                 if import_jobs.runs_in_background(data["file"]):
                     job = import_jobs.submit_upload(data["file"], **options)
@@ -128,6 +130,8 @@ def measurement_import(request):
     else:
         form = ImportForm()
     status = 400 if errors is not None or (request.method == "POST" and form.errors) else 200
+    if errors is not None and errors.duplicate_of is not None:
+        status = 409  # as the API: the rows are stored already, by the batch the message names
     paper = {}
     for title, canonical in PAPER_COLUMNS.items():
         paper.setdefault(canonical, title)
@@ -176,11 +180,23 @@ def batch_delete(request, pk):
                   {"batch": batch, "count": batch.measurements.count()})
 
 
+@staff_required
+@require_POST
+def import_job_cancel(request, pk):
+    job = get_object_or_404(MeasurementImportJob, pk=pk)
+    if uploads.cancel(job):
+        messages.info(request, f"Import #{job.pk} cancelled; nothing it read is written.")
+    else:
+        messages.warning(request, f"Import #{job.pk} had already {job.status}.")
+    return redirect(job)
+
+
 urlpatterns = [
     path("measurements/", measurement_list, name="measurement-list"),
     path("measurements/import/", measurement_import, name="measurement-import"),
     path("measurements/import/jobs/<int:pk>/", import_job, name="import-job"),
     path("measurements/import/jobs/<int:pk>/status.json", import_job_status, name="import-job-status"),
+    path("measurements/import/jobs/<int:pk>/cancel/", import_job_cancel, name="import-job-cancel"),
     path("measurements/download.<str:fmt>", measurement_download, name="measurement-download"),
     path("measurements/batches/<int:pk>/delete/", batch_delete, name="importbatch-delete"),
 ]

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from energyweb.csvsafe import safe_cell
 from energyweb.permissions import may_manage_job, require_staff
 from profiling.choices import Dtype, InferenceBackend, SweepDesign
 from profiling.models import LLM, Hardware, Measurement, ProfilingRun
@@ -113,7 +114,7 @@ def run_measurements(request, pk):
         fields = list(rows[0]) if rows else ["id"]
         writer = csv.DictWriter(resp, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)  # one escaper for every CSV
         return resp
     return JsonResponse({"run": _status(run), "measurements": rows})
 

@@ -3,7 +3,13 @@ from rest_framework.routers import SimpleRouter
 
 from scheduling.api.executions import ExecutePlanView, ExecutionViewSet
 from scheduling.api.routing import RouteView, RoutingPolicyViewSet
-from scheduling.api.views import DeploymentViewSet, ScheduleJobViewSet, WorkloadImportJobView, WorkloadViewSet
+from scheduling.api.views import (
+    DeploymentViewSet,
+    ScheduleJobViewSet,
+    WorkloadImportJobCancelView,
+    WorkloadImportJobView,
+    WorkloadViewSet,
+)
 
 # Canonical paths end in a slash; the same path without it is served too (for POST as well:
 # energyweb.middleware.ApiOptionalSlashMiddleware), so a file posted to /api/v1/workloads works.
@@ -18,4 +24,6 @@ urlpatterns = router.urls + [
     re_path(r"^schedule-jobs/(?P<pk>\d+)/execute/$", ExecutePlanView.as_view(), name="schedulejob-execute"),
     re_path(r"^workload-import-jobs/(?P<pk>\d+)/$", WorkloadImportJobView.as_view(), name="workload-import-job"),
     re_path(r"^route/$", RouteView.as_view(), name="route"),
+    re_path(r"^workload-import-jobs/(?P<pk>\d+)/cancel/$", WorkloadImportJobCancelView.as_view(),
+            name="workload-import-job-cancel"),
 ]

@@ -7,7 +7,13 @@ from rest_framework.response import Response
 
 from energyweb.api.parsers import BoundedJSONParser
 from energyweb.api.throttling import JobCreationThrottle
-from energyweb.api.upload_jobs import UploadJobStatusView, accepted, status_view_schema, upload_job_schema
+from energyweb.api.upload_jobs import (
+    UploadJobCancelView,
+    UploadJobStatusView,
+    accepted,
+    status_view_schema,
+    upload_job_schema,
+)
 from energyweb.jobs import uploads
 from energyweb.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff, may_manage_job
 from scheduling.api.serializers import (
@@ -184,3 +190,10 @@ class ScheduleJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
         if index is not None and not index.isdigit():
             raise ValidationError({"plan": ["A plan index (0, 1, ...)."]})
         return assignment_response(job, None if index is None else int(index))
+
+
+class WorkloadImportJobCancelView(UploadJobCancelView):
+    """Cancel a background workload import: staff, or the user who uploaded it."""
+
+    permission_classes = [AuthenticatedMayPost]
+    model = WorkloadImportJob

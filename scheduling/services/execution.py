@@ -133,8 +133,8 @@ def cancel(execution) -> bool:
 
 def request_refit(execution) -> list[tuple[int, int]]:
     """Refit each executed (LLM, hardware) pair on the default queue, now with the executed queries."""
-    from energyweb.queue import send_now
     from profiling.models import Measurement
+    from profiling.services.refits import request_refit
 
     pairs = []
     for llm_id, hardware_id in execution.jobs.values_list("llm_id", "hardware_id").distinct():
@@ -145,7 +145,7 @@ def request_refit(execution) -> list[tuple[int, int]]:
         # Estimated energy is fitted only when that is all the pair has, and the fit then says so.
         estimated = not Measurement.objects.filter(llm_id=llm_id, hardware_id=hardware_id,
                                                    is_estimated=False).exists()
-        send_now("profiling.refit_pair", args=[llm_id, hardware_id], kwargs={"include_estimated": estimated})
+        request_refit(llm_id, hardware_id, include_estimated=estimated, reason=f"execution #{execution.pk}")
         pairs.append((llm_id, hardware_id))
     type(execution).objects.filter(pk=execution.pk).update(refit_requested=timezone.now())
     return pairs

@@ -16,6 +16,7 @@ from collections import defaultdict
 
 from django.db.models import Count, Sum
 
+from energyweb.csvsafe import safe_row
 from energyweb.jobs.choices import JobStatus
 from profiling.choices import EnergySource
 
@@ -183,7 +184,8 @@ def report_csv(rep: dict) -> str:
     writer.writerow(REPORT_COLUMNS)
     total = {**rep, "deployment": "TOTAL", "drift": bool(rep["drifted"])}
     for row in [*rep["per_deployment"].values(), total]:
-        writer.writerow([";".join(row[c]) if c == "energy_sources" else row.get(c) for c in REPORT_COLUMNS])
+        # A deployment key is a user's LLM and hardware names: escaped like every CSV download (csvsafe).
+        writer.writerow(safe_row(";".join(row[c]) if c == "energy_sources" else row.get(c) for c in REPORT_COLUMNS))
     return buf.getvalue()
 
 
@@ -205,7 +207,8 @@ def queries_csv_lines(execution, chunk: int = 5000):
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     for i, (q, d, b, tin, tout, pe, me, pr, mr, src, est) in enumerate(qs.iterator(chunk_size=chunk)):
-        writer.writerow([q, keys.get(d), b, tin, tout, pe, me, pr, mr, ";".join(sorted((src or {}).values())), est])
+        writer.writerow(safe_row([q, keys.get(d), b, tin, tout, pe, me, pr, mr,
+                                  ";".join(sorted((src or {}).values())), est]))
         if i % chunk == chunk - 1:
             yield buf.getvalue()
             buf.seek(0)

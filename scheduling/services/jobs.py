@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, transaction
@@ -86,8 +87,10 @@ def normalise_parameters(objective: str, params: dict | None) -> dict:
         raise JobParameterError("zeta values must be numbers between 0 and 1.", "zetas") from exc
     if not zetas or any(not 0.0 <= z <= 1.0 for z in zetas):
         raise JobParameterError("zeta values must be between 0 and 1.", "zetas")
-    if len(zetas) > 101:
-        raise JobParameterError("At most 101 zeta values.", "zetas")
+    cap = settings.PLAN_MAX_ZETAS  # each zeta re-solves the workload: a cap keeps one plan's worker time bounded
+    if len(zetas) > cap:
+        raise JobParameterError(f"At most {cap} zeta values (ENERGYWEB_PLAN_MAX_ZETAS); this asks for {len(zetas)}.",
+                                "zetas")
     if objective not in ZETA_OBJECTIVES:
         zetas = [zetas[0]] if len(zetas) == 1 else [0.5]
     out["zetas"] = zetas

@@ -99,6 +99,17 @@ def workload_import_job(request, pk):
 
 
 @login_required
+@require_POST
+def workload_import_job_cancel(request, pk):
+    job = _own_import(request, pk)
+    if uploads.cancel(job):
+        messages.info(request, f"Workload import #{job.pk} cancelled; nothing it read is stored.")
+    else:
+        messages.warning(request, f"Workload import #{job.pk} had already {job.status}.")
+    return redirect(job)
+
+
+@login_required
 def workload_import_job_status(request, pk):
     return JsonResponse(uploads.status(_own_import(request, pk)))
 
@@ -174,6 +185,7 @@ urlpatterns = [
     path("workloads/upload/", workload_upload, name="workload-upload"),
     path("workloads/generate/", workload_generate, name="workload-generate"),
     path("workloads/import-jobs/<int:pk>/", workload_import_job, name="workload-import-job"),
+    path("workloads/import-jobs/<int:pk>/cancel/", workload_import_job_cancel, name="workload-import-job-cancel"),
     path("workloads/import-jobs/<int:pk>/status.json", workload_import_job_status,
          name="workload-import-job-status"),
     path("workloads/<int:pk>/", workload_detail, name="workload-detail"),

@@ -39,6 +39,9 @@ API_READ = {"anon": 401, "user": 200, "creator": 200, "staff": 200}
 API_CREATE = {"anon": 401, "user": 403, "creator": 403, "staff": 201}
 API_CHANGE = {"anon": 401, "user": 403, "creator": 403, "staff": 200}
 API_DELETE = {"anon": 401, "user": 403, "creator": 403, "staff": 204}
+# The world's LLM and hardware are held by fits, deployments and plans: staff may delete, and
+# are told (409) what holds them; history is never cascaded away.
+API_DELETE_HELD = {"anon": 401, "user": 403, "creator": 403, "staff": 409}
 
 TABLE = [
     # --- pages ---------------------------------------------------------------------------
@@ -119,12 +122,12 @@ TABLE = [
     ("api hardware list", "get", "/api/v1/hardware/", None, API_READ),
     ("api hardware create", "post", "/api/v1/hardware/", ("json", lambda w: {"name": "New Box"}), API_CREATE),
     ("api hardware change", "patch", "/api/v1/hardware/{hw}/", ("json", lambda w: {"notes": "x"}), API_CHANGE),
-    ("api hardware delete", "delete", "/api/v1/hardware/{hw}/", None, API_DELETE),
+    ("api hardware delete", "delete", "/api/v1/hardware/{hw}/", None, API_DELETE_HELD),
     ("api llm list", "get", "/api/v1/llms/", None, API_READ),
     ("api llm create", "post", "/api/v1/llms/",
      ("json", lambda w: {"name": "New LM (1B)", "parameters_b": 1, "weights": "x/y"}), API_CREATE),
     ("api llm change", "patch", "/api/v1/llms/{llm}/", ("json", lambda w: {"family": "x"}), API_CHANGE),
-    ("api llm delete", "delete", "/api/v1/llms/{llm}/", None, API_DELETE),
+    ("api llm delete", "delete", "/api/v1/llms/{llm}/", None, API_DELETE_HELD),
     ("api fit list", "get", "/api/v1/fits/", None, API_READ),
     ("api fit detail", "get", "/api/v1/fits/{fit}/", None, API_READ),
     ("api fit delete", "delete", "/api/v1/fits/{fit}/", None,

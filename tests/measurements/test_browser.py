@@ -45,8 +45,8 @@ def test_upload_page_imports_and_reports_errors(logged_in_page, live_server, pai
     page.goto(f"{live_server.url}/measurements/")
     assert "2 of 2 measurements" in page.locator("main").inner_text()
     assert page.locator("#measurement-table .badge.warn").count() == 1  # the warm-up row
-    # The two refused uploads answer 400 (Chromium logs that); nothing else may fail.
-    unexpected = [e for e in page.console_log.errors() if "status of 400" not in e]
+    # The bad file answers 400 and the duplicate 409, as the API does (Chromium logs both); nothing else may fail.
+    unexpected = [e for e in page.console_log.errors() if "status of 400" not in e and "status of 409" not in e]
     assert unexpected == []
 
 

@@ -31,6 +31,10 @@ def test_import_succeeds_and_commits_when_no_broker_is_up(transactional_db, pair
     # The rows are committed (transactional_db: no test transaction hides a rollback).
     assert Measurement.objects.count() == 2 and ImportBatch.objects.count() == 1
     assert any(REFIT_TASK in r.getMessage() and "could not enqueue" in r.getMessage() for r in caplog.records)
+    # ...and the pair is recorded as owed a refit: recovery sends it once the broker is back.
+    from profiling.models import RefitJob
+
+    assert RefitJob.objects.filter(status="pending").count() == 1
 
 
 @pytest.fixture
@@ -63,7 +67,11 @@ def test_refit_is_published_once_per_pair_after_commit(pair, live_broker, django
             queue.get(timeout=0.5)
         queue.close()
     assert message.headers["task"] == REFIT_TASK
-    assert message.payload[0] == [llm.pk, hw.pk]
+    # The message wakes the pair's owed refit, a job row (profiling/models/refits.py).
+    from profiling.models import RefitJob
+
+    owed = RefitJob.objects.get(llm=llm, hardware=hw, status="pending")
+    assert message.payload[0] == [owed.pk]
 
 
 def test_failed_import_requests_no_refit(pair, django_capture_on_commit_callbacks):

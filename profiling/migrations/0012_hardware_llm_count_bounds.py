@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('profiling', '0010_import_batch_counts'),
+        ('profiling', '0011_profilingrun_design_coverage'),
     ]
 
     operations = [
