@@ -69,6 +69,9 @@ class Backend(ABC):
         """Run one query of exactly ``input_tokens`` in and ``output_tokens`` out, ``batch_size`` times in
         one batch; returns what actually ran, synchronised (device work finished) before it returns."""
 
+    def synchronize(self) -> None:  # noqa: B027 - optional hook: CPU backends and vLLM return when done
+        """Wait for the device work queued so far (a metering window's two ends call it)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook: free device memory
         """Drop the model."""
 

@@ -123,6 +123,10 @@ class HFBackend(Backend):
         return Generation(input_tokens=ids.shape[1], output_tokens=out.shape[1] - ids.shape[1],
                           batch_size=out.shape[0])
 
+    def synchronize(self) -> None:
+        if getattr(self, "device", None) is not None and self.device.type == "cuda":
+            self.torch.cuda.synchronize(self.device)
+
     def close(self) -> None:
         self.model = None
         if getattr(self, "torch", None) is not None and self.torch.cuda.is_available():
