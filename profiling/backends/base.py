@@ -61,6 +61,11 @@ class Backend(ABC):
         self.spec: LLMSpec | None = None
         self.info: dict[str, Any] = {}  # device, dtype, where the weights came from, versions
 
+    @classmethod
+    def probe(cls) -> str | None:
+        """None when this host can load this backend, else why not (cheap: finds, never imports)."""
+        return None
+
     @abstractmethod
     def load(self, spec: LLMSpec) -> None: ...
 

@@ -41,6 +41,15 @@ def _torch():
 class HFBackend(Backend):
     name = "hf"
 
+    @classmethod
+    def probe(cls) -> str | None:
+        import importlib.util
+
+        missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
+        if missing:
+            return f"hf: {' and '.join(missing)} not installed (pip install -r requirements-worker.txt)"
+        return None
+
     def load(self, spec: LLMSpec) -> None:
         torch, transformers = _torch()
         self.spec = spec

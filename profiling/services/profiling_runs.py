@@ -137,6 +137,9 @@ def create_run(llm: LLM, hardware: Hardware, *, backend: str = InferenceBackend.
                                 "hardware")
     if backend == InferenceBackend.VLLM and not hardware.gpu_count:
         raise RunParameterError("vLLM needs a CUDA GPU and this hardware has none; use Hugging Face.", "backend")
+    missing = hardware.backend_unavailable(backend)
+    if missing:
+        raise RunParameterError(f"{hardware}'s worker cannot run this backend: {missing}.", "backend")
     p = normalise(design, params, settings.MAX_CONTEXT_TOKENS)
     cells = p.pop("cells")
     # On a GPU host, warm up until two successive warm-ups agree within 10% (see sweeps.Design); kept in the

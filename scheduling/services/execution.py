@@ -105,6 +105,9 @@ def create_execution(job, batch_size=None, *, plan_index=None, backend: str = In
                                  "there, so its queries cannot be executed.", "deployments")
         if backend == InferenceBackend.VLLM and not hw.gpu_count:
             raise ExecutionError(f"{dep.key}: vLLM needs a CUDA GPU and {hw} has none.", "backend")
+        missing = hw.backend_unavailable(backend)
+        if missing:
+            raise ExecutionError(f"{dep.key}: {hw}'s worker cannot run this backend: {missing}.", "backend")
         if not foreground and not hw.is_online:
             raise ExecutionError(
                 f"{dep.key}: no worker consumes queue {hw.queue_name} (no heartbeat from {hw} in the last "
