@@ -18,11 +18,13 @@ check-python:
 $(PY): | check-python
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP_RUN): requirements.txt | $(PY)
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+# `make run` starts a worker for this host, so it installs the worker stack (CPU torch,
+# transformers): with requirements.txt alone the first profiling run failed after the fact.
+$(STAMP_RUN): requirements.txt requirements-worker.txt | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-worker.txt
 	touch $@
 
-$(STAMP_DEV): requirements.txt requirements-dev.txt | $(PY)
+$(STAMP_DEV): requirements.txt requirements-worker.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@ $(STAMP_RUN)
 

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from profiling.meters import Meter, Reading, WindowTooShort, dynamic_energy
+from profiling.meters import Meter, Reading
 from profiling.meters.idle import IdleBaseline
+from profiling.meters.window import MAX_REPEATS as WINDOW_MAX_REPEATS
+from profiling.meters.window import MeteringWindow, Shape, WindowUnresolved, measurement_fields
 
 # Two-sided 95% Student t quantiles by degrees of freedom (scipy is not on GPU check hosts).
 _T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
@@ -266,11 +268,11 @@ def make_design(name: str, **options) -> Design:
 
 # --- one metered trial -----------------------------------------------------------------------------------
 
-MAX_REPEATS = 100_000
+MAX_REPEATS = WINDOW_MAX_REPEATS  # the one cap, shared with executions (profiling/meters/window.py)
 
 
 class TrialError(RuntimeError):
-    """The backend did not run what was asked (token counts differ)."""
+    """The backend did not run what was asked (token counts differ), or the meter cannot resolve it."""
 
 
 @dataclass
@@ -293,76 +295,58 @@ class TrialResult:
     device_state: dict[str, Any]
     warnings: list[str]
     finished_at: datetime
+    reading: Reading | None = None  # per query
+    record: dict[str, Any] = field(default_factory=dict)  # the window's record (warm-up, idle, repeats)
 
     @property
     def total_energy_j(self) -> float:
         return float(sum(self.energy_j.values()))
 
     def measurement_fields(self) -> dict[str, Any]:
-        """Keyword arguments for a Measurement row (profiling.models.Measurement column names);
-        unmeasured components are None with an empty source."""
-        fields: dict[str, Any] = {
-            "input_tokens": self.input_tokens, "output_tokens": self.output_tokens, "batch_size": self.batch_size,
-            "runtime_s": self.runtime_s, "total_energy_j": self.total_energy_j, "is_estimated": self.is_estimated,
-            "is_warmup": self.is_warmup, "iteration": self.key[1], "measured_at": self.finished_at,
-        }
-        for component in ("gpu", "cpu", "dram"):
-            fields[f"{component}_energy_j"] = self.energy_j.get(component)
-            fields[f"{component}_energy_source"] = self.sources.get(component, "")
+        """Keyword arguments for a Measurement row (profiling.models.Measurement column names), built by
+        the one constructor (``window.measurement_fields``); unmeasured components are None with an
+        empty source."""
+        reading = self.reading or Reading(self.energy_j, self.sources, self.runtime_s)
+        fields = measurement_fields(reading, runtime_s=self.runtime_s, input_tokens=self.input_tokens,
+                                    output_tokens=self.output_tokens, batch_size=self.batch_size,
+                                    meter=self.record)
+        fields.update(is_warmup=self.is_warmup, iteration=self.key[1], measured_at=self.finished_at)
         return fields
 
     def as_dict(self) -> dict[str, Any]:
-        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "reading"}
         data.update(total_energy_j=self.total_energy_j, finished_at=self.finished_at.isoformat())
         return data
 
 
-def _window(backend, meter: Meter, cell: Cell, repeats: int) -> Reading:
-    meter.start()
-    try:
-        for _ in range(repeats):
-            made = backend.generate(cell.input_tokens, cell.output_tokens, cell.batch_size)
-            if (made.input_tokens, made.output_tokens, made.batch_size) != (
-                    cell.input_tokens, cell.output_tokens, cell.batch_size):
-                raise TrialError(f"asked {cell.input_tokens} in / {cell.output_tokens} out x{cell.batch_size}, "
-                                 f"the backend ran {made.input_tokens} / {made.output_tokens} x{made.batch_size}")
-    except BaseException:
-        try:
-            meter.stop()  # close the window so the meter can be used again
-        except WindowTooShort:
-            pass
-        raise
-    return meter.stop()
-
-
 def run_trial(backend, meter: Meter, trial: Trial, *, idle: IdleBaseline | None = None,
-              repeats: int = 1) -> TrialResult:
-    """Run one trial metered; repeat the query inside one window when a single one is shorter than the
-    meter resolves (``meter.min_window_s``), then divide. Pass the previous trial's ``repeats`` for the
-    same cell to skip the search."""
+              repeats: int = 1, warm: bool = True) -> TrialResult:
+    """Run one trial in the one metering window (profiling/meters/window.py): its KV lengths warmed
+    up first, repeated inside the window until the meter resolves it, then divided. Pass the previous
+    trial's ``repeats`` for the same cell to skip the search."""
     cell = trial.cell
-    repeats = max(1, repeats)
-    while True:
-        try:
-            reading = _window(backend, meter, cell, repeats)
-        except WindowTooShort:
-            reading = None
-        if reading is not None and reading.duration_s >= meter.min_window_s:
-            break
-        if repeats >= MAX_REPEATS:
-            raise TrialError(f"{repeats} repetitions still shorter than the meter's {meter.min_window_s} s window")
-        seen = reading.duration_s if reading is not None else 0.0
-        grow = math.ceil(1.2 * meter.min_window_s * repeats / seen) if seen > 0 else repeats * 4
-        repeats = min(MAX_REPEATS, max(repeats * 2, grow))
-    per_query = reading.scaled(1.0 / repeats)
-    dynamic = dynamic_energy(per_query, idle)
+
+    def one_query():
+        made = backend.generate(cell.input_tokens, cell.output_tokens, cell.batch_size)
+        if (made.input_tokens, made.output_tokens, made.batch_size) != (
+                cell.input_tokens, cell.output_tokens, cell.batch_size):
+            raise TrialError(f"asked {cell.input_tokens} in / {cell.output_tokens} out x{cell.batch_size}, "
+                             f"the backend ran {made.input_tokens} / {made.output_tokens} x{made.batch_size}")
+
+    window = MeteringWindow(meter, idle=idle, backend=backend, warm=warm)
+    try:
+        result = window.measure(one_query, [Shape(cell.input_tokens, cell.output_tokens, cell.batch_size)],
+                                repeats)
+    except WindowUnresolved as exc:
+        raise TrialError(str(exc)) from exc
+    per_query = result.reading
     return TrialResult(
         key=trial.key, input_tokens=cell.input_tokens, output_tokens=cell.output_tokens,
         batch_size=cell.batch_size, is_warmup=trial.is_warmup, runtime_s=per_query.duration_s,
-        energy_j=per_query.energy_j, sources=per_query.sources, dynamic_energy_j=dynamic,
-        is_estimated=reading.is_estimated, repeats=repeats, window_s=reading.duration_s,
-        updates=reading.updates, device_state=reading.device_state, warnings=reading.warnings,
-        finished_at=datetime.now(UTC))
+        energy_j=per_query.energy_j, sources=per_query.sources, dynamic_energy_j=result.dynamic_j,
+        is_estimated=per_query.is_estimated, repeats=result.repeats, window_s=result.window_s,
+        updates=per_query.updates, device_state=per_query.device_state, warnings=per_query.warnings,
+        finished_at=datetime.now(UTC), reading=per_query, record=result.record())
 
 
 def run_sweep(design: Design, backend, meter: Meter, *, done: Mapping[tuple[int, int], float] | None = None,

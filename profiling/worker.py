@@ -34,11 +34,15 @@ def heartbeat(hardware_slug: str) -> bool:
 def _beat_forever(slug: str, interval: float) -> None:
     from django.db import close_old_connections
 
+    from profiling.backends import probe_backends
     from profiling.services.host import beat
 
+    # What this worker's environment can run, reported with every beat: the hardware page shows
+    # it and a run for a missing backend is refused at submission.
+    backends = probe_backends()
     while not _stop.is_set():
         try:
-            if not beat(slug):
+            if not beat(slug, backends):
                 log.warning("heartbeat: no Hardware row with slug %r (run register_host)", slug)
         except Exception:  # a database blip must not kill the thread
             log.exception("heartbeat for %s failed", slug)

@@ -49,10 +49,10 @@ class HardwareSerializer(ModelCleanMixin, serializers.ModelSerializer):
             "url", "id", "name", "slug", "hostname", "is_reference", "cpu_model", "cpu_sockets",
             "cpu_cores", "dram_gb", "gpu_model", "gpu_count", "gpu_memory_gb", "gpu_tdp_w", "cpu_tdp_w",
             "idle_power_gpu_w", "idle_power_cpu_w", "idle_power_dram_w", "has_nvml_energy",
-            "has_nvml_power", "rapl_domains", "energy_counters", "queue_name", "last_heartbeat",
+            "has_nvml_power", "rapl_domains", "backends", "energy_counters", "queue_name", "last_heartbeat",
             "is_online", "kind", "aliases", "notes", "created", "updated",
         ]
-        read_only_fields = ["last_heartbeat", "created", "updated"]
+        read_only_fields = ["last_heartbeat", "backends", "created", "updated"]
         extra_kwargs = {"slug": {"required": False}}
 
 

@@ -58,6 +58,19 @@ def get_backend(name: str) -> Backend:
     return backend_class(name)()
 
 
+def probe_backends() -> dict[str, str]:
+    """Per backend, "ok" or why this host cannot run it: what a worker reports with its heartbeat,
+    so a run for a missing backend is refused at submission, not failed after the fact."""
+    out = {}
+    for name in REGISTRY:
+        try:
+            reason = backend_class(name).probe()
+        except Exception as exc:  # a broken install is a reason too, never a crash of the heartbeat
+            reason = f"{name}: {exc}"
+        out[name] = reason or "ok"
+    return out
+
+
 def load_backend(name: str, spec: LLMSpec) -> Backend:
     backend = get_backend(name)
     backend.load(spec)
@@ -65,4 +78,4 @@ def load_backend(name: str, spec: LLMSpec) -> Backend:
 
 
 __all__ = ["ARCHITECTURES", "BACKEND_NAMES", "REGISTRY", "spec_for_llm", "Backend", "BackendError", "BackendUnavailable", "Generation", "LLMSpec",
-           "architecture", "backend_class", "get_backend", "load_backend"]
+           "architecture", "backend_class", "get_backend", "load_backend", "probe_backends"]

@@ -61,6 +61,11 @@ class Backend(ABC):
         self.spec: LLMSpec | None = None
         self.info: dict[str, Any] = {}  # device, dtype, where the weights came from, versions
 
+    @classmethod
+    def probe(cls) -> str | None:
+        """None when this host can load this backend, else why not (cheap: finds, never imports)."""
+        return None
+
     @abstractmethod
     def load(self, spec: LLMSpec) -> None: ...
 
@@ -68,6 +73,9 @@ class Backend(ABC):
     def generate(self, input_tokens: int, output_tokens: int, batch_size: int = 1) -> Generation:
         """Run one query of exactly ``input_tokens`` in and ``output_tokens`` out, ``batch_size`` times in
         one batch; returns what actually ran, synchronised (device work finished) before it returns."""
+
+    def synchronize(self) -> None:  # noqa: B027 - optional hook: CPU backends and vLLM return when done
+        """Wait for the device work queued so far (a metering window's two ends call it)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook: free device memory
         """Drop the model."""

@@ -41,6 +41,15 @@ def _torch():
 class HFBackend(Backend):
     name = "hf"
 
+    @classmethod
+    def probe(cls) -> str | None:
+        import importlib.util
+
+        missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
+        if missing:
+            return f"hf: {' and '.join(missing)} not installed (pip install -r requirements-worker.txt)"
+        return None
+
     def load(self, spec: LLMSpec) -> None:
         torch, transformers = _torch()
         self.spec = spec
@@ -122,6 +131,10 @@ class HFBackend(Backend):
             torch.cuda.synchronize(self.device)  # the meter's window must contain the kernels
         return Generation(input_tokens=ids.shape[1], output_tokens=out.shape[1] - ids.shape[1],
                           batch_size=out.shape[0])
+
+    def synchronize(self) -> None:
+        if getattr(self, "device", None) is not None and self.device.type == "cuda":
+            self.torch.cuda.synchronize(self.device)
 
     def close(self) -> None:
         self.model = None

@@ -9,6 +9,7 @@ architecture config is written to a temporary directory and loaded with
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import random
 import tempfile
@@ -21,6 +22,12 @@ FIRST_ORDINARY_ID = 3
 
 class VllmBackend(Backend):
     name = "vllm"
+
+    @classmethod
+    def probe(cls) -> str | None:
+        if importlib.util.find_spec("vllm") is None:
+            return "vllm: not installed (CUDA hosts: pip install -r requirements-gpu.txt)"
+        return None
 
     def load(self, spec: LLMSpec) -> None:
         try:

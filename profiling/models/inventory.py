@@ -74,6 +74,10 @@ class Hardware(models.Model):
     rapl_domains = models.JSONField(
         default=list, blank=True, help_text='Readable RAPL domains, e.g. ["package-0", "dram"].'
     )
+    backends = models.JSONField(
+        default=dict, blank=True,
+        help_text='What this host\'s worker can run, as it reported: {"hf": "ok", "vllm": "why not"}; '
+                  "empty until a worker or register_host reports.")
     last_heartbeat = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -140,6 +144,11 @@ class Hardware(models.Model):
             return False
         limit = timedelta(seconds=settings.HOST_OFFLINE_AFTER_S)
         return timezone.now() - self.last_heartbeat < limit
+
+    def backend_unavailable(self, name: str) -> str | None:
+        """Why this host's worker cannot run backend ``name`` (None when it can, or nobody reported)."""
+        reason = (self.backends or {}).get(name) if isinstance(self.backends, dict) else None
+        return None if reason in (None, "ok") else str(reason)
 
     @property
     def energy_counters(self) -> list[str]:

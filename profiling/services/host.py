@@ -42,6 +42,7 @@ class HostInfo:
     rapl_domains: list[str] = field(default_factory=list)
     rapl: str = "absent"
     cpu_tdp_w: float | None = None
+    backends: dict[str, str] = field(default_factory=dict)  # name -> "ok" or why not
 
     @property
     def gpu_model(self) -> str:
@@ -162,6 +163,8 @@ def nvml_gpus() -> tuple[list[GPUInfo], str]:
 def detect() -> HostInfo:
     import psutil
 
+    from profiling.backends import probe_backends
+
     gpus, nvml_status = nvml_gpus()
     domains, rapl_status = rapl_domains()
     try:
@@ -180,6 +183,7 @@ def detect() -> HostInfo:
         rapl_domains=domains,
         rapl=rapl_status,
         cpu_tdp_w=rapl_package_tdp_w(),
+        backends=probe_backends(),
     )
 
 
@@ -202,6 +206,8 @@ def register(info: HostInfo, name: str | None = None):
         "has_nvml_power": bool(info.gpus) and all(g.has_power for g in info.gpus),
         "rapl_domains": info.rapl_domains,
     }
+    if info.backends:
+        values["backends"] = info.backends
     if info.cpu_tdp_w:  # keep a TDP typed in by hand when the machine does not report one
         values["cpu_tdp_w"] = info.cpu_tdp_w
     hardware = Hardware.objects.filter(name=name).first()
@@ -219,10 +225,14 @@ def register(info: HostInfo, name: str | None = None):
     return hardware, created
 
 
-def beat(slug: str) -> bool:
-    """Record that a worker on this hardware is alive; False if the row is gone."""
+def beat(slug: str, backends: dict[str, str] | None = None) -> bool:
+    """Record that a worker on this hardware is alive (and, when given, which backends it can run);
+    False if the row is gone."""
     from django.utils import timezone
 
     from profiling.models import Hardware
 
-    return Hardware.objects.filter(slug=slug).update(last_heartbeat=timezone.now()) == 1
+    values = {"last_heartbeat": timezone.now()}
+    if backends:
+        values["backends"] = backends
+    return Hardware.objects.filter(slug=slug).update(**values) == 1

@@ -154,6 +154,9 @@ def create_run(llm: LLM, hardware: Hardware, *, backend: str = InferenceBackend.
                                 "hardware")
     if backend == InferenceBackend.VLLM and not hardware.gpu_count:
         raise RunParameterError("vLLM needs a CUDA GPU and this hardware has none; use Hugging Face.", "backend")
+    missing = hardware.backend_unavailable(backend)
+    if missing:
+        raise RunParameterError(f"{hardware}'s worker cannot run this backend: {missing}.", "backend")
     p = normalise(design, params, settings.MAX_CONTEXT_TOKENS)
     cells = p.pop("cells")
     # On a GPU host, warm up until two successive warm-ups agree within 10% (see sweeps.Design); kept in the
@@ -191,17 +194,14 @@ def _done(run) -> dict[tuple[int, int], float]:
 
 
 def _measurement(run, design, trial) -> Measurement:
-    """A Measurement from one TrialResult (per query: the window's figures divided by its repeats)."""
+    """A Measurement from one TrialResult (per query: the window's figures divided by its repeats);
+    the columns come from the one constructor, ``profiling.meters.window.measurement_fields``."""
     cell, index = trial.key
     fields = trial.measurement_fields()
     # iteration counts measured trials of the cell (0, 1, ...); warm-ups keep their own index.
     fields["iteration"] = index if trial.is_warmup else index - design.warmups(design.cells[cell])
-    return Measurement(
-        llm=run.llm, hardware=run.hardware, profiling_run=run, cell_index=cell, trial_index=index,
-        meter={"repeats": trial.repeats, "window_s": trial.window_s, "updates": trial.updates,
-               "dynamic_energy_j": trial.dynamic_energy_j, "device_state": trial.device_state,
-               "warnings": trial.warnings},
-        **fields)
+    return Measurement(llm=run.llm, hardware=run.hardware, profiling_run=run, cell_index=cell, trial_index=index,
+                       **fields)
 
 
 def meter_for(hardware):
@@ -213,11 +213,20 @@ def meter_for(hardware):
     return auto_meter(options=options, reasons=reasons), reasons
 
 
+def idle_baseline(meter):
+    """Idle power per component before metered work, for profiling runs and executions alike; None
+    for a CPU-time estimate, which has no idle part to subtract."""
+    from profiling.meters import measure_idle
+
+    if all(s in EnergySource.estimated() for s in _meter_sources(meter)):
+        return None
+    return measure_idle(meter, duration_s=float(getattr(settings, "PROFILING_IDLE_S", 5)))
+
+
 def run_body(run: ProfilingRun, handle: job_service.JobHandle, *, refit: bool = True,
              refit_inline: bool = False) -> None:
     """Run or resume ``run`` under ``handle``: every trial stored at once, fenced by the claim."""
     from profiling.backends import load_backend
-    from profiling.meters import measure_idle
 
     design = build_design(run)
     done = _done(run)
@@ -231,10 +240,8 @@ def run_body(run: ProfilingRun, handle: job_service.JobHandle, *, refit: bool = 
         summary.update(meter=getattr(meter, "name", type(meter).__name__), meter_unavailable=reasons,
                        backend={k: str(v) for k, v in (backend.info or {}).items()},
                        load_seconds=round(time.perf_counter() - started, 3))
-        idle = None
-        if not all(s in EnergySource.estimated() for s in _meter_sources(meter)):
-            # Idle power before the sweep (a CPU-time estimate has no idle part to subtract).
-            idle = measure_idle(meter, duration_s=float(getattr(settings, "PROFILING_IDLE_S", 5)))
+        idle = idle_baseline(meter)
+        if idle is not None:
             summary["idle_power_w"] = {k: round(v, 3) for k, v in idle.power_w.items()}
         handle.progress(summary=summary)
         nxt = design.next_trial(done)

@@ -27,13 +27,12 @@ from django.utils import timezone
 from energyweb.jobs import service as job_service
 from energyweb.jobs.choices import JobStatus
 from energyweb.validation import FieldError, whole_field
-from profiling.choices import EnergySource, InferenceBackend
+from profiling.choices import InferenceBackend
 from profiling.services import terms
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH_SIZE = 1024
-MAX_REPEATS = 64
 
 
 class ExecutionError(FieldError):
@@ -106,6 +105,9 @@ def create_execution(job, batch_size=None, *, plan_index=None, backend: str = In
                                  "there, so its queries cannot be executed.", "deployments")
         if backend == InferenceBackend.VLLM and not hw.gpu_count:
             raise ExecutionError(f"{dep.key}: vLLM needs a CUDA GPU and {hw} has none.", "backend")
+        missing = hw.backend_unavailable(backend)
+        if missing:
+            raise ExecutionError(f"{dep.key}: {hw}'s worker cannot run this backend: {missing}.", "backend")
         if not foreground and not hw.is_online:
             raise ExecutionError(
                 f"{dep.key}: no worker consumes queue {hw.queue_name} (no heartbeat from {hw} in the last "
@@ -178,76 +180,72 @@ def _meter_for(hardware):
     return meter_for(hardware)
 
 
+def idle_baseline(meter):
+    from profiling.services.profiling_runs import idle_baseline
+
+    return idle_baseline(meter)
+
+
 def _llm_spec(llm, backend_options: dict | None = None):
     from profiling.backends import spec_for_llm
 
     return spec_for_llm(llm, options=dict(backend_options or {}))
 
 
-def serve_batch(backend, meter, tin: np.ndarray, tout: np.ndarray):
-    """Run the batch's queries inside one meter window; repeat the whole batch when the window is
-    shorter than the meter resolves, then divide. Returns (reading per pass, runtimes per query, repeats)."""
-    from profiling.meters import WindowTooShort
+def serve_batch(backend, meter, tin: np.ndarray, tout: np.ndarray, *, idle=None, repeats: int = 1):
+    """Run the batch's queries, one after another, in the one metering window profiling runs use
+    (profiling/meters/window.py: their KV lengths warmed up, device synced, repeated until the meter
+    resolves the window, idle power recorded). Returns (WindowResult, mean runtime per query per pass)."""
+    from profiling.meters.window import MeteringWindow, Shape
 
-    repeats = 1
-    while True:
-        runtimes = np.zeros(tin.shape[0])
-        meter.start()
-        try:
-            for _ in range(repeats):
-                for k in range(tin.shape[0]):
-                    t0 = time.perf_counter()
-                    backend.generate(int(tin[k]), int(tout[k]), 1)
-                    runtimes[k] += time.perf_counter() - t0
-        finally:
-            try:
-                reading = meter.stop()
-            except WindowTooShort:
-                reading = None
-        if reading is not None and reading.duration_s >= meter.min_window_s:
-            return reading.scaled(1.0 / repeats), runtimes / repeats, repeats, reading.duration_s
-        if repeats >= MAX_REPEATS:
-            raise ValueError(f"{repeats} passes of a batch are still shorter than the meter's "
-                             f"{meter.min_window_s} s window; use a larger batch size")
-        repeats = min(MAX_REPEATS, repeats * 4)
+    n = tin.shape[0]
+
+    def one_pass() -> np.ndarray:
+        runtimes = np.zeros(n)
+        for k in range(n):
+            t0 = time.perf_counter()
+            backend.generate(int(tin[k]), int(tout[k]), 1)
+            runtimes[k] = time.perf_counter() - t0
+        return runtimes
+
+    shapes = [Shape(int(a), int(b), 1) for a, b in zip(tin, tout, strict=True)]
+    result = MeteringWindow(meter, idle=idle, backend=backend).measure(one_pass, shapes, repeats)
+    return result, np.mean(result.outputs, axis=0)
 
 
-def _rows(child, handle, b: int, idx, tin, tout, pe, pr, reading, runtimes, repeats, window_s, meter_name):
+def _rows(child, handle, b: int, idx, tin, tout, pe, pr, window, runtimes, meter_name):
+    """The batch, its queries and their Measurements; each query's share of the pass's energy is in
+    proportion to its runtime (power taken as constant across the batch)."""
+    from profiling.meters.window import measurement_fields
     from profiling.models import Measurement
     from scheduling.models import ExecutedBatch, ExecutedQuery
 
+    reading = window.reading  # per pass
     runtime = float(runtimes.sum())
     share = runtimes / runtime if runtime > 0 else np.full(runtimes.shape[0], 1.0 / runtimes.shape[0])
-    estimated = any(s in EnergySource.estimated() for s in reading.sources.values())
     now = datetime.now(UTC)
     batch = ExecutedBatch(
         execution_id=child.execution_id, job=child, deployment_index=child.deployment_index, batch_index=b,
         queries=int(idx.shape[0]), input_tokens=int(tin.sum()), output_tokens=int(tout.sum()),
         predicted_energy_j=float(pe.sum()), predicted_runtime_s=float(pr.sum()), energy_j=reading.total_j,
-        runtime_s=runtime, window_s=window_s, repeats=repeats,
+        runtime_s=runtime, window_s=window.window_s, repeats=window.repeats,
         energy_by_component={k: float(v) for k, v in reading.energy_j.items()}, sources=dict(reading.sources),
-        is_estimated=estimated, attempt=handle.attempt, measured_at=now,
-        meter={"name": meter_name, "device_state": reading.device_state, "warnings": reading.warnings,
-               "updates": reading.updates})
+        is_estimated=reading.is_estimated, attempt=handle.attempt, measured_at=now,
+        meter={"name": meter_name, **window.record()})
     queries, measurements = [], []
     for k in range(idx.shape[0]):
-        energy = {c: float(v) * float(share[k]) for c, v in reading.energy_j.items()}
+        fields = measurement_fields(
+            reading.scaled(float(share[k])), runtime_s=float(runtimes[k]), input_tokens=int(tin[k]),
+            output_tokens=int(tout[k]), idle=window.idle_power_w,
+            meter={"execution": child.execution_id, "query_index": int(idx[k]), "share_of_batch": float(share[k]),
+                   "repeats": window.repeats, "window_s": window.window_s, "warmup": window.warmup})
         queries.append(ExecutedQuery(
             execution_id=child.execution_id, batch=batch, query_index=int(idx[k]),
             deployment_index=child.deployment_index, input_tokens=int(tin[k]), output_tokens=int(tout[k]),
-            predicted_energy_j=float(pe[k]), predicted_runtime_s=float(pr[k]), energy_j=sum(energy.values()),
-            runtime_s=float(runtimes[k])))
-        m = Measurement(llm_id=child.llm_id, hardware_id=child.hardware_id, execution_batch=batch,
-                        input_tokens=int(tin[k]), output_tokens=int(tout[k]), batch_size=1,
-                        runtime_s=float(runtimes[k]), measured_at=now, iteration=k,
-                        meter={"execution": child.execution_id, "query_index": int(idx[k]),
-                               "share_of_batch": float(share[k]), "repeats": repeats, "window_s": window_s})
-        for c, v in energy.items():
-            setattr(m, f"{c}_energy_j", v)
-            setattr(m, f"{c}_energy_source", reading.sources[c])
-        m.total_energy_j = m.compute_total()
-        m.is_estimated = m.compute_is_estimated()
-        measurements.append(m)
+            predicted_energy_j=float(pe[k]), predicted_runtime_s=float(pr[k]),
+            energy_j=fields["total_energy_j"], runtime_s=float(runtimes[k])))
+        measurements.append(Measurement(llm_id=child.llm_id, hardware_id=child.hardware_id, execution_batch=batch,
+                                        measured_at=now, iteration=k, **fields))
     return batch, queries, measurements
 
 
@@ -270,11 +268,18 @@ def run_body(child, handle: job_service.JobHandle) -> None:
     t0 = time.perf_counter()
     backend = load_backend(execution.backend, _llm_spec(child.llm))
     load_s = time.perf_counter() - t0
-    timing = {"load_s": load_s, "warmup_s": 0.0, "inference_s": 0.0, "window_s": 0.0, "store_s": 0.0}
+    timing = {"load_s": load_s, "idle_s": 0.0, "warmup_s": 0.0, "inference_s": 0.0, "window_s": 0.0,
+              "store_s": 0.0}
     meter_name = getattr(meter, "name", type(meter).__name__)
     try:
+        idle = None
         if todo:
-            # One unstored query first, so the first stored batch does not carry a cold start.
+            # The same baseline as a profiling run, so predictions and readings mean the same thing.
+            t0 = time.perf_counter()
+            idle = idle_baseline(meter)
+            timing["idle_s"] = time.perf_counter() - t0
+            # One unstored query first, so the first stored batch does not carry the time since load
+            # (the KV-length warm-up of each batch is the window's).
             first = plan[todo[0]][0]
             t0 = time.perf_counter()
             backend.generate(int(arrays.tin[first]), int(arrays.tout[first]), 1)
@@ -284,12 +289,13 @@ def run_body(child, handle: job_service.JobHandle) -> None:
             idx = plan[b]
             tin, tout = arrays.tin[idx], arrays.tout[idx]
             pe, pr = predicted(spec, tin, tout)
-            reading, runtimes, repeats, window_s = serve_batch(backend, meter, tin, tout)
-            timing["inference_s"] += float(runtimes.sum()) * repeats
-            timing["window_s"] += window_s
+            window, runtimes = serve_batch(backend, meter, tin, tout, idle=idle)
+            timing["inference_s"] += float(runtimes.sum()) * window.repeats
+            timing["window_s"] += window.window_s
+            timing["warmup_s"] += window.warmup.get("seconds", 0.0)
             t0 = time.perf_counter()
-            batch, queries, measurements = _rows(child, handle, b, idx, tin, tout, pe, pr, reading, runtimes,
-                                                 repeats, window_s, meter_name)
+            batch, queries, measurements = _rows(child, handle, b, idx, tin, tout, pe, pr, window, runtimes,
+                                                 meter_name)
             try:
                 with transaction.atomic():
                     # Fenced: raises, and stores nothing, if the job was cancelled or taken over.
@@ -306,7 +312,8 @@ def run_body(child, handle: job_service.JobHandle) -> None:
             job_service.fault_delay()
         timing["wall_s"] = time.perf_counter() - wall0
         summary = dict(child.summary or {})
-        summary.update(meter=meter_name, meter_unavailable=reasons, attempts={
+        summary.update(meter=meter_name, meter_unavailable=reasons,
+                       idle_power_w=idle.power_w if idle is not None else None, attempts={
             **summary.get("attempts", {}), str(handle.attempt): {k: round(v, 4) for k, v in timing.items()}},
             backend={k: str(v) for k, v in (backend.info or {}).items()})
         handle.finish(summary=summary, steps_done=len(done), steps_total=len(plan))

@@ -119,3 +119,31 @@ def test_execute_plan_command_refuses_a_plan_that_has_not_finished(plan):
     type(plan).objects.filter(pk=plan.pk).update(status=JobStatus.RUNNING)
     with pytest.raises(CommandError, match="schedule_job"):
         call_command("execute_plan", str(plan.pk))
+
+
+def test_a_deployment_whose_worker_lacks_the_backend_is_refused_with_the_reason(plan, host):
+    type(host).objects.filter(pk=host.pk).update(backends={"hf": "hf: torch not installed", "vllm": "ok"})
+    with pytest.raises(ex.ExecutionError) as err:
+        ex.create_execution(plan, batch_size=4)
+    assert err.value.field == "backend" and "torch not installed" in str(err.value)
+    assert not plan.executions.exists()
+
+
+def test_an_execution_records_the_window_warm_up_with_each_batch(plan):
+    execution = ex.create_execution(plan, batch_size=4, foreground=True)
+    _run_all(execution)
+    batches = list(ExecutedBatch.objects.filter(execution=execution).order_by("deployment_index", "batch_index"))
+    # Every KV length a stored query touches was walked, unmetered, before its window; a walk starts and
+    # ends at lengths not walked before (one backend per part, so one record of what it has seen).
+    for part in {b.deployment_index for b in batches}:
+        covered: set[int] = set()
+        mine = [b for b in batches if b.deployment_index == part]
+        assert mine[0].meter["warmup"]["new_lengths"] > 0
+        for b in mine:
+            for lo, n, _ in b.meter["warmup"]["walks"]:
+                assert lo not in covered and lo + n - 1 not in covered
+                covered |= set(range(lo, lo + n))
+            for q in ExecutedQuery.objects.filter(batch=b):
+                assert set(range(q.input_tokens, q.input_tokens + q.output_tokens)) <= covered
+    m = Measurement.objects.filter(execution_batch__execution=execution).first()
+    assert m.meter["warmup"] is not None and m.is_estimated and m.cpu_energy_source == "estimate-tdp"
