@@ -61,6 +61,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize, stats
 
+from profiling.fitting import intervals
+from profiling.fitting.support import Support
 from profiling.services import terms as term_defs
 
 FORMS = {
@@ -148,6 +150,9 @@ class FitResult:
     weighting: str = "ols"
     cv_coverage: float | None = None   # share of held-out rows inside their 95% interval
     interval_q95: float | None = None  # jackknife half-width (relative or absolute), see _held_out_covered
+    kappa: float | None = None         # relative half-width added per log2 step beyond the support
+    kappa_detail: dict = field(default_factory=dict)
+    support: dict | None = None        # the measured cells and radius (profiling.fitting.support)
 
     @property
     def label(self) -> str:
@@ -180,6 +185,9 @@ class FitResult:
             "label": self.label,
             "tin_range": list(self.tin_range) if self.tin_range else None,
             "tout_range": list(self.tout_range) if self.tout_range else None,
+            "kappa": self.kappa,
+            "kappa_detail": self.kappa_detail,
+            "support": self.support,
         }
 
     def as_dict(self) -> dict:
@@ -367,11 +375,15 @@ def _scaled_design(names, tin, tout, w):
     return x / scale
 
 
-def cross_validate(form: str, tin, tout, y, groups=None, scheme=None, weighting=None, detail=False):
+def cross_validate(form: str, tin, tout, y, groups=None, scheme=None, weighting=None, detail=False,
+                   kappa_fn=None):
     """(CV MAPE, scheme, standard error of the CV MAPE across held-out groups).
 
     With ``detail``, a fourth item: {"coverage": share of held-out rows inside the
-    95% prediction interval built without them, "q95": the interval's error quantile}.
+    95% prediction interval built without them, "q95": the interval's error quantile,
+    "kappa": the distance inflation}. ``kappa_fn(q95)`` calibrates the inflation
+    (profiling.fitting.intervals); each held-out cell then gets the interval of its
+    distance from the cells left in its fold, as a new query would.
     """
     names = FORMS[form]
     weighting = weighting or WEIGHTING[form]
@@ -405,23 +417,55 @@ def cross_validate(form: str, tin, tout, y, groups=None, scheme=None, weighting=
     out = (mape(y, pred), scheme, _group_se(y, pred, groups, n_groups))
     if not detail:
         return out
+    errors = _interval_errors(y, pred, weighting)
+    finite = errors[np.isfinite(errors)]
+    q95 = float(np.quantile(finite, 0.95)) if finite.size else None
+    kappa = kappa_fn(q95) if kappa_fn is not None and q95 is not None else None
+    cells, cell_of = cell_index(tin, tout)
     covered = np.zeros(len(y), dtype=bool)
     sample = np.arange(0, len(y), max(1, len(y) // SCALE_SAMPLE))
-    errors = _interval_errors(y, pred, weighting)
     for k, rows, g, c, b in folds:
         train = sample[groups[sample] != k]
+        beyond = None
+        if kappa:
+            kept = np.ones(len(cells), dtype=bool)
+            held = np.unique(cell_of[rows])
+            # A cell is gone from the fold only when all its rows are held out.
+            kept[held] = np.isin(held, cell_of[groups != k])
+            if kept.any():
+                sup = Support(cells[kept])
+                beyond = np.maximum(sup.distance(tin[rows], tout[rows]) - sup.radius, 0.0)
         if NONNEGATIVE[form]:
             q = float(np.quantile(errors[train], 0.95)) if train.size else math.inf
             s2 = robust_scale2(yw[train] - xw[train] @ b)
             covered[rows] = _held_out_covered(g, s_tot - s_groups[k], b, xs[rows], y[rows], pred[rows],
-                                              weighting, True, s2=s2, q=q)
+                                              weighting, True, s2=s2, q=q, kappa=kappa, beyond=beyond)
         else:
             s2 = max(float(s_tot[0] - s_groups[k][0] - 2 * b @ c + b @ g @ b), 0.0)
             covered[rows] = _held_out_covered(g, s_tot - s_groups[k], b, xs[rows], y[rows], pred[rows],
-                                              weighting, False, s2=s2 / max(s_tot[1] - s_groups[k][1] - p, 1))
-    finite = errors[np.isfinite(errors)]
-    q95 = float(np.quantile(finite, 0.95)) if finite.size else None
-    return (*out, {"coverage": float(covered.mean()), "q95": q95})
+                                              weighting, False, s2=s2 / max(s_tot[1] - s_groups[k][1] - p, 1),
+                                              kappa=kappa, beyond=beyond)
+    return (*out, {"coverage": float(covered.mean()), "q95": q95, "kappa": kappa})
+
+
+def refit_predict(form: str, tin, tout, y, weighting=None):
+    """``predict_without(train, test)`` for one form: refit on the training rows, predict the test rows.
+
+    What profiling.fitting.intervals.calibrate_kappa holds out its edge shifts with.
+    """
+    names = FORMS[form]
+    weighting = weighting or WEIGHTING[form]
+
+    def predict_without(train, test):
+        w = row_weights(y[train], weighting)
+        x = term_defs.design_matrix(names, tin[train], tout[train])
+        scale = np.linalg.norm(x * w[:, None], axis=0)
+        scale[scale == 0] = 1.0
+        xw = x / scale * w[:, None]
+        b = _gram_solve(xw.T @ xw, xw.T @ (y[train] * w), NONNEGATIVE[form]) / scale
+        return term_defs.design_matrix(names, tin[test], tout[test]) @ b
+
+    return predict_without
 
 
 def _interval_errors(y, yhat, weighting):
@@ -438,7 +482,8 @@ def _interval_errors(y, yhat, weighting):
         return np.where(yhat > 0, err / np.where(yhat > 0, yhat, 1.0), 1e12)
 
 
-def _held_out_covered(g, sums, b, x_out, y_out, yhat, weighting, nonneg, s2, q=None, level=0.95):
+def _held_out_covered(g, sums, b, x_out, y_out, yhat, weighting, nonneg, s2, q=None, level=0.95, kappa=None,
+                      beyond=None):
     """Which held-out rows fall inside the training fit's prediction interval.
 
     The same formula as ``prediction_interval``, from the training Gram matrices:
@@ -460,6 +505,9 @@ def _held_out_covered(g, sums, b, x_out, y_out, yhat, weighting, nonneg, s2, q=N
     else:
         noise = q * (np.abs(yhat) if weighting == "relative" else 1.0)
         half = np.sqrt(noise * noise + t * t * np.maximum(coef_var, 0.0))
+    if kappa and beyond is not None:
+        reach = kappa * beyond * np.abs(yhat)
+        half = np.sqrt(half * half + reach * reach)
     return np.abs(y_out - yhat) <= half
 
 
@@ -569,8 +617,17 @@ def fit_form(form: str, tin, tout, y, *, target: str = "energy", uses_estimated_
     yhat = term_defs.predict(coefs, tin, tout)
     r2c, r2u = r2_scores(y, yhat)
     rmse = float(np.sqrt(np.mean((y - yhat) ** 2)))
+    calibrated = {}
+
+    def kappa_fn(q95):
+        # The paper's OLS band is additive: its κ is then the whole relative error per unit of distance.
+        q_rel = q95 if weighting == "relative" else 0.0
+        calibrated["kappa"], calibrated["detail"] = intervals.calibrate_kappa(
+            tin, tout, y, q_rel, refit_predict(form, tin, tout, y, weighting))
+        return calibrated["kappa"]
+
     cv, scheme, cv_se, calibration = cross_validate(form, tin, tout, y, cv_groups, cv_scheme, weighting,
-                                                    detail=True)
+                                                    detail=True, kappa_fn=kappa_fn)
     result = FitResult(
         form=form, target=target, terms=names, coefficients=coefs, n=int(n),
         r2=_finite(r2c), r2_uncentered=_finite(r2u), rmse=rmse, mape=mape(y, yhat),
@@ -581,6 +638,8 @@ def fit_form(form: str, tin, tout, y, *, target: str = "energy", uses_estimated_
         tin_range=(int(tin.min()), int(tin.max())), tout_range=(int(tout.min()), int(tout.max())),
         weighting=weighting, cv_coverage=_finite(calibration.get("coverage")),
         interval_q95=_finite(calibration.get("q95")) if NONNEGATIVE[form] else None,
+        kappa=_finite(calibrated.get("kappa")), kappa_detail=calibrated.get("detail") or {},
+        support=Support(cell_index(tin, tout)[0]).to_json(),
     )
     result.warnings = model_warnings(form, coefs, result.tin_range, result.tout_range, diag,
                                      uses_estimated_energy=uses_estimated_energy, target=target)
@@ -679,7 +738,13 @@ def fit_all(tin, tout, y, *, target="energy", forms=None, uses_estimated_energy=
 
 
 def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.95):
-    """(yhat, lower, upper) arrays; lower/upper None when the fit carries no covariance."""
+    """(yhat, lower, upper) arrays; lower/upper None when the fit carries no covariance.
+
+    The band widens with the distance of each query from the fit's measured cells
+    (metrics["support"], metrics["kappa"]: profiling.fitting.intervals).
+    """
+    tin = np.asarray(tin, dtype=np.float64)
+    tout = np.asarray(tout, dtype=np.float64)
     yhat = term_defs.predict(coefs, tin, tout)
     cov, cov_terms = metrics.get("cov"), metrics.get("cov_terms") or []
     sigma2, df = metrics.get("sigma2"), metrics.get("df_resid") or 0
@@ -697,8 +762,12 @@ def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.
     else:
         noise = sigma2 * yhat * yhat if metrics.get("error_model") == "relative" else sigma2
         half = t * np.sqrt(noise + coef_var)
+    reach = intervals.beyond_support(metrics.get("support"), tin, tout)
+    if reach is not None and metrics.get("kappa"):
+        grow = metrics["kappa"] * reach[0] * np.abs(yhat)
+        half = np.sqrt(half * half + grow * grow)
     lower, upper = yhat - half, yhat + half
-    if metrics.get("interval_method", "").startswith("Active-set"):
+    if metrics.get("interval_method", "").startswith("Active-set") or metrics.get("error_model") == "relative":
         lower = np.maximum(lower, 0.0)
     return yhat, lower, upper
 
