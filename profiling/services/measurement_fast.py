@@ -41,6 +41,8 @@ def parse_fast(text: str, *, delimiter: str, width: int, idx: dict, forced_llm, 
     """The parsed file as a DataFrame in FRAME_COLUMNS order, or None for the row path."""
     import pandas as pd
 
+    if "total_tokens" in idx:
+        return None  # output = total - input (the paper's M1-Pro files): the row path does it
     i_tin, i_tout, i_batch, i_iter = (idx.get(k) for k in ("input_tokens", "output_tokens", "batch_size",
                                                              "iteration"))
     i_rt = idx["runtime_s"]
@@ -81,7 +83,10 @@ def parse_fast(text: str, *, delimiter: str, width: int, idx: dict, forced_llm, 
     skipped = 0
     i_phase = idx.get("phase")
     if i_phase is not None:
-        inference = frame[i_phase].str.strip().str.lower().str.startswith("start-inference").to_numpy(bool)
+        phases = frame[i_phase].str.strip().str.lower()
+        if phases.str.startswith("inference-").any():
+            return None  # the M1-Pro phases carry their own warm-up rule: the row path
+        inference = phases.str.startswith("start-inference").to_numpy(bool)
         skipped = int(len(frame) - inference.sum())
         if not inference.any():
             return None
