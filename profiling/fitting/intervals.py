@@ -29,8 +29,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import numpy as np
+from scipy import stats
 
 from profiling.fitting.support import Support
+from profiling.services import terms
 
 # Quantile of the per-cell excess-per-distance ratios taken as κ (a 95% interval).
 KAPPA_QUANTILE = 0.95
@@ -86,17 +88,6 @@ def calibrate_kappa(tin, tout, y, q: float, predict_without: Callable[[np.ndarra
     return kappa, {"shifts": shifts, "cells": int(allr.size), "max_ratio": float(allr.max())}
 
 
-def half_width(yhat, coef_var, t: float, q: float | None, kappa: float | None, beyond) -> np.ndarray:
-    """The interval's half-width for predictions ``yhat`` (relative error model).
-
-    ``beyond``: max(0, distance − radius) per query; ``coef_var``: x'Σx per query.
-    """
-    yhat = np.abs(np.asarray(yhat, dtype=np.float64))
-    noise = (q or 0.0) * yhat
-    reach = (kappa or 0.0) * np.maximum(np.asarray(beyond, dtype=np.float64), 0.0) * yhat
-    return np.sqrt(noise * noise + reach * reach + t * t * np.maximum(coef_var, 0.0))
-
-
 def beyond_support(support_json: dict | None, tin, tout) -> tuple[np.ndarray, np.ndarray] | None:
     """(distance beyond the radius, extrapolated flag) per query, or None for a fit without a support."""
     if not support_json or not support_json.get("cells"):
@@ -104,3 +95,38 @@ def beyond_support(support_json: dict | None, tin, tout) -> tuple[np.ndarray, np
     support = Support.from_json(support_json)
     d = support.distance(tin, tout)
     return np.maximum(d - support.radius, 0.0), d > support.radius + 1e-12
+
+
+def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.95):
+    """(yhat, lower, upper) arrays; lower/upper None when the fit carries no covariance.
+
+    The band widens with the distance of each query from the fit's measured cells
+    (metrics["support"], metrics["kappa"]): the module docstring says how and why.
+    """
+    tin = np.asarray(tin, dtype=np.float64)
+    tout = np.asarray(tout, dtype=np.float64)
+    yhat = terms.predict(coefs, tin, tout)
+    cov, cov_terms = metrics.get("cov"), metrics.get("cov_terms") or []
+    sigma2, df = metrics.get("sigma2"), metrics.get("df_resid") or 0
+    if not cov or sigma2 is None or df <= 0:
+        return yhat, None, None
+    x = terms.design_matrix(cov_terms, tin, tout)
+    cov = np.asarray(cov, dtype=np.float64)
+    coef_var = np.maximum(np.sum((x @ cov) * x, axis=1), 0.0)
+    t = stats.t.ppf(0.5 + level / 2, df)
+    q = metrics.get("interval_q95")
+    if q is not None and level == 0.95:
+        # Jackknife half-width, calibrated by cross-validation (profiling.services.fitting._held_out_covered).
+        noise = q * (np.abs(yhat) if metrics.get("error_model") == "relative" else 1.0)
+        half = np.sqrt(noise * noise + t * t * coef_var)
+    else:
+        noise = sigma2 * yhat * yhat if metrics.get("error_model") == "relative" else sigma2
+        half = t * np.sqrt(noise + coef_var)
+    reach = beyond_support(metrics.get("support"), tin, tout)
+    if reach is not None and metrics.get("kappa"):
+        grow = metrics["kappa"] * reach[0] * np.abs(yhat)
+        half = np.sqrt(half * half + grow * grow)
+    lower, upper = yhat - half, yhat + half
+    if metrics.get("interval_method", "").startswith("Active-set") or metrics.get("error_model") == "relative":
+        lower = np.maximum(lower, 0.0)
+    return yhat, lower, upper

@@ -94,7 +94,8 @@ INTERVAL_METHOD = {
         "Jackknife interval on relative errors: yhat ± sqrt((q·yhat)² + t(0.975, n-k)²·x'Σx), q the "
         "95% quantile of the cross-validated relative errors and Σ the active-set WLS covariance of "
         "the k free coefficients at a robust (MAD) residual scale, which widens it outside the "
-        "measured range (lower bound clipped at 0). Its cross-validated coverage is cv_coverage_95."
+        "measured range (lower bound clipped at 0), plus κ·ŷ per log2 step beyond the measured cells' support "
+        "(κ calibrated on the fit's own upper edges held out). Its cross-validated coverage is cv_coverage_95."
     ),
 }
 for _form in ("extended", "cached", "recompute"):
@@ -702,7 +703,30 @@ def eligible(r: FitResult) -> tuple[bool, str]:
         return False, "no cross-validated error (too few cells or rows)"
     if r.diagnostics.get("negative_in_range"):
         return False, "predicts negative values inside the measured range (physically invalid)"
+    flag = blocking_flag(r.coefficients, r.identifiable, r.diagnostics)
+    if flag:
+        return False, flag
     return True, ""
+
+
+def blocking_flag(coefficients: dict, identifiable: bool = True, diagnostics: dict | None = None) -> str:
+    """Why a fit must never be used for planning ("" when nothing bars it).
+
+    The one rule that selection (``select_form``) and the fit-to-use lookup
+    (``EnergyModelFit.objects.to_use``) share, so a fit whose page shows a validity flag
+    is never the one a plan uses: a negative coefficient predicts negative energy or
+    runtime somewhere, even when not inside the measured range (the paper form of
+    tiny-random-llama was selected with one). "Estimated energy" is a label, not a
+    flaw of the form: every form of the pair carries it, so it bars none.
+    """
+    if not identifiable:
+        return "not identifiable"
+    negatives = sorted(t for t, v in (coefficients or {}).items() if isinstance(v, (int, float)) and v < 0)
+    if negatives:
+        return "physically invalid: negative coefficient(s) " + ", ".join(negatives)
+    if (diagnostics or {}).get("negative_in_range"):
+        return "predicts negative values inside the measured range (physically invalid)"
+    return ""
 
 
 def select_form(results: dict[str, FitResult]) -> str | None:
@@ -740,36 +764,9 @@ def fit_all(tin, tout, y, *, target="energy", forms=None, uses_estimated_energy=
 def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.95):
     """(yhat, lower, upper) arrays; lower/upper None when the fit carries no covariance.
 
-    The band widens with the distance of each query from the fit's measured cells
-    (metrics["support"], metrics["kappa"]: profiling.fitting.intervals).
+    The maths lives in profiling.fitting.intervals (pure), which the planner uses too.
     """
-    tin = np.asarray(tin, dtype=np.float64)
-    tout = np.asarray(tout, dtype=np.float64)
-    yhat = term_defs.predict(coefs, tin, tout)
-    cov, cov_terms = metrics.get("cov"), metrics.get("cov_terms") or []
-    sigma2, df = metrics.get("sigma2"), metrics.get("df_resid") or 0
-    if not cov or sigma2 is None or df <= 0:
-        return yhat, None, None
-    x = term_defs.design_matrix(cov_terms, tin, tout)
-    cov = np.asarray(cov, dtype=np.float64)
-    coef_var = np.maximum(np.sum((x @ cov) * x, axis=1), 0.0)
-    t = stats.t.ppf(0.5 + level / 2, df)
-    q = metrics.get("interval_q95")
-    if q is not None and level == 0.95:
-        # Jackknife half-width, calibrated by cross-validation (see _held_out_covered).
-        noise = q * (np.abs(yhat) if metrics.get("error_model") == "relative" else 1.0)
-        half = np.sqrt(noise * noise + t * t * coef_var)
-    else:
-        noise = sigma2 * yhat * yhat if metrics.get("error_model") == "relative" else sigma2
-        half = t * np.sqrt(noise + coef_var)
-    reach = intervals.beyond_support(metrics.get("support"), tin, tout)
-    if reach is not None and metrics.get("kappa"):
-        grow = metrics["kappa"] * reach[0] * np.abs(yhat)
-        half = np.sqrt(half * half + grow * grow)
-    lower, upper = yhat - half, yhat + half
-    if metrics.get("interval_method", "").startswith("Active-set") or metrics.get("error_model") == "relative":
-        lower = np.maximum(lower, 0.0)
-    return yhat, lower, upper
+    return intervals.prediction_interval(coefs, metrics, tin, tout, level)
 
 
 # --- the database side: load a pair's measurements, store its fits -----------------------
@@ -993,8 +990,8 @@ def predict_with_fit(fit, tin, tout) -> dict:
     tout = np.asarray(tout, dtype=np.float64)
     yhat, lower, upper = prediction_interval(fit.coefficients, fit.metrics or {}, tin, tout)
     pair_warnings = {}
-    if fit.tin_min is not None and fit.tout_min is not None:
-        outside = (tin < fit.tin_min) | (tin > fit.tin_max) | (tout < fit.tout_min) | (tout > fit.tout_max)
+    outside = extrapolated(fit, tin, tout)
+    if outside is not None:
         pair_warnings["extrapolation"] = np.flatnonzero(outside).tolist()
     pair_warnings["negative"] = np.flatnonzero(yhat < 0).tolist()
     notes = []
@@ -1003,6 +1000,20 @@ def predict_with_fit(fit, tin, tout) -> dict:
     if fit.uses_estimated_energy:
         notes.append("Estimated energy: this fit was made from TDP-based estimates, not meter readings.")
     return {"value": yhat, "lower": lower, "upper": upper, "pair_warnings": pair_warnings, "notes": notes}
+
+
+def extrapolated(fit, tin, tout):
+    """Per query: beyond the support of the fit's measured cells (stored with the fit at fit time).
+
+    A fit without stored cells (published, or made before cells were stored) falls back to
+    its measured bounding box; None when it has neither.
+    """
+    reach = intervals.beyond_support((fit.metrics or {}).get("support"), tin, tout)
+    if reach is not None:
+        return reach[1]
+    if fit.tin_min is None or fit.tout_min is None:
+        return None
+    return (tin < fit.tin_min) | (tin > fit.tin_max) | (tout < fit.tout_min) | (tout > fit.tout_max)
 
 
 def fit_summary(fit) -> dict:

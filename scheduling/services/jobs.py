@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 DEFAULT_ZETAS = tuple(round(0.1 * i, 1) for i in range(11))
 ZETA_OBJECTIVES = {Objective.PAPER_ENERGY_ACCURACY, Objective.PAPER_ENERGY_RUNTIME}
 METRIC_KEYS = ("status", "objective", "zeta", "objective_value", "bound", "gap", "total_energy_j",
+               "total_energy_low_j", "total_energy_high_j",
                "total_runtime_s", "mean_runtime_s", "accuracy", "counts", "solve_seconds", "method",
                "warnings", "energy_estimated")
 
