@@ -41,8 +41,6 @@ def parse_fast(text: str, *, delimiter: str, width: int, idx: dict, forced_llm, 
     """The parsed file as a DataFrame in FRAME_COLUMNS order, or None for the row path."""
     import pandas as pd
 
-    if "total_tokens" in idx:
-        return None  # output = total - input (the paper's M1-Pro files): the row path does it
     i_tin, i_tout, i_batch, i_iter = (idx.get(k) for k in ("input_tokens", "output_tokens", "batch_size",
                                                              "iteration"))
     i_rt = idx["runtime_s"]

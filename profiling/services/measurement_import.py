@@ -8,9 +8,10 @@ Two column vocabularies are accepted, matched case-insensitively:
   ``start-inference*`` rows (Swing, Palmetto) and ``inference-*`` rows (M1-Pro) are
   measurements; the others (tokenizer, model load) are counted as skipped. The
   M1-Pro files' ``Number of Output Tokens`` is the requested maximum, not what was
-  generated: when a ``Total Number of Tokens`` column exists, output = total − input,
-  and an ``inference-*`` row's ``Iteration`` (always 0 there, not a repetition
-  index) does not mark it a warm-up. README "Importing measurements" has the mapping.
+  generated: on ``inference-*`` rows with a ``Total Number of Tokens`` column, output =
+  total − input; and where their ``Iteration`` is 0 on every row (the M1-Pro grid files,
+  not a repetition index) it marks no warm-up. README "Importing measurements" has the
+  mapping.
 
 The file is streamed (energyweb/tabular.py) and validated a chunk at a time;
 valid chunks are written as they come, inside one transaction that a bad row
@@ -693,6 +694,7 @@ class _RowState:
         shown = self.shown
         width = len(self.header)
         rows: list[list] = []
+        m1_rows: list[int] = []  # rows of inference-* phases whose warm-up flag came from Iteration
         line = line_offset
 
         def bad(message, column_key):
@@ -735,9 +737,10 @@ class _RowState:
                 self.skipped += 1
                 continue
             ok = True
-            if i_total is not None:
+            if i_total is not None and phase.startswith("inference-"):
                 # The M1-Pro files' output label is the requested maximum (e.g. 512 for a
                 # generation that stopped at 2 tokens); the total counts what was generated.
+                # Swing's start-inference rows keep their label: the paper's fits used it.
                 total_tokens, problem = _whole_cell(record[i_total])
                 tin_given, _ = _whole_cell(record[i_tin])
                 if problem:
@@ -835,8 +838,7 @@ class _RowState:
                 ok = False
 
             warmup = iteration == 0 if (i_iter is not None and iteration is not None) else False
-            if phase.startswith("inference-"):
-                warmup = False  # the M1-Pro files' Iteration is 0 on every row: not a repetition index
+            m1_row = phase.startswith("inference-") and i_iter is not None and i_warm is None
             if i_warm is not None:
                 text = record[i_warm].strip().lower()
                 if text in TRUE_WORDS:
@@ -863,9 +865,17 @@ class _RowState:
             (gpu, gsrc), (cpu, csrc), (dram, dsrc) = values
             total = sum(v for v, _ in values if v is not None)
             estimated = any(s in ESTIMATED for _, s in values)
+            if m1_row:
+                m1_rows.append(len(rows))
             rows.append([llm_id, hw_id, tin, tout, batch, runtime, gpu, cpu, dram, total,
                          gsrc or "", csrc or "", dsrc or "", estimated, warmup, iteration, when])
 
+        if m1_rows and all(rows[k][15] == 0 for k in m1_rows):
+            # The M1-Pro grid files write Iteration 0 on every row (the M1-Pro sweeps count
+            # 0..6): a column that never varies is no repetition index, so it marks no warm-up.
+            # Judged per chunk of ~100,000 rows; the paper's M1-Pro files hold hundreds.
+            for k in m1_rows:
+                rows[k][14] = False
         self.count += len(rows)
         return rows
 
