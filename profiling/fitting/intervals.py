@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 from scipy import stats
 
-from profiling.fitting.support import Support
+from profiling.fitting.support import Support, cell_index
 from profiling.services import terms
 
 # Quantile of the per-cell excess-per-distance ratios taken as κ (a 95% interval).
@@ -68,14 +68,16 @@ def calibrate_kappa(tin, tout, y, q: float, predict_without: Callable[[np.ndarra
     tin = np.asarray(tin, dtype=np.float64)
     tout = np.asarray(tout, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
+    # Cells once (a 1-D key): a Support over 100,000 raw rows would sort them per shift.
+    cells, cell_of = cell_index(tin, tout)
     ratios, shifts = [], 0
     for train, test in edge_shifts(tin, tout, depth):
         pred = np.asarray(predict_without(train, test), dtype=np.float64)
         if pred.size == 0:
             continue
         shifts += 1
-        support = Support(np.column_stack([tin[train], tout[train]]))
-        beyond = support.distance(tin[test], tout[test]) - support.radius
+        support = Support(cells[np.bincount(cell_of[train], minlength=len(cells)) > 0])
+        beyond = (support.distance(cells[:, 0], cells[:, 1]) - support.radius)[cell_of[test]]
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(pred > 0, np.abs(y[test] - pred) / np.where(pred > 0, pred, 1.0), np.inf)
         excess = np.sqrt(np.maximum(rel * rel - q * q, 0.0))
@@ -97,11 +99,12 @@ def beyond_support(support_json: dict | None, tin, tout) -> tuple[np.ndarray, np
     return np.maximum(d - support.radius, 0.0), d > support.radius + 1e-12
 
 
-def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.95):
+def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.95, reach=None):
     """(yhat, lower, upper) arrays; lower/upper None when the fit carries no covariance.
 
     The band widens with the distance of each query from the fit's measured cells
     (metrics["support"], metrics["kappa"]): the module docstring says how and why.
+    ``reach``: ``beyond_support``'s answer for these queries when the caller has it already.
     """
     tin = np.asarray(tin, dtype=np.float64)
     tout = np.asarray(tout, dtype=np.float64)
@@ -122,7 +125,8 @@ def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.
     else:
         noise = sigma2 * yhat * yhat if metrics.get("error_model") == "relative" else sigma2
         half = t * np.sqrt(noise + coef_var)
-    reach = beyond_support(metrics.get("support"), tin, tout)
+    if reach is None and metrics.get("kappa"):
+        reach = beyond_support(metrics.get("support"), tin, tout)
     if reach is not None and metrics.get("kappa"):
         grow = metrics["kappa"] * reach[0] * np.abs(yhat)
         half = np.sqrt(half * half + grow * grow)

@@ -62,7 +62,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from profiling.fitting import intervals
-from profiling.fitting.support import Support
+from profiling.fitting.support import Support, cell_index  # noqa: F401 (cell_index: public here too)
 from profiling.services import terms as term_defs
 
 FORMS = {
@@ -237,24 +237,6 @@ def mape(y, yhat) -> float | None:
     return float(np.mean(np.abs((y[ok] - yhat[ok]) / y[ok])) * 100.0)
 
 
-def cell_index(tin, tout) -> tuple[np.ndarray, np.ndarray]:
-    """(cells as an (m, 2) array of (tin, tout), index of each row's cell).
-
-    A 1-D key instead of np.unique(axis=0), which sorts structured rows and is
-    many times slower on 100,000 rows.
-    """
-    tin = np.asarray(tin, dtype=np.float64)
-    tout = np.asarray(tout, dtype=np.float64)
-    if tin.size == 0:
-        return np.empty((0, 2)), np.empty(0, dtype=np.int64)
-    _, tin_i = np.unique(tin, return_inverse=True)
-    uout, tout_i = np.unique(tout, return_inverse=True)
-    keys, inverse = np.unique(tin_i.ravel().astype(np.int64) * len(uout) + tout_i.ravel(), return_inverse=True)
-    first = np.zeros(len(keys), dtype=np.int64)
-    first[inverse.ravel()[::-1]] = np.arange(len(tin))[::-1]
-    return np.column_stack([tin[first], tout[first]]), inverse.ravel()
-
-
 def group_sums(groups: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
     """Sum the rows of ``values`` per group (a sparse one-hot product: np.add.at is slow)."""
     from scipy import sparse
@@ -377,7 +359,7 @@ def _scaled_design(names, tin, tout, w):
 
 
 def cross_validate(form: str, tin, tout, y, groups=None, scheme=None, weighting=None, detail=False,
-                   kappa_fn=None):
+                   kappa_fn=None, reach=None):
     """(CV MAPE, scheme, standard error of the CV MAPE across held-out groups).
 
     With ``detail``, a fourth item: {"coverage": share of held-out rows inside the
@@ -422,20 +404,13 @@ def cross_validate(form: str, tin, tout, y, groups=None, scheme=None, weighting=
     finite = errors[np.isfinite(errors)]
     q95 = float(np.quantile(finite, 0.95)) if finite.size else None
     kappa = kappa_fn(q95) if kappa_fn is not None and q95 is not None else None
-    cells, cell_of = cell_index(tin, tout)
+    if kappa and reach is None:
+        reach = fold_reach(tin, tout, groups)
     covered = np.zeros(len(y), dtype=bool)
     sample = np.arange(0, len(y), max(1, len(y) // SCALE_SAMPLE))
     for k, rows, g, c, b in folds:
         train = sample[groups[sample] != k]
-        beyond = None
-        if kappa:
-            kept = np.ones(len(cells), dtype=bool)
-            held = np.unique(cell_of[rows])
-            # A cell is gone from the fold only when all its rows are held out.
-            kept[held] = np.isin(held, cell_of[groups != k])
-            if kept.any():
-                sup = Support(cells[kept])
-                beyond = np.maximum(sup.distance(tin[rows], tout[rows]) - sup.radius, 0.0)
+        beyond = reach[rows] if kappa else None
         if NONNEGATIVE[form]:
             q = float(np.quantile(errors[train], 0.95)) if train.size else math.inf
             s2 = robust_scale2(yw[train] - xw[train] @ b)
@@ -447,6 +422,31 @@ def cross_validate(form: str, tin, tout, y, groups=None, scheme=None, weighting=
                                               weighting, False, s2=s2 / max(s_tot[1] - s_groups[k][1] - p, 1),
                                               kappa=kappa, beyond=beyond)
     return (*out, {"coverage": float(covered.mean()), "q95": q95, "kappa": kappa})
+
+
+def fold_reach(tin, tout, groups) -> np.ndarray:
+    """Per row: how far beyond the support of the cells left in its fold it lies (log2 steps).
+
+    The same for every form on one split, so fit_all computes it once.
+    """
+    cells, cell_of = cell_index(tin, tout)
+    cell_rows = np.bincount(cell_of, minlength=len(cells))
+    out = np.zeros(len(tin))
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    order = np.argsort(groups, kind="stable")
+    bounds = np.searchsorted(groups[order], np.arange(n_groups + 1))
+    for k in range(n_groups):
+        rows = order[bounds[k]:bounds[k + 1]]
+        # A cell is gone from the fold only when all its rows are held out.
+        kept = np.bincount(cell_of[rows], minlength=len(cells)) < cell_rows
+        if rows.size == 0 or not kept.any():
+            continue
+        sup = Support(cells[kept])
+        held = np.unique(cell_of[rows])  # one distance per held-out cell, not per row
+        per_cell = np.zeros(len(cells))
+        per_cell[held] = sup.distance(cells[held, 0], cells[held, 1]) - sup.radius
+        out[rows] = np.maximum(per_cell[cell_of[rows]], 0.0)
+    return out
 
 
 def refit_predict(form: str, tin, tout, y, weighting=None):
@@ -564,7 +564,7 @@ def _ols_table(x, y, names, clip_low: bool, w=None):
 
 
 def fit_form(form: str, tin, tout, y, *, target: str = "energy", uses_estimated_energy: bool = False,
-             cv_groups=None, cv_scheme=None, weighting=None) -> FitResult:
+             cv_groups=None, cv_scheme=None, weighting=None, cv_reach=None) -> FitResult:
     """Fit one form to arrays of token counts and the target (J or s)."""
     tin, tout, y = _check_arrays(tin, tout, y)
     names = FORMS[form]
@@ -628,7 +628,7 @@ def fit_form(form: str, tin, tout, y, *, target: str = "energy", uses_estimated_
         return calibrated["kappa"]
 
     cv, scheme, cv_se, calibration = cross_validate(form, tin, tout, y, cv_groups, cv_scheme, weighting,
-                                                    detail=True, kappa_fn=kappa_fn)
+                                                    detail=True, kappa_fn=kappa_fn, reach=cv_reach)
     result = FitResult(
         form=form, target=target, terms=names, coefficients=coefs, n=int(n),
         r2=_finite(r2c), r2_uncentered=_finite(r2u), rmse=rmse, mape=mape(y, yhat),
@@ -750,9 +750,10 @@ def fit_all(tin, tout, y, *, target="energy", forms=None, uses_estimated_energy=
     """Fit every form (or ``forms``) on one shared CV split; return (results, selected form)."""
     tin, tout, y = _check_arrays(tin, tout, y)
     groups, scheme = _cv_groups(tin, tout)
+    reach = fold_reach(tin, tout, groups)
     results = {
         f: fit_form(f, tin, tout, y, target=target, uses_estimated_energy=uses_estimated_energy,
-                    cv_groups=groups, cv_scheme=scheme)
+                    cv_groups=groups, cv_scheme=scheme, cv_reach=reach)
         for f in (forms or FORMS)
     }
     return results, select_form(results)

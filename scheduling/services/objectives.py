@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from profiling.fitting import intervals
-from profiling.fitting.support import Support
 from profiling.services import terms
 
 from .types import DeploymentSpec, PlanningError
@@ -275,7 +274,7 @@ def _clamped(matrix: np.ndarray, deployments, what: str, class_count, warnings: 
     return np.where(bad, 0.0, matrix)
 
 
-def _outside_range(deployments, ctin, ctout, counts, warnings: list[str]) -> np.ndarray:
+def _outside_range(deployments, ctin, ctout, counts, warnings: list[str], cache=None) -> np.ndarray:
     """(C, D): which classes lie beyond each deployment's measured support; warn with the share.
 
     Judged against the cells the models were measured on (profiling.fitting.support), not
@@ -284,11 +283,12 @@ def _outside_range(deployments, ctin, ctout, counts, warnings: list[str]) -> np.
     """
     out = np.zeros((len(ctin), len(deployments)), dtype=bool)
     n = int(counts.sum())
+    cache = {} if cache is None else cache
     fin, fout = ctin.astype(np.float64), ctout.astype(np.float64)
     for j, d in enumerate(deployments):
         if d.supports:
             for sup in d.supports:
-                out[:, j] |= Support.from_json(sup).extrapolated(fin, fout)
+                out[:, j] |= _beyond(sup, fin, fout, cache)[1]
             where = "beyond the support of its models' measured cells"
         else:
             if d.tin_range is not None:
@@ -304,7 +304,20 @@ def _outside_range(deployments, ctin, ctout, counts, warnings: list[str]) -> np.
     return out
 
 
-def _energy_bands(deployments, ctin, ctout, energy) -> tuple[np.ndarray, np.ndarray] | None:
+def _beyond(support: dict, fin, fout, cache: dict):
+    """intervals.beyond_support, computed once per support within one build_problem (``cache``).
+
+    The nearest-cell query is the costly part (about 3 s per million classes on the 2-core
+    box); the energy and runtime fits of a pair usually share their cells, and the energy
+    band needs the same distances again.
+    """
+    key = (repr(support.get("cells")), support.get("radius"))
+    if key not in cache:
+        cache[key] = intervals.beyond_support(support, fin, fout)
+    return cache[key]
+
+
+def _energy_bands(deployments, ctin, ctout, energy, cache=None) -> tuple[np.ndarray, np.ndarray] | None:
     """(C, D) lower and upper 95% bounds of each class's energy, or None when a model has no interval.
 
     The plan's total sums the bounds (errors of one model are systematic, not independent
@@ -312,10 +325,13 @@ def _energy_bands(deployments, ctin, ctout, energy) -> tuple[np.ndarray, np.ndar
     """
     if not deployments or any(d.energy_interval is None for d in deployments):
         return None
+    cache = {} if cache is None else cache
     fin, fout = ctin.astype(np.float64), ctout.astype(np.float64)
     lo, hi = np.empty_like(energy), np.empty_like(energy)
     for j, d in enumerate(deployments):
-        _, low, high = intervals.prediction_interval(d.energy_coefs, d.energy_interval, fin, fout)
+        sup = d.energy_interval.get("support")
+        reach = _beyond(sup, fin, fout, cache) if sup and sup.get("cells") else None
+        _, low, high = intervals.prediction_interval(d.energy_coefs, d.energy_interval, fin, fout, reach=reach)
         if low is None:
             return None
         # The planner may have clamped a prediction (allow_clamping): keep the band around it.
@@ -351,8 +367,9 @@ def build_problem(
     runtime = np.column_stack([terms.predict(d.runtime_coefs, fin, fout) for d in deployments])
     energy = _clamped(energy, deployments, "energy", counts, warnings, allow_clamping)
     runtime = _clamped(runtime, deployments, "runtime", counts, warnings, allow_clamping)
-    outside = _outside_range(deployments, ctin, ctout, counts, warnings)
-    bands = _energy_bands(deployments, ctin, ctout, energy)
+    distances: dict = {}  # nearest-cell distances per support, shared by the two calls below
+    outside = _outside_range(deployments, ctin, ctout, counts, warnings, distances)
+    bands = _energy_bands(deployments, ctin, ctout, energy, distances)
     lo, hi = share_bounds(deployments, n, paper_default_shares, warnings)
 
     if deadline_s is not None and not (deadline_s > 0):
