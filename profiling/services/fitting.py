@@ -41,8 +41,12 @@ Cross-validation chose this over OLS and over a log-space fit
 (benchmarks/reference_grid_fit.py, docs/BENCHMARKS.md): on the paper's five grids
 the CV MAPE of the ``recompute`` form is 3.5-6.7% with 1/y^2 weights, 4.7-18.7%
 with OLS and 4.3-9.3% in log space. Its residuals are then multiplicative, so the
-95% prediction interval is yhat ± t·sqrt(s²·yhat² + x'Σx), s the relative residual
-scale; cross-validation reports how often it covers the held-out cells.
+95% prediction interval is relative (jackknife q·yhat plus the coefficients' x'Σx), and
+it widens by κ·yhat per log2 step beyond the support of the measured cells, κ
+calibrated on the fit's own upper edges (profiling/fitting/intervals.py); each fit
+stores its cells, so prediction needs no measurement query. Cross-validation reports
+how often it covers the held-out cells; benchmarks/interval_calibration.py how often it
+covers held-out shifts (small inputs to large, sweeps to grid).
 
 The default form of a pair is chosen by cross-validated MAPE (leave one
 (tin, tout) grid cell out when the data is a grid with few cells, else
