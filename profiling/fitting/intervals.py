@@ -53,8 +53,8 @@ def edge_shifts(tin, tout, depth: int = 2) -> Iterator[tuple[np.ndarray, np.ndar
         for k in range(1, depth + 1):
             if len(values) - k < MIN_LEFT:
                 break
-            for test in (axis >= values[-k],):
-                yield ~test, test
+            test = axis >= values[-k]
+            yield ~test, test
 
 
 def calibrate_kappa(tin, tout, y, q: float, predict_without: Callable[[np.ndarray, np.ndarray], np.ndarray],
