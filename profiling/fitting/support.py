@@ -39,6 +39,24 @@ def default_radius(cells: np.ndarray) -> float:
     return float(min(MAX_RADIUS, max(MIN_RADIUS, widest / 2.0)))
 
 
+def cell_index(tin, tout) -> tuple[np.ndarray, np.ndarray]:
+    """(cells as an (m, 2) array of (tin, tout), index of each row's cell).
+
+    A 1-D key instead of np.unique(axis=0), which sorts structured rows and is
+    many times slower on 100,000 rows.
+    """
+    tin = np.asarray(tin, dtype=np.float64)
+    tout = np.asarray(tout, dtype=np.float64)
+    if tin.size == 0:
+        return np.empty((0, 2)), np.empty(0, dtype=np.int64)
+    _, tin_i = np.unique(tin, return_inverse=True)
+    uout, tout_i = np.unique(tout, return_inverse=True)
+    keys, inverse = np.unique(tin_i.ravel().astype(np.int64) * len(uout) + tout_i.ravel(), return_inverse=True)
+    first = np.zeros(len(keys), dtype=np.int64)
+    first[inverse.ravel()[::-1]] = np.arange(len(tin))[::-1]
+    return np.column_stack([tin[first], tout[first]]), inverse.ravel()
+
+
 class Support:
     """The measured cells of one (LLM, hardware) pair and the distance of any query to them."""
 

@@ -279,8 +279,10 @@ class FitQuerySet(models.QuerySet):
         return self.usable().filter(is_selected=True)
 
     def to_use(self, llm, hardware, target):
-        """The selected fit of a pair and target, or None."""
-        return self.selected().filter(llm=llm, hardware=hardware, target=target).first()
+        """The selected fit of a pair and target, or None; never one carrying a validity flag
+        (a row selected before the rule existed is skipped until the pair is refitted)."""
+        fit = self.selected().filter(llm=llm, hardware=hardware, target=target).first()
+        return fit if fit is not None and not fit.blocking_flag else None
 
     def shown(self) -> list:
         """For pages and charts only: see ``shown_fits``."""
@@ -360,8 +362,20 @@ class EnergyModelFit(models.Model):
 
     @property
     def is_to_use(self) -> bool:
-        """In-memory twin of ``FitQuerySet.selected()`` for lists already loaded."""
-        return self.is_selected and self.identifiable and not self.is_stale
+        """In-memory twin of ``FitQuerySet.to_use()`` for lists already loaded."""
+        return self.is_selected and self.identifiable and not self.is_stale and not self.blocking_flag
+
+    @property
+    def blocking_flag(self) -> str:
+        """Why this fit may not be planned with ("" if nothing bars it): fitting.blocking_flag."""
+        from profiling.services.fitting import blocking_flag
+
+        return blocking_flag(self.coefficients, self.identifiable, self.diagnostics)
+
+    @property
+    def flags(self) -> list[str]:
+        """Every warning the fit's page shows (validity, estimated energy, published-model notes)."""
+        return list((self.diagnostics or {}).get("warnings") or [])
 
     def clean(self):
         errors = {}

@@ -41,8 +41,12 @@ Cross-validation chose this over OLS and over a log-space fit
 (benchmarks/reference_grid_fit.py, docs/BENCHMARKS.md): on the paper's five grids
 the CV MAPE of the ``recompute`` form is 3.5-6.7% with 1/y^2 weights, 4.7-18.7%
 with OLS and 4.3-9.3% in log space. Its residuals are then multiplicative, so the
-95% prediction interval is yhat ± t·sqrt(s²·yhat² + x'Σx), s the relative residual
-scale; cross-validation reports how often it covers the held-out cells.
+95% prediction interval is relative (jackknife q·yhat plus the coefficients' x'Σx), and
+it widens by κ·yhat per log2 step beyond the support of the measured cells, κ
+calibrated on the fit's own upper edges (profiling/fitting/intervals.py); each fit
+stores its cells, so prediction needs no measurement query. Cross-validation reports
+how often it covers the held-out cells; benchmarks/interval_calibration.py how often it
+covers held-out shifts (small inputs to large, sweeps to grid).
 
 The default form of a pair is chosen by cross-validated MAPE (leave one
 (tin, tout) grid cell out when the data is a grid with few cells, else
@@ -61,6 +65,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize, stats
 
+from profiling.fitting import intervals
+from profiling.fitting.support import Support, cell_index  # noqa: F401 (cell_index: public here too)
 from profiling.services import terms as term_defs
 
 FORMS = {
@@ -92,7 +98,8 @@ INTERVAL_METHOD = {
         "Jackknife interval on relative errors: yhat ± sqrt((q·yhat)² + t(0.975, n-k)²·x'Σx), q the "
         "95% quantile of the cross-validated relative errors and Σ the active-set WLS covariance of "
         "the k free coefficients at a robust (MAD) residual scale, which widens it outside the "
-        "measured range (lower bound clipped at 0). Its cross-validated coverage is cv_coverage_95."
+        "measured range (lower bound clipped at 0), plus κ·ŷ per log2 step beyond the measured cells' support "
+        "(κ calibrated on the fit's own upper edges held out). Its cross-validated coverage is cv_coverage_95."
     ),
 }
 for _form in ("extended", "cached", "recompute"):
@@ -148,6 +155,9 @@ class FitResult:
     weighting: str = "ols"
     cv_coverage: float | None = None   # share of held-out rows inside their 95% interval
     interval_q95: float | None = None  # jackknife half-width (relative or absolute), see _held_out_covered
+    kappa: float | None = None         # relative half-width added per log2 step beyond the support
+    kappa_detail: dict = field(default_factory=dict)
+    support: dict | None = None        # the measured cells and radius (profiling.fitting.support)
 
     @property
     def label(self) -> str:
@@ -180,6 +190,9 @@ class FitResult:
             "label": self.label,
             "tin_range": list(self.tin_range) if self.tin_range else None,
             "tout_range": list(self.tout_range) if self.tout_range else None,
+            "kappa": self.kappa,
+            "kappa_detail": self.kappa_detail,
+            "support": self.support,
         }
 
     def as_dict(self) -> dict:
@@ -226,24 +239,6 @@ def mape(y, yhat) -> float | None:
     if not ok.any():
         return None
     return float(np.mean(np.abs((y[ok] - yhat[ok]) / y[ok])) * 100.0)
-
-
-def cell_index(tin, tout) -> tuple[np.ndarray, np.ndarray]:
-    """(cells as an (m, 2) array of (tin, tout), index of each row's cell).
-
-    A 1-D key instead of np.unique(axis=0), which sorts structured rows and is
-    many times slower on 100,000 rows.
-    """
-    tin = np.asarray(tin, dtype=np.float64)
-    tout = np.asarray(tout, dtype=np.float64)
-    if tin.size == 0:
-        return np.empty((0, 2)), np.empty(0, dtype=np.int64)
-    _, tin_i = np.unique(tin, return_inverse=True)
-    uout, tout_i = np.unique(tout, return_inverse=True)
-    keys, inverse = np.unique(tin_i.ravel().astype(np.int64) * len(uout) + tout_i.ravel(), return_inverse=True)
-    first = np.zeros(len(keys), dtype=np.int64)
-    first[inverse.ravel()[::-1]] = np.arange(len(tin))[::-1]
-    return np.column_stack([tin[first], tout[first]]), inverse.ravel()
 
 
 def group_sums(groups: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
@@ -367,11 +362,15 @@ def _scaled_design(names, tin, tout, w):
     return x / scale
 
 
-def cross_validate(form: str, tin, tout, y, groups=None, scheme=None, weighting=None, detail=False):
+def cross_validate(form: str, tin, tout, y, groups=None, scheme=None, weighting=None, detail=False,
+                   kappa_fn=None, reach=None):
     """(CV MAPE, scheme, standard error of the CV MAPE across held-out groups).
 
     With ``detail``, a fourth item: {"coverage": share of held-out rows inside the
-    95% prediction interval built without them, "q95": the interval's error quantile}.
+    95% prediction interval built without them, "q95": the interval's error quantile,
+    "kappa": the distance inflation}. ``kappa_fn(q95)`` calibrates the inflation
+    (profiling.fitting.intervals); each held-out cell then gets the interval of its
+    distance from the cells left in its fold, as a new query would.
     """
     names = FORMS[form]
     weighting = weighting or WEIGHTING[form]
@@ -405,23 +404,73 @@ def cross_validate(form: str, tin, tout, y, groups=None, scheme=None, weighting=
     out = (mape(y, pred), scheme, _group_se(y, pred, groups, n_groups))
     if not detail:
         return out
+    errors = _interval_errors(y, pred, weighting)
+    finite = errors[np.isfinite(errors)]
+    q95 = float(np.quantile(finite, 0.95)) if finite.size else None
+    kappa = kappa_fn(q95) if kappa_fn is not None and q95 is not None else None
+    if kappa and reach is None:
+        reach = fold_reach(tin, tout, groups)
     covered = np.zeros(len(y), dtype=bool)
     sample = np.arange(0, len(y), max(1, len(y) // SCALE_SAMPLE))
-    errors = _interval_errors(y, pred, weighting)
     for k, rows, g, c, b in folds:
         train = sample[groups[sample] != k]
+        beyond = reach[rows] if kappa else None
         if NONNEGATIVE[form]:
             q = float(np.quantile(errors[train], 0.95)) if train.size else math.inf
             s2 = robust_scale2(yw[train] - xw[train] @ b)
             covered[rows] = _held_out_covered(g, s_tot - s_groups[k], b, xs[rows], y[rows], pred[rows],
-                                              weighting, True, s2=s2, q=q)
+                                              weighting, True, s2=s2, q=q, kappa=kappa, beyond=beyond)
         else:
             s2 = max(float(s_tot[0] - s_groups[k][0] - 2 * b @ c + b @ g @ b), 0.0)
             covered[rows] = _held_out_covered(g, s_tot - s_groups[k], b, xs[rows], y[rows], pred[rows],
-                                              weighting, False, s2=s2 / max(s_tot[1] - s_groups[k][1] - p, 1))
-    finite = errors[np.isfinite(errors)]
-    q95 = float(np.quantile(finite, 0.95)) if finite.size else None
-    return (*out, {"coverage": float(covered.mean()), "q95": q95})
+                                              weighting, False, s2=s2 / max(s_tot[1] - s_groups[k][1] - p, 1),
+                                              kappa=kappa, beyond=beyond)
+    return (*out, {"coverage": float(covered.mean()), "q95": q95, "kappa": kappa})
+
+
+def fold_reach(tin, tout, groups) -> np.ndarray:
+    """Per row: how far beyond the support of the cells left in its fold it lies (log2 steps).
+
+    The same for every form on one split, so fit_all computes it once.
+    """
+    cells, cell_of = cell_index(tin, tout)
+    cell_rows = np.bincount(cell_of, minlength=len(cells))
+    out = np.zeros(len(tin))
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    order = np.argsort(groups, kind="stable")
+    bounds = np.searchsorted(groups[order], np.arange(n_groups + 1))
+    for k in range(n_groups):
+        rows = order[bounds[k]:bounds[k + 1]]
+        # A cell is gone from the fold only when all its rows are held out.
+        kept = np.bincount(cell_of[rows], minlength=len(cells)) < cell_rows
+        if rows.size == 0 or not kept.any():
+            continue
+        sup = Support(cells[kept])
+        held = np.unique(cell_of[rows])  # one distance per held-out cell, not per row
+        per_cell = np.zeros(len(cells))
+        per_cell[held] = sup.distance(cells[held, 0], cells[held, 1]) - sup.radius
+        out[rows] = np.maximum(per_cell[cell_of[rows]], 0.0)
+    return out
+
+
+def refit_predict(form: str, tin, tout, y, weighting=None):
+    """``predict_without(train, test)`` for one form: refit on the training rows, predict the test rows.
+
+    What profiling.fitting.intervals.calibrate_kappa holds out its edge shifts with.
+    """
+    names = FORMS[form]
+    weighting = weighting or WEIGHTING[form]
+
+    def predict_without(train, test):
+        w = row_weights(y[train], weighting)
+        x = term_defs.design_matrix(names, tin[train], tout[train])
+        scale = np.linalg.norm(x * w[:, None], axis=0)
+        scale[scale == 0] = 1.0
+        xw = x / scale * w[:, None]
+        b = _gram_solve(xw.T @ xw, xw.T @ (y[train] * w), NONNEGATIVE[form]) / scale
+        return term_defs.design_matrix(names, tin[test], tout[test]) @ b
+
+    return predict_without
 
 
 def _interval_errors(y, yhat, weighting):
@@ -438,7 +487,8 @@ def _interval_errors(y, yhat, weighting):
         return np.where(yhat > 0, err / np.where(yhat > 0, yhat, 1.0), 1e12)
 
 
-def _held_out_covered(g, sums, b, x_out, y_out, yhat, weighting, nonneg, s2, q=None, level=0.95):
+def _held_out_covered(g, sums, b, x_out, y_out, yhat, weighting, nonneg, s2, q=None, level=0.95, kappa=None,
+                      beyond=None):
     """Which held-out rows fall inside the training fit's prediction interval.
 
     The same formula as ``prediction_interval``, from the training Gram matrices:
@@ -460,6 +510,9 @@ def _held_out_covered(g, sums, b, x_out, y_out, yhat, weighting, nonneg, s2, q=N
     else:
         noise = q * (np.abs(yhat) if weighting == "relative" else 1.0)
         half = np.sqrt(noise * noise + t * t * np.maximum(coef_var, 0.0))
+    if kappa and beyond is not None:
+        reach = kappa * beyond * np.abs(yhat)
+        half = np.sqrt(half * half + reach * reach)
     return np.abs(y_out - yhat) <= half
 
 
@@ -515,7 +568,7 @@ def _ols_table(x, y, names, clip_low: bool, w=None):
 
 
 def fit_form(form: str, tin, tout, y, *, target: str = "energy", uses_estimated_energy: bool = False,
-             cv_groups=None, cv_scheme=None, weighting=None) -> FitResult:
+             cv_groups=None, cv_scheme=None, weighting=None, cv_reach=None) -> FitResult:
     """Fit one form to arrays of token counts and the target (J or s)."""
     tin, tout, y = _check_arrays(tin, tout, y)
     names = FORMS[form]
@@ -569,8 +622,17 @@ def fit_form(form: str, tin, tout, y, *, target: str = "energy", uses_estimated_
     yhat = term_defs.predict(coefs, tin, tout)
     r2c, r2u = r2_scores(y, yhat)
     rmse = float(np.sqrt(np.mean((y - yhat) ** 2)))
+    calibrated = {}
+
+    def kappa_fn(q95):
+        # The paper's OLS band is additive: its κ is then the whole relative error per unit of distance.
+        q_rel = q95 if weighting == "relative" else 0.0
+        calibrated["kappa"], calibrated["detail"] = intervals.calibrate_kappa(
+            tin, tout, y, q_rel, refit_predict(form, tin, tout, y, weighting))
+        return calibrated["kappa"]
+
     cv, scheme, cv_se, calibration = cross_validate(form, tin, tout, y, cv_groups, cv_scheme, weighting,
-                                                    detail=True)
+                                                    detail=True, kappa_fn=kappa_fn, reach=cv_reach)
     result = FitResult(
         form=form, target=target, terms=names, coefficients=coefs, n=int(n),
         r2=_finite(r2c), r2_uncentered=_finite(r2u), rmse=rmse, mape=mape(y, yhat),
@@ -581,6 +643,8 @@ def fit_form(form: str, tin, tout, y, *, target: str = "energy", uses_estimated_
         tin_range=(int(tin.min()), int(tin.max())), tout_range=(int(tout.min()), int(tout.max())),
         weighting=weighting, cv_coverage=_finite(calibration.get("coverage")),
         interval_q95=_finite(calibration.get("q95")) if NONNEGATIVE[form] else None,
+        kappa=_finite(calibrated.get("kappa")), kappa_detail=calibrated.get("detail") or {},
+        support=Support(cell_index(tin, tout)[0]).to_json(),
     )
     result.warnings = model_warnings(form, coefs, result.tin_range, result.tout_range, diag,
                                      uses_estimated_energy=uses_estimated_energy, target=target)
@@ -643,7 +707,30 @@ def eligible(r: FitResult) -> tuple[bool, str]:
         return False, "no cross-validated error (too few cells or rows)"
     if r.diagnostics.get("negative_in_range"):
         return False, "predicts negative values inside the measured range (physically invalid)"
+    flag = blocking_flag(r.coefficients, r.identifiable, r.diagnostics)
+    if flag:
+        return False, flag
     return True, ""
+
+
+def blocking_flag(coefficients: dict, identifiable: bool = True, diagnostics: dict | None = None) -> str:
+    """Why a fit must never be used for planning ("" when nothing bars it).
+
+    The one rule that selection (``select_form``) and the fit-to-use lookup
+    (``EnergyModelFit.objects.to_use``) share, so a fit whose page shows a validity flag
+    is never the one a plan uses: a negative coefficient predicts negative energy or
+    runtime somewhere, even when not inside the measured range (the paper form of
+    tiny-random-llama was selected with one). "Estimated energy" is a label, not a
+    flaw of the form: every form of the pair carries it, so it bars none.
+    """
+    if not identifiable:
+        return "not identifiable"
+    negatives = sorted(t for t, v in (coefficients or {}).items() if isinstance(v, (int, float)) and v < 0)
+    if negatives:
+        return "physically invalid: negative coefficient(s) " + ", ".join(negatives)
+    if (diagnostics or {}).get("negative_in_range"):
+        return "predicts negative values inside the measured range (physically invalid)"
+    return ""
 
 
 def select_form(results: dict[str, FitResult]) -> str | None:
@@ -667,9 +754,10 @@ def fit_all(tin, tout, y, *, target="energy", forms=None, uses_estimated_energy=
     """Fit every form (or ``forms``) on one shared CV split; return (results, selected form)."""
     tin, tout, y = _check_arrays(tin, tout, y)
     groups, scheme = _cv_groups(tin, tout)
+    reach = fold_reach(tin, tout, groups)
     results = {
         f: fit_form(f, tin, tout, y, target=target, uses_estimated_energy=uses_estimated_energy,
-                    cv_groups=groups, cv_scheme=scheme)
+                    cv_groups=groups, cv_scheme=scheme, cv_reach=reach)
         for f in (forms or FORMS)
     }
     return results, select_form(results)
@@ -679,28 +767,11 @@ def fit_all(tin, tout, y, *, target="energy", forms=None, uses_estimated_energy=
 
 
 def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.95):
-    """(yhat, lower, upper) arrays; lower/upper None when the fit carries no covariance."""
-    yhat = term_defs.predict(coefs, tin, tout)
-    cov, cov_terms = metrics.get("cov"), metrics.get("cov_terms") or []
-    sigma2, df = metrics.get("sigma2"), metrics.get("df_resid") or 0
-    if not cov or sigma2 is None or df <= 0:
-        return yhat, None, None
-    x = term_defs.design_matrix(cov_terms, tin, tout)
-    cov = np.asarray(cov, dtype=np.float64)
-    coef_var = np.maximum(np.sum((x @ cov) * x, axis=1), 0.0)
-    t = stats.t.ppf(0.5 + level / 2, df)
-    q = metrics.get("interval_q95")
-    if q is not None and level == 0.95:
-        # Jackknife half-width, calibrated by cross-validation (see _held_out_covered).
-        noise = q * (np.abs(yhat) if metrics.get("error_model") == "relative" else 1.0)
-        half = np.sqrt(noise * noise + t * t * coef_var)
-    else:
-        noise = sigma2 * yhat * yhat if metrics.get("error_model") == "relative" else sigma2
-        half = t * np.sqrt(noise + coef_var)
-    lower, upper = yhat - half, yhat + half
-    if metrics.get("interval_method", "").startswith("Active-set"):
-        lower = np.maximum(lower, 0.0)
-    return yhat, lower, upper
+    """(yhat, lower, upper) arrays; lower/upper None when the fit carries no covariance.
+
+    The maths lives in profiling.fitting.intervals (pure), which the planner uses too.
+    """
+    return intervals.prediction_interval(coefs, metrics, tin, tout, level)
 
 
 # --- the database side: load a pair's measurements, store its fits -----------------------
@@ -922,8 +993,8 @@ def predict_with_fit(fit, tin, tout) -> dict:
     tout = np.asarray(tout, dtype=np.float64)
     yhat, lower, upper = prediction_interval(fit.coefficients, fit.metrics or {}, tin, tout)
     pair_warnings = {}
-    if fit.tin_min is not None and fit.tout_min is not None:
-        outside = (tin < fit.tin_min) | (tin > fit.tin_max) | (tout < fit.tout_min) | (tout > fit.tout_max)
+    outside = extrapolated(fit, tin, tout)
+    if outside is not None:
         pair_warnings["extrapolation"] = np.flatnonzero(outside).tolist()
     pair_warnings["negative"] = np.flatnonzero(yhat < 0).tolist()
     notes = []
@@ -932,6 +1003,20 @@ def predict_with_fit(fit, tin, tout) -> dict:
     if fit.uses_estimated_energy:
         notes.append("Estimated energy: this fit was made from TDP-based estimates, not meter readings.")
     return {"value": yhat, "lower": lower, "upper": upper, "pair_warnings": pair_warnings, "notes": notes}
+
+
+def extrapolated(fit, tin, tout):
+    """Per query: beyond the support of the fit's measured cells (stored with the fit at fit time).
+
+    A fit without stored cells (published, or made before cells were stored) falls back to
+    its measured bounding box; None when it has neither.
+    """
+    reach = intervals.beyond_support((fit.metrics or {}).get("support"), tin, tout)
+    if reach is not None:
+        return reach[1]
+    if fit.tin_min is None or fit.tout_min is None:
+        return None
+    return (tin < fit.tin_min) | (tin > fit.tin_max) | (tout < fit.tout_min) | (tout > fit.tout_max)
 
 
 def fit_summary(fit) -> dict:

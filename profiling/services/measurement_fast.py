@@ -81,7 +81,10 @@ def parse_fast(text: str, *, delimiter: str, width: int, idx: dict, forced_llm, 
     skipped = 0
     i_phase = idx.get("phase")
     if i_phase is not None:
-        inference = frame[i_phase].str.strip().str.lower().str.startswith("start-inference").to_numpy(bool)
+        phases = frame[i_phase].str.strip().str.lower()
+        if phases.str.startswith("inference-").any():
+            return None  # the M1-Pro phases carry their own warm-up rule: the row path
+        inference = phases.str.startswith("start-inference").to_numpy(bool)
         skipped = int(len(frame) - inference.sum())
         if not inference.any():
             return None

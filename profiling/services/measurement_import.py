@@ -5,8 +5,13 @@ Two column vocabularies are accepted, matched case-insensitively:
 * the project's own columns (``OWN_COLUMNS``; the upload page lists them with their meaning);
 * the paper's columns as Wilkins et al. (2024) published them (``Phase``,
   ``Runtime (s)``, ``GPU Energy (J)`` ...). When a ``Phase`` column exists only
-  ``start-inference*`` rows are measurements; the others (tokenizer, model load)
-  are counted as skipped.
+  ``start-inference*`` rows (Swing, Palmetto) and ``inference-*`` rows (M1-Pro) are
+  measurements; the others (tokenizer, model load) are counted as skipped. The
+  M1-Pro files' ``Number of Output Tokens`` is the requested maximum, not what was
+  generated: on ``inference-*`` rows with a ``Total Number of Tokens`` column, output =
+  total − input; and where their ``Iteration`` is 0 on every row (the M1-Pro grid files,
+  not a repetition index) it marks no warm-up. README "Importing measurements" has the
+  mapping.
 
 The file is streamed (energyweb/tabular.py) and validated a chunk at a time;
 valid chunks are written as they come, inside one transaction that a bad row
@@ -46,6 +51,8 @@ INSERT_BATCH = 5000
 # The wake-up task of an owed refit (profiling/models/refits.py): derived from the model label.
 REFIT_TASK = RefitJob.job_task
 DELIMITERS = (",", ";", "\t")
+# Phase prefixes of measurement rows: Swing/Palmetto files, and the M1-Pro files.
+INFERENCE_PHASES = ("start-inference", "inference-")
 
 # The project's own columns: canonical name -> what it holds.
 OWN_COLUMNS = {
@@ -79,6 +86,9 @@ PAPER_COLUMNS = {
     "cpu energy (j)": "cpu_energy_j",
     "dram energy (j)": "dram_energy_j",
     "iteration": "iteration",
+    # The paper's M1-Pro files (energy-inference, plots/*/...-M1-Pro.csv) name these differently.
+    "system name": "hardware",
+    "total number of tokens": "total_tokens",
 }
 
 COMPONENTS = ("gpu", "cpu", "dram")
@@ -742,6 +752,7 @@ class _RowState:
         columns, rules, negative_energy = self.columns, self.rules, self.negative_energy
         idx = columns.get
         i_phase, i_llm, i_hw = idx("phase"), idx("llm"), idx("hardware")
+        i_total = idx("total_tokens")
         i_tin, i_tout, i_batch = idx("input_tokens"), idx("output_tokens"), idx("batch_size")
         i_rt, i_iter, i_warm, i_when = idx("runtime_s"), idx("iteration"), idx("is_warmup"), idx("measured_at")
         energy_idx = [(c, idx(f"{c}_energy_j"), idx(f"{c}_energy_source")) for c in COMPONENTS]
@@ -753,6 +764,7 @@ class _RowState:
         shown = self.shown
         width = len(self.header)
         rows: list[list] = []
+        m1_rows: list[int] = []  # rows of inference-* phases whose warm-up flag came from Iteration
         line = line_offset
 
         def bad(message, column_key):
@@ -790,10 +802,28 @@ class _RowState:
                 bad(f"This row has {len(record)} fields but the header has {width}; "
                     f"field {width + 1} is {record[width].strip()[:40]!r}.", f"field {width + 1}")
                 continue
-            if i_phase is not None and not record[i_phase].strip().lower().startswith("start-inference"):
+            phase = record[i_phase].strip().lower() if i_phase is not None else ""
+            if i_phase is not None and not phase.startswith(INFERENCE_PHASES):
                 self.skipped += 1
                 continue
             ok = True
+            if i_total is not None and phase.startswith("inference-"):
+                # The M1-Pro files' output label is the requested maximum (e.g. 512 for a
+                # generation that stopped at 2 tokens); the total counts what was generated.
+                # Swing's start-inference rows keep their label: the paper's fits used it.
+                total_tokens, problem = _whole_cell(record[i_total])
+                tin_given, _ = _whole_cell(record[i_tin])
+                if problem:
+                    bad(problem, "total_tokens")
+                    ok = False
+                elif tin_given is not None:
+                    if total_tokens <= tin_given:
+                        bad(f"Total tokens {total_tokens} is not above the {tin_given} input tokens, so no "
+                            "output was generated.", "total_tokens")
+                        ok = False
+                    else:
+                        record = list(record)
+                        record[i_tout] = str(total_tokens - tin_given)
 
             checked = {}  # parsed values for the shared rules (energyweb.validation)
             tin, problem = _whole_cell(record[i_tin])
@@ -878,6 +908,7 @@ class _RowState:
                 ok = False
 
             warmup = iteration == 0 if (i_iter is not None and iteration is not None) else False
+            m1_row = phase.startswith("inference-") and i_iter is not None and i_warm is None
             if i_warm is not None:
                 text = record[i_warm].strip().lower()
                 if text in TRUE_WORDS:
@@ -904,9 +935,17 @@ class _RowState:
             (gpu, gsrc), (cpu, csrc), (dram, dsrc) = values
             total = sum(v for v, _ in values if v is not None)
             estimated = any(s in ESTIMATED for _, s in values)
+            if m1_row:
+                m1_rows.append(len(rows))
             rows.append([llm_id, hw_id, tin, tout, batch, runtime, gpu, cpu, dram, total,
                          gsrc or "", csrc or "", dsrc or "", estimated, warmup, iteration, when])
 
+        if m1_rows and all(rows[k][15] == 0 for k in m1_rows):
+            # The M1-Pro grid files write Iteration 0 on every row (the M1-Pro sweeps count
+            # 0..6): a column that never varies is no repetition index, so it marks no warm-up.
+            # Judged per chunk of ~100,000 rows; the paper's M1-Pro files hold hundreds.
+            for k in m1_rows:
+                rows[k][14] = False
         self.count += len(rows)
         return rows
 
@@ -930,7 +969,8 @@ class _RowState:
             raise ImportFailed([RowError("The file has a header but no data rows.")])
         if not self.count:
             raise ImportFailed([RowError(
-                f"No inference rows: all {self.skipped} rows have a Phase other than start-inference*.",
+                f"No inference rows: all {self.skipped} rows have a Phase other than start-inference* "
+                "or inference-*.",
                 column=shown.get("phase"))])
         return {"count": self.count, "skipped": self.skipped, "warnings": self.warnings,
                 "warning_count": self.warning_count, "created_llms": self.created_llms,

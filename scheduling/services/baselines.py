@@ -135,6 +135,8 @@ def baselines_for_problem(
             assignment=lambda a=assignment: p.to_caller(a()),
             counts=m["counts"],
             total_energy_j=m["total_energy_j"],
+            total_energy_low_j=m["total_energy_low_j"],
+            total_energy_high_j=m["total_energy_high_j"],
             total_runtime_s=m["total_runtime_s"],
             mean_runtime_s=m["mean_runtime_s"],
             accuracy=m["accuracy"],

@@ -88,8 +88,10 @@ def build_spec(llm: LLM, hardware: Hardware, energy_fit: EnergyModelFit, runtime
             f"{llm} has no accuracy A_K; set it on the LLM before planning with it.", "llm")
     notes = []
     for fit in (energy_fit, runtime_fit):
-        if fit.source == FitSource.PUBLISHED:
-            notes += [f"published {fit.target} model: {w}" for w in (fit.diagnostics or {}).get("warnings", [])]
+        # Every flag the fit's page shows travels with the plan, by deployment: a plan must
+        # not look cleaner than the models it rests on.
+        kind = "published" if fit.source == FitSource.PUBLISHED else f"{fit.form} (fit {fit.pk})"
+        notes += [f"{kind} {fit.target} model: {w}" for w in fit.flags]
     return DeploymentSpec(
         key=f"{llm.name} @ {hardware.name}",
         accuracy=float(llm.accuracy),
@@ -105,7 +107,21 @@ def build_spec(llm: LLM, hardware: Hardware, energy_fit: EnergyModelFit, runtime
         tin_range=_joint_range(energy_fit, runtime_fit, "tin"),
         tout_range=_joint_range(energy_fit, runtime_fit, "tout"),
         model_notes=tuple(notes),
+        supports=tuple(sup for sup in ((f.metrics or {}).get("support") for f in (energy_fit, runtime_fit)) if sup),
+        energy_interval=interval_metrics(energy_fit),
     )
+
+
+def interval_metrics(fit) -> dict | None:
+    """What the planner needs from a fit's metrics to price its 95% interval (no covariance: None)."""
+    m = fit.metrics or {}
+    if not m.get("cov"):
+        return None
+    return {k: m.get(k) for k in INTERVAL_KEYS}
+
+
+INTERVAL_KEYS = ("cov", "cov_terms", "sigma2", "df_resid", "interval_q95", "error_model", "interval_method",
+                 "kappa", "support")
 
 
 def _joint_range(energy_fit, runtime_fit, axis: str):
@@ -202,6 +218,7 @@ def spec_from_json(data: dict) -> DeploymentSpec:
         if data.get(key) is not None:
             data[key] = tuple(data[key])
     data["model_notes"] = tuple(data.get("model_notes") or ())
+    data["supports"] = tuple(data.get("supports") or ())
     return DeploymentSpec(**data)
 
 

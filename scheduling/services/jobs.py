@@ -38,6 +38,7 @@ MAX_DEADLINE_S = 1e9
 DEFAULT_ZETAS = tuple(round(0.1 * i, 1) for i in range(11))
 ZETA_OBJECTIVES = {Objective.PAPER_ENERGY_ACCURACY, Objective.PAPER_ENERGY_RUNTIME}
 METRIC_KEYS = ("status", "objective", "zeta", "objective_value", "bound", "gap", "total_energy_j",
+               "total_energy_low_j", "total_energy_high_j",
                "total_runtime_s", "mean_runtime_s", "accuracy", "counts", "solve_seconds", "method",
                "warnings", "energy_estimated")
 
@@ -278,6 +279,36 @@ def summary(results: dict) -> dict:
     if len(results["plans"]) > 1:
         out["sweep"] = [_metrics(p) for p in results["plans"]]
     return out
+
+
+def energy_csv(results: dict) -> str:
+    """The primary plan's energy per deployment and in total, with its 95% interval, as CSV.
+
+    The bounds are the sums of each query's interval (errors of one model are systematic,
+    so they add); empty where a model carries no interval (a published one). A deployment
+    whose energy model was made from TDP estimates says so in the ``energy`` column.
+    """
+    import csv
+    import io
+
+    primary = results["plans"][results["primary_index"]]
+    estimated = set(results.get("energy_estimated") or [])
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(["deployment", "queries", "energy", "energy_j", "energy_low_j", "energy_high_j",
+                  "extrapolated_queries"])
+
+    def num(v):
+        return "" if v is None else f"{v:.6g}"
+
+    for key, d in (primary.get("per_deployment") or {}).items():
+        out.writerow([_csv(key), d.get("queries", 0), "estimated" if key in estimated else "measured",
+                      num(d.get("energy_j")), num(d.get("energy_low_j")), num(d.get("energy_high_j")),
+                      d.get("extrapolated_queries", "")])
+    out.writerow(["total", sum((primary.get("counts") or {}).values()),
+                  "estimated" if estimated else "measured", num(primary.get("total_energy_j")),
+                  num(primary.get("total_energy_low_j")), num(primary.get("total_energy_high_j")), ""])
+    return buf.getvalue()
 
 
 # --- jobs ---------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from profiling.fitting import intervals
 from profiling.services import terms
 
 from .types import DeploymentSpec, PlanningError
@@ -78,7 +79,9 @@ class Problem:
     cap_runtime: np.ndarray  # (D,) max summed runtime in s (inf = none)
     warnings: list[str] = field(default_factory=list)
     caller_index: np.ndarray | None = None  # (D,) index in the caller's list of each canonical deployment
-    outside: np.ndarray | None = None  # (C, D) class outside the deployment's measured token range
+    outside: np.ndarray | None = None  # (C, D) class beyond the deployment's measured support
+    energy_low: np.ndarray | None = None  # (C, D) 95% band of the energy per query (None: no interval)
+    energy_high: np.ndarray | None = None
 
     def to_caller(self, assignment: np.ndarray) -> np.ndarray:
         """Per-query deployment indices in the caller's order of deployments."""
@@ -271,22 +274,70 @@ def _clamped(matrix: np.ndarray, deployments, what: str, class_count, warnings: 
     return np.where(bad, 0.0, matrix)
 
 
-def _outside_range(deployments, ctin, ctout, counts, warnings: list[str]) -> np.ndarray:
-    """(C, D): which classes lie outside each deployment's measured token range; warn with the share."""
+def _outside_range(deployments, ctin, ctout, counts, warnings: list[str], cache=None) -> np.ndarray:
+    """(C, D): which classes lie beyond each deployment's measured support; warn with the share.
+
+    Judged against the cells the models were measured on (profiling.fitting.support), not
+    their bounding box: an unmeasured corner inside the box is extrapolated too. Models that
+    store no cells (published ones) fall back to the box, and the warning says so.
+    """
     out = np.zeros((len(ctin), len(deployments)), dtype=bool)
     n = int(counts.sum())
+    cache = {} if cache is None else cache
+    fin, fout = ctin.astype(np.float64), ctout.astype(np.float64)
     for j, d in enumerate(deployments):
-        if d.tin_range is not None:
-            out[:, j] |= (ctin < d.tin_range[0]) | (ctin > d.tin_range[1])
-        if d.tout_range is not None:
-            out[:, j] |= (ctout < d.tout_range[0]) | (ctout > d.tout_range[1])
+        if d.supports:
+            for sup in d.supports:
+                out[:, j] |= _beyond(sup, fin, fout, cache)[1]
+            where = "beyond the support of its models' measured cells"
+        else:
+            if d.tin_range is not None:
+                out[:, j] |= (ctin < d.tin_range[0]) | (ctin > d.tin_range[1])
+            if d.tout_range is not None:
+                out[:, j] |= (ctout < d.tout_range[0]) | (ctout > d.tout_range[1])
+            where = (f"outside its models' measured range (tin {_span(d.tin_range)}, tout {_span(d.tout_range)}; "
+                     "no measured cells stored, so a bounding box)")
         q = int(counts[out[:, j]].sum())
         if q:
-            warnings.append(
-                f"{d.key}: {q:,} of the {n:,} queries ({100 * q / n:.1f}%) lie outside its models' measured "
-                f"range (tin {_span(d.tin_range)}, tout {_span(d.tout_range)}): their predictions are "
-                "extrapolated")
+            warnings.append(f"{d.key}: {q:,} of the {n:,} queries ({100 * q / n:.1f}%) lie {where}: their "
+                            "predictions are extrapolated")
     return out
+
+
+def _beyond(support: dict, fin, fout, cache: dict):
+    """intervals.beyond_support, computed once per support within one build_problem (``cache``).
+
+    The nearest-cell query is the costly part (about 3 s per million classes on the 2-core
+    box); the energy and runtime fits of a pair usually share their cells, and the energy
+    band needs the same distances again.
+    """
+    key = (repr(support.get("cells")), support.get("radius"))
+    if key not in cache:
+        cache[key] = intervals.beyond_support(support, fin, fout)
+    return cache[key]
+
+
+def _energy_bands(deployments, ctin, ctout, energy, cache=None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(C, D) lower and upper 95% bounds of each class's energy, or None when a model has no interval.
+
+    The plan's total sums the bounds (errors of one model are systematic, not independent
+    across queries: a form that is 15% high at 2,048 tokens is 15% high for every such query).
+    """
+    if not deployments or any(d.energy_interval is None for d in deployments):
+        return None
+    cache = {} if cache is None else cache
+    fin, fout = ctin.astype(np.float64), ctout.astype(np.float64)
+    lo, hi = np.empty_like(energy), np.empty_like(energy)
+    for j, d in enumerate(deployments):
+        sup = d.energy_interval.get("support")
+        reach = _beyond(sup, fin, fout, cache) if sup and sup.get("cells") else None
+        _, low, high = intervals.prediction_interval(d.energy_coefs, d.energy_interval, fin, fout, reach=reach)
+        if low is None:
+            return None
+        # The planner may have clamped a prediction (allow_clamping): keep the band around it.
+        lo[:, j] = np.minimum(low, energy[:, j])
+        hi[:, j] = np.maximum(high, energy[:, j])
+    return lo, hi
 
 
 def _span(r) -> str:
@@ -316,7 +367,9 @@ def build_problem(
     runtime = np.column_stack([terms.predict(d.runtime_coefs, fin, fout) for d in deployments])
     energy = _clamped(energy, deployments, "energy", counts, warnings, allow_clamping)
     runtime = _clamped(runtime, deployments, "runtime", counts, warnings, allow_clamping)
-    outside = _outside_range(deployments, ctin, ctout, counts, warnings)
+    distances: dict = {}  # nearest-cell distances per support, shared by the two calls below
+    outside = _outside_range(deployments, ctin, ctout, counts, warnings, distances)
+    bands = _energy_bands(deployments, ctin, ctout, energy, distances)
     lo, hi = share_bounds(deployments, n, paper_default_shares, warnings)
 
     if deadline_s is not None and not (deadline_s > 0):
@@ -353,6 +406,8 @@ def build_problem(
         warnings=warnings,
         caller_index=caller_index,
         outside=outside,
+        energy_low=None if bands is None else bands[0],
+        energy_high=None if bands is None else bands[1],
     )
 
 
@@ -436,6 +491,8 @@ def metrics(p: Problem, x: np.ndarray) -> dict:
     outside = p.outside if p.outside is not None else np.zeros_like(x, dtype=bool)
     q_out = (x * outside).sum(axis=0)
     e_out = (x * p.energy * outside).sum(axis=0)
+    e_lo = None if p.energy_low is None else (x * p.energy_low).sum(axis=0)
+    e_hi = None if p.energy_high is None else (x * p.energy_high).sum(axis=0)
     for j, key in enumerate(p.keys):
         per[key] = {
             "queries": int(round(q[j])),
@@ -449,10 +506,14 @@ def metrics(p: Problem, x: np.ndarray) -> dict:
             "extrapolated_queries": int(round(q_out[j])),
             "extrapolated_share": float(q_out[j] / q[j]) if q[j] else 0.0,
             "extrapolated_energy_share": float(e_out[j] / e[j]) if e[j] > 0 else 0.0,
+            "energy_low_j": None if e_lo is None else float(e_lo[j]),
+            "energy_high_j": None if e_hi is None else float(e_hi[j]),
         }
     return {
         "counts": {key: int(round(q[j])) for j, key in enumerate(p.keys)},
         "total_energy_j": float(e.sum()),
+        "total_energy_low_j": None if e_lo is None else float(e_lo.sum()),
+        "total_energy_high_j": None if e_hi is None else float(e_hi.sum()),
         "total_runtime_s": float(r.sum()),
         "mean_runtime_s": float(r.sum() / p.n),
         "accuracy": float(np.dot(tok, p.accuracy) / total_tok)

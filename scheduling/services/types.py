@@ -37,11 +37,17 @@ class DeploymentSpec:
     capacity_gpu_s: float | None = None
     energy_estimated: bool = False
     instances: int = 1
-    # Measured token ranges of the models ((low, high) or None): outside them the plan extrapolates.
+    # Measured token ranges of the models ((low, high) or None): kept for fits that store no
+    # measured cells (published ones, fits made before cells were stored); ``supports`` rules.
     tin_range: tuple[int, int] | None = None
     tout_range: tuple[int, int] | None = None
-    # Warnings that travel with the models (a published model's validity diagnostics).
+    # Warnings that travel with the models (every flag of the fits used).
     model_notes: tuple[str, ...] = ()
+    # The measured cells of each model (profiling.fitting.support JSON): a query is extrapolated
+    # when it lies beyond the support radius of any of them.
+    supports: tuple[dict, ...] = ()
+    # The energy fit's interval metrics (profiling.fitting.intervals), or None: no interval.
+    energy_interval: dict | None = None
 
     @property
     def has_explicit_shares(self) -> bool:
@@ -74,6 +80,9 @@ class PlanResult:
     stats: dict = field(default_factory=dict)
     # (classes, deployments) query counts of the solution, when it has one.
     class_counts: np.ndarray | None = field(default=None, repr=False)
+    # The 95% band of total_energy_j (None where a model carries no interval).
+    total_energy_low_j: float | None = None
+    total_energy_high_j: float | None = None
 
     def to_dict(self, include_assignment: bool = False) -> dict:
         d = {
@@ -86,6 +95,8 @@ class PlanResult:
             "gap": _num(self.gap),
             "counts": {k: int(v) for k, v in self.counts.items()},
             "total_energy_j": float(self.total_energy_j),
+            "total_energy_low_j": _num(self.total_energy_low_j),
+            "total_energy_high_j": _num(self.total_energy_high_j),
             "total_runtime_s": float(self.total_runtime_s),
             "mean_runtime_s": float(self.mean_runtime_s),
             "accuracy": float(self.accuracy),
@@ -94,7 +105,7 @@ class PlanResult:
             "warnings": list(self.warnings),
             "energy_estimated": bool(self.energy_estimated),
             "per_deployment": {
-                k: {kk: (int(vv) if kk in ("queries", "tokens", "extrapolated_queries") else float(vv))
+                k: {kk: (int(vv) if kk in ("queries", "tokens", "extrapolated_queries") else _num(vv))
                     for kk, vv in v.items()}
                 for k, v in self.per_deployment.items()
             },

@@ -121,6 +121,17 @@ def plan_summary(request, pk):
     return resp
 
 
+@login_required
+def plan_energy_csv(request, pk):
+    """The plan's energy by deployment and in total, each with its 95% interval."""
+    job = get_object_or_404(ScheduleJob, pk=pk)
+    if not job.results.get("plans"):
+        raise Http404("This plan has no results yet.")
+    resp = HttpResponse(jobs.energy_csv(job.results), content_type="text/csv")
+    resp["Content-Disposition"] = f'attachment; filename="plan-{job.pk}-energy.csv"'
+    return resp
+
+
 def assignment_response(job, plan_index=None):
     if not job.assignment_file:
         raise Http404("This plan has no assignment yet.")
@@ -157,4 +168,5 @@ urlpatterns = [
     path("plans/<int:pk>/cancel/", plan_cancel, name="plan-cancel"),
     path("plans/<int:pk>/summary.json", plan_summary, name="plan-summary"),
     path("plans/<int:pk>/assignment.csv", plan_assignment, name="plan-assignment"),
+    path("plans/<int:pk>/energy.csv", plan_energy_csv, name="plan-energy-csv"),
 ]

@@ -26,7 +26,9 @@ def test_selected_form_meets_cv_and_coverage_on_grid(wilkins, model):
         r = results[selected]
         assert r.cv_scheme.startswith("leave-one-cell-out (81")
         assert r.cv_mape < 8.0, (model, target, selected, r.cv_mape)
-        assert 0.90 <= r.cv_coverage <= 0.98, (model, target, r.cv_coverage)
+        # A held-out cell lies one grid step from the rest, beyond the support radius, so its
+        # band carries the distance term (#15): 93.8-98.8% (docs/BENCHMARKS.md), was 93.8-95.1%.
+        assert 0.90 <= r.cv_coverage <= 0.99, (model, target, r.cv_coverage)
         assert all(v >= 0 for v in r.coefficients.values())
         # Relative weights beat the unweighted fit of the same form on the same folds.
         ols = fitting.cross_validate(selected, g["tin"], g["tout"], g[col], weighting="ols")[0]

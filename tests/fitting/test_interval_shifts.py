@@ -1,0 +1,66 @@
+"""Intervals widen off the data and cover real held-out shifts (#15).
+
+On the paper's Swing grids (../shared/reference/wilkins2024, read through
+tests/conftest.py's reference_file): fitted on the seven smaller input columns
+(nominal ≤ 512), the 95% band covers ≥ 80% of the two larger columns (nominal
+1,024-2,048) for energy and runtime of every LLM, every such pair flagged
+extrapolated; fitted on the two sweeps only, it covers ≥ 85% of the full grid.
+Figures: docs/BENCHMARKS.md, "Intervals off the data (issue 15, item 3)".
+"""
+
+import numpy as np
+import pytest
+
+from profiling.fitting import intervals
+from profiling.services import fitting, swing_reference
+from tests.conftest import reference_file
+
+MODELS = list(swing_reference.GRID_FILES)
+TARGETS = (("energy", "gpu"), ("runtime", "runtime"))
+
+
+@pytest.fixture(scope="module")
+def wilkins():
+    return reference_file("wilkins2024")
+
+
+def _coverage(train, test, target, col):
+    results, selected = fitting.fit_all(train["tin"], train["tout"], train[col], target=target)
+    m = results[selected].metrics()
+    _, lo, hi = fitting.prediction_interval(results[selected].coefficients, m, test["tin"], test["tout"])
+    flagged = intervals.beyond_support(m["support"], test["tin"], test["tout"])[1]
+    return float(np.mean((test[col] >= lo) & (test[col] <= hi))), flagged
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_small_inputs_predict_large_ones_inside_the_band(wilkins, model):
+    g = swing_reference.grid(wilkins, model)
+    column = np.searchsorted(np.unique(g["tin"]), g["tin"])
+    train = {k: v[column <= 6] for k, v in g.items()}
+    test = {k: v[column >= 7] for k, v in g.items()}
+    for target, col in TARGETS:
+        covered, flagged = _coverage(train, test, target, col)
+        assert covered >= 0.80, (model, target, covered)
+        assert flagged.all(), (model, target)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_sweeps_only_fits_cover_the_grid(wilkins, model):
+    g, s = swing_reference.grid(wilkins, model), swing_reference.sweeps(wilkins)[model]
+    for target, col in TARGETS:
+        covered, flagged = _coverage(s, g, target, col)
+        assert covered >= 0.85, (model, target, covered)
+        assert 0 < flagged.mean() < 1  # cells on the sweeps' cross are supported, the rest not
+
+
+def test_the_band_grows_with_distance_when_the_form_extrapolates_badly():
+    # Truth with a tin² term the nnls form lacks: its own upper edges show the growth.
+    grid = np.array([8.0, 16, 32, 64, 128, 256, 512])
+    tin, tout = (a.ravel() for a in np.meshgrid(grid, grid))
+    y = 50 + 0.5 * tin + 0.002 * tin * tin + 30 * tout + 0.04 * tin * tout
+    r = fitting.fit_form("nnls", tin, tout, y)
+    assert r.kappa > intervals.MIN_KAPPA and r.kappa_detail["shifts"] == 4
+    probe_in = np.array([256.0, 1024, 4096, 16384])
+    yhat, lo, hi = fitting.prediction_interval(r.coefficients, r.metrics(), probe_in, np.full(4, 64.0))
+    rel = (hi - lo) / 2 / yhat
+    assert np.all(np.diff(rel) > 0), rel
