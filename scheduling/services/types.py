@@ -157,6 +157,11 @@ class PlanResult:
     # or a ClassPlan that reading ``class_counts`` expands (``class_plan`` keeps it compact).
     class_counts: np.ndarray | ClassPlan | None = field(default=None, repr=False)
 
+    def expanded_assignment(self) -> np.ndarray:
+        """The per-query assignment, computed without keeping it (a sweep writes one row at a time)."""
+        value = self._assignment
+        return value() if callable(value) else value
+
     def to_dict(self, include_assignment: bool = False) -> dict:
         d = {
             "name": self.name,
