@@ -119,10 +119,13 @@ def _rounds(costs, counts, lo, hi, mu, target, tol, max_rounds, stats, ref):
         stats["dual_rounds"] += 1
         delta = float(np.partition(gap, min(target, C - 1))[min(target, C - 1)])
         free |= gap <= delta
+        if not feasible:
+            _cover_bounds(r, best, gap, counts, lo, hi, free)
         rows = np.flatnonzero(free)
         stats["free_classes"].append(int(rows.size))
-        sub = r[rows]
-        cand = sub <= delta * (1 + 1e-12) + 1e-300
+        # Every arc of a free class: the flow can then meet any bound the free supply allows
+        # (with only the near-best arcs, a deployment that no class prefers stayed unreachable).
+        cand = np.ones((rows.size, D), dtype=bool)
         current = np.zeros((rows.size, D), dtype=np.int64)  # the plan so far on the free rows
         current[np.arange(rows.size), plan.choice[rows]] = counts[rows]
         if plan.split.size:
@@ -163,6 +166,47 @@ def _rounds(costs, counts, lo, hi, mu, target, tol, max_rounds, stats, ref):
         free[plan.choice != best2] = True
         target *= 4
     return None
+
+
+def _cover_bounds(r, best, gap, counts, lo, hi, free, passes: int = 4) -> None:
+    """Free more classes until the fixed ones (on their cheapest deployment) leave the bounds reachable.
+
+    Prices from pooled classes can put too many queries on a deployment or too few (exact
+    ties, e.g. models clamped to zero energy on several deployments, pool into one bin).
+    An overfull deployment frees its classes closest to leaving it (smallest gap); a short
+    one frees the classes elsewhere closest to joining it (smallest reduced cost there).
+    """
+    D = r.shape[1]
+    for _ in range(passes):
+        fixed_q = np.bincount(best, weights=np.where(free, 0, counts), minlength=D)
+        free_q = np.bincount(best, weights=np.where(free, counts, 0), minlength=D)
+        changed = False
+        for d in np.flatnonzero(fixed_q > hi):
+            members = np.flatnonzero((best == d) & ~free)
+            free[members[_smallest_until(gap[members], counts[members], fixed_q[d] - hi[d])]] = True
+            changed = True
+        for d in np.flatnonzero(fixed_q + free_q < lo):
+            members = np.flatnonzero((best != d) & ~free)
+            need = lo[d] - fixed_q[d] - free_q[d]
+            free[members[_smallest_until(r[members, d], counts[members], need)]] = True
+            changed = True
+        if not changed:
+            return
+
+
+def _smallest_until(values, weights, need) -> np.ndarray:
+    """Indices of the smallest ``values`` whose ``weights`` sum to at least ``need`` (with a margin)."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    # Most calls need a small head of a long list: partition first, sort only the head.
+    guess = min(values.size, max(64, int(4 * need / max(float(weights.mean()), 1.0))))
+    while True:
+        head = np.argpartition(values, guess - 1)[:guess] if guess < values.size else np.arange(values.size)
+        head = head[np.argsort(values[head], kind="stable")]
+        k = int(np.searchsorted(np.cumsum(weights[head]), need)) + 1
+        if k <= head.size or guess >= values.size:
+            return head[: min(2 * k, head.size)]
+        guess = min(values.size, 4 * guess)
 
 
 def _flow(tail_class, head_dep, cost, supply, lo, hi, D) -> np.ndarray:
