@@ -62,7 +62,8 @@ def solve(costs, counts, lo, hi, *, mu0=None, bins=None, tol=1e-9, max_rounds=MA
           ref=None):
     """(plan, bound, mu, stats): an optimal ClassPlan, its certified bound L(mu) and the prices.
 
-    ``bins`` (C,) groups classes with similar costs for the first prices when ``mu0`` is None.
+    ``bins`` (C,) labels 0..B-1 grouping classes with similar costs, for the first prices
+    when ``mu0`` is None.
     ``ref``: the gap's floor (gap_floor), when the caller has it already.
     Raises Infeasible when the bounds admit no assignment.
     """
@@ -314,12 +315,12 @@ def _coarse_prices(costs, counts, lo, hi, bins) -> np.ndarray:
     Not exact, only a starting point: the rounds above certify or correct it.
     """
     D = costs.shape[1]
-    labels, bins = np.unique(bins, return_inverse=True)
-    B = labels.size
+    B = int(bins.max()) + 1  # labels 0..B-1 (solver._price_bins numbers them once per problem)
     size = np.bincount(bins, weights=counts, minlength=B)
     pooled = np.column_stack([np.bincount(bins, weights=counts * costs[:, d], minlength=B) for d in range(D)])
-    pooled /= size[:, None]
-    supply = size.astype(np.int64)
+    keep = size > 0  # a caller's labels may skip numbers
+    pooled = pooled[keep] / size[keep][:, None]
+    supply = size[keep].astype(np.int64)
     try:
         plan, mu = _flow_all(pooled, supply, lo, hi)
     except Infeasible:
