@@ -10,8 +10,8 @@ cheapest deployment (cost - mu), and for ANY mu
 is a lower bound on the optimum (the certificate we report). At optimal prices only
 the classes whose two cheapest deployments are (nearly) tied need a decision, so:
 
-1. prices from a coarse problem (classes pooled into a few thousand bins) or, in a
-   sweep, the previous zeta's prices;
+1. prices from a coarse problem (classes pooled into a few thousand bins), or the
+   caller's ``mu0``;
 2. classes whose best deployment beats the second by more than delta are fixed to
    it; the rest (a few thousand) go to a min-cost flow over their near-best arcs
    only, with the bounds left by the fixed classes;
@@ -142,7 +142,7 @@ def _rounds(costs, counts, lo, hi, mu, target, tol, max_rounds, stats, ref):
         except Infeasible:
             if feasible:  # cannot happen: the current plan is a solution of the restricted problem
                 raise
-            stats["free_classes"][-1] = -stats["free_classes"][-1]  # logged negative: infeasible round
+            stats["infeasible_rounds"] = stats.get("infeasible_rounds", 0) + 1
             target *= 4
             continue
         feasible = True

@@ -30,6 +30,7 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 from ortools.linear_solver.python import model_builder_helper as mbh
 
+from . import share_dual
 from .objectives import (
     MAXIMISED,
     OBJECTIVES,
@@ -42,7 +43,6 @@ from .objectives import (
     unit_costs,
     violations,
 )
-from . import share_dual
 from .types import ClassPlan, DeploymentSpec, PlanningError, PlanResult
 
 __all__ = [
@@ -219,13 +219,13 @@ def plan_problem(
 def _solve_dual(p: Problem, costs: np.ndarray, objective: str, warm: dict | None, stats: dict):
     warm = {} if warm is None else warm
     # Each zeta starts from prices of its own coarse problem: a neighbouring zeta's exact
-    # prices measured worse (they sit at a vertex of that zeta's dual and needed more rounds).
-    key = ("prices", objective)
+    # prices measured worse (they sit at a vertex of that zeta's dual and needed more rounds),
+    # so what a sweep shares is the pooling of classes into bins.
     if "bins" not in warm:
         warm["bins"] = _price_bins(p)
     try:
         x, bound, mu, extra = share_dual.solve(
-            costs, p.class_count, p.lo, p.hi, mu0=warm.get(key), bins=warm["bins"], tol=OPTIMAL_GAP,
+            costs, p.class_count, p.lo, p.hi, bins=warm["bins"], tol=OPTIMAL_GAP,
             ref=stats.get("_gap_floor"),
         )
     except share_dual.Infeasible as exc:
