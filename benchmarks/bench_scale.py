@@ -25,6 +25,21 @@ Every step runs in its own child process so that its peak memory is its own:
 The last table gives, per step, the growth exponent k between successive
 sizes (time ~ n^k: 1 is linear; 0 means the step is dominated by fixed costs).
 Uses a throw-away SQLite database in a temporary directory.
+
+Diversity axis (issue 18): the number of distinct (tin, tout) classes at a fixed
+number of queries, from the project's default generator (`generate_arrays`,
+lognormal tin mu 6.5 sigma 1, tout mu 4.8 sigma 0.8, seed 0):
+
+    python benchmarks/bench_scale.py --diversity 10000,100000,1000000,default,2500000 \
+        --sizes 10000000 --steps import,plan,sweep,schedule,job101
+
+`default` is the generator itself (~1.9M classes at 10M queries); a number K draws
+a pool of K distinct pairs from the same generator (seed 1) and the queries
+uniformly from the pool (seed 0), so about K classes. `job101` is a 101-point
+zeta sweep (0, 0.01, ..., 1) through the task (`run_schedule_job`: plans,
+baselines, histograms, the stored assignment file). The classes of each
+workload are printed with its figures, and a last table gives the growth with
+the number of classes.
 """
 
 from __future__ import annotations
@@ -49,7 +64,9 @@ from benchmarks.bench_schedule_common import AZURE_CONV, PUBLISHED, SYSTEM, load
 
 STEPS = ("import", "plan", "plan+assignment", "schedule", "sweep", "baselines", "job", "download", "page")
 # Steps that run in a Django process on the imported workload (they need "import" or "schedule" first).
-DJANGO_STEPS = ("job", "download", "page")
+DJANGO_STEPS = ("job", "job101", "download", "page")
+ZETAS_101 = [round(0.01 * i, 2) for i in range(101)]
+GEN_TIN, GEN_TOUT = "lognormal:mu=6.5,sigma=1.0", "lognormal:mu=4.8,sigma=0.8"
 SIZES = (100_000, 1_000_000, 10_000_000, 30_000_000)
 SHARES = {"min_share": 0.01, "max_share": 0.5}
 # The published models predict negative energy for short queries (the planner refuses them since issue 8);
@@ -84,14 +101,21 @@ def django_child(step: str, workload: str) -> None:
     wl = Workload.objects.get(name=workload)
     before = _rss()
     t0, c0 = time.perf_counter(), time.process_time()
-    if step == "job":
-        params = jobs.normalise_parameters("paper-energy-accuracy", {"zeta": 0.5, "allow_clamping": True})
+    if step in ("job", "job101"):
+        raw = {"zeta": 0.5, "allow_clamping": True}
+        if step == "job101":
+            raw["zetas"] = ZETAS_101
+        params = jobs.normalise_parameters("paper-energy-accuracy", raw)
         job = ScheduleJob.objects.create(workload=wl, objective="paper-energy-accuracy", parameters=params,
-                                         deployment_specs=[spec_to_json(s) for s in _specs()], steps_total=2)
+                                         deployment_specs=[spec_to_json(s) for s in _specs()],
+                                         steps_total=len(params["zetas"]) + 1)
         t0, c0 = time.perf_counter(), time.process_time()
         run_schedule_job(job.pk)
         job.refresh_from_db()
-        info = {"status": job.status}
+        statuses = sorted(set(job.solver_stats.get("statuses") or [])) if job.solver_stats else []
+        gaps = [g for g in (job.solver_stats or {}).get("gaps", []) if g is not None]
+        info = {"status": job.status, "plans": ",".join(statuses), "max_gap": f"{max(gaps):.1e}" if gaps else "-",
+                "solve_s": round((job.solver_stats or {}).get("solve_seconds", 0.0), 2)}
     elif step == "download":
         job = ScheduleJob.objects.filter(workload=wl).latest("id")
         size = sum(len(part) for part in jobs.assignment_csv_lines(job))
@@ -125,13 +149,15 @@ def child(step: str, data: str) -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     if step == "plan":
         out = solver.plan(tin, tout, specs, zeta=0.5, allow_clamping=CLAMP)
-        info = {"status": out.status, "classes": out.stats["classes"]}
+        info = {"status": out.status, "classes": out.stats["classes"], "gap": f"{out.gap:.1e}",
+                "method": out.method}
     elif step == "plan+assignment":
         out = solver.plan(tin, tout, specs, zeta=0.5, allow_clamping=CLAMP)
         info = {"status": out.status, "assigned": int(out.assignment.shape[0])}
     elif step == "sweep":
         out = solver.sweep(tin, tout, specs, allow_clamping=CLAMP)
-        info = {"status": ",".join(sorted({r.status for r in out}))}
+        info = {"status": ",".join(sorted({r.status for r in out})),
+                "max_gap": f"{max(r.gap for r in out):.1e}"}
     elif step == "baselines":
         out = solver.baselines(tin, tout, specs, allow_clamping=CLAMP)
         info = {"status": f"{len(out)} baselines"}
@@ -211,6 +237,8 @@ def main() -> None:
     parser.add_argument("--json-out", help="also write the figures to this JSON file")
     parser.add_argument("--launcher", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=1, help="run each step this many times, keep the fastest")
+    parser.add_argument("--diversity", help="generated workloads instead of the trace: pool sizes of distinct "
+                        "classes (comma-separated numbers, or 'default' for the generator itself)")
     args = parser.parse_args()
     if args.launcher:
         launcher()
@@ -218,12 +246,15 @@ def main() -> None:
     if args.child:
         child(args.child, args.data)
         return
-    if not AZURE_CONV.exists():
+    if not AZURE_CONV.exists() and not args.diversity:
         print(f"skipped: the Azure trace is absent ({AZURE_CONV})")
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     steps = [s for s in args.steps.split(",") if s]
     _start_launcher()
+    if args.diversity:
+        diversity(args, sizes, steps)
+        return
     base_tin, base_tout = load_azure()
     py = sys.executable
     results: dict[str, dict[int, dict]] = {s: {} for s in steps}
@@ -263,6 +294,74 @@ def main() -> None:
                                                    for s, v in results.items()}, indent=1))
 
 
+def generated(n: int, pool: str) -> tuple[np.ndarray, np.ndarray]:
+    """n queries of the default generator, or drawn from a pool of its distinct pairs (see the docstring)."""
+    from scheduling.services.generator import generate_arrays
+
+    if pool == "default":
+        tin, tout, _ = generate_arrays(n, GEN_TIN, GEN_TOUT, 0, max_context=131072)
+        return tin, tout
+    k = int(pool)
+    # Draw more than k pairs (the generator repeats some), keep k distinct ones.
+    tin, tout, _ = generate_arrays(min(4 * k + 1000, 10_000_000), GEN_TIN, GEN_TOUT, 1, max_context=131072)
+    pairs = np.unique(tin.astype(np.int64) << 32 | tout.astype(np.int64))
+    if pairs.size < k:  # the generator's support is finite: widen it with a second draw
+        more, more_out, _ = generate_arrays(10_000_000, "lognormal:mu=6.5,sigma=1.6",
+                                            "lognormal:mu=4.8,sigma=1.3", 2, max_context=131072)
+        pairs = np.unique(np.concatenate([pairs, more.astype(np.int64) << 32 | more_out.astype(np.int64)]))
+    pairs = np.random.default_rng(1).permutation(pairs)[:k]
+    pick = pairs[np.random.default_rng(0).integers(0, pairs.size, n)]
+    return (pick >> 32).astype(np.int32), (pick & 0xFFFFFFFF).astype(np.int32)
+
+
+def diversity(args, sizes, steps) -> None:
+    py = sys.executable
+    pools = [p.strip() for p in args.diversity.split(",") if p.strip()]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ew-diversity-") as tmp:
+        tmp = Path(tmp)
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+        env.update(ENERGYWEB_VAR_DIR=str(tmp / "var"), ENERGYWEB_MAX_UPLOAD_MB="1024",
+                   DJANGO_SETTINGS_MODULE="energyweb.settings", PYTHONPATH=str(ROOT))
+        needs_db = {"import", "schedule", *DJANGO_STEPS} & set(steps)
+        deps = setup_db(tmp, env) if needs_db else None
+        for n in sizes:
+            for pool in pools:
+                tin, tout = generated(n, pool)
+                classes = int(np.unique(tin.astype(np.int64) << 32 | tout.astype(np.int64)).size)
+                data = tmp / f"w{n}.npz"
+                np.savez(data, tin=tin, tout=tout)
+                csv_path = tmp / f"w{n}.csv"
+                if needs_db:
+                    write_csv(csv_path, tin, tout)
+                del tin, tout
+                label = f"{n:,} q, {classes:,} classes ({pool})"
+                print(f"# {label}", flush=True)
+                key = f"{n}-{pool}"  # workload w{key}: one per pool in the one database
+                if needs_db and "import" not in steps:
+                    _run([py, "manage.py", "import_workload", str(csv_path), "--name", f"w{key}"], env)
+                for step in steps:
+                    runs = [_step(step, key, i, py, env, csv_path, data, deps) for i in range(args.repeat)]
+                    row = min(runs, key=lambda r: r["seconds"])
+                    row.update(step=step, n=n, classes=classes, pool=pool, load=os.getloadavg()[0])
+                    rows.append(row)
+                    print(f"{step:<10} {classes:>10,} cl {row['seconds']:>8.2f} s (cpu {row['cpu']:>6.2f} s)"
+                          f"  peak {row['peak'] / 2**20:>7.0f} MB  {row['info']}  (load {row['load']:.1f})",
+                          flush=True)
+                csv_path.unlink(missing_ok=True)
+                data.unlink(missing_ok=True)
+    print("\n# growth with classes: wall s (CPU s) / peak MB")
+    by_step: dict[str, list] = {}
+    for r in rows:
+        by_step.setdefault(r["step"], []).append(r)
+    for step, rs in by_step.items():
+        cells = "  ".join(f"{r['classes']:,}: {r['seconds']:.2f} ({r['cpu']:.2f}) / {r['peak'] / 2**20:.0f}"
+                          for r in rs)
+        print(f"{step:<10} {cells}")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(rows, indent=1))
+
+
 def _step(step, n, i, py, env, csv_path, data, deps) -> dict:
     if step == "import":
         name = f"w{n}" if i == 0 else f"w{n}-{i}"  # the other steps plan w{n}
@@ -273,6 +372,7 @@ def _step(step, n, i, py, env, csv_path, data, deps) -> dict:
         r = _run([py, "manage.py", "schedule", "--workload", f"w{n}", "--deployments", str(deps), "--json", "--allow-clamping"], env)
         return {"seconds": r["wall"], "cpu": r["cpu"], "peak": r["peak"], "info": json.loads(r["stdout"])["status"]}
     target = f"w{n}" if step in DJANGO_STEPS else str(data)
+
     r = _run([py, __file__, "--child", step, "--data", target], env)
     out = json.loads(r["stdout"].strip().splitlines()[-1])
     return {"seconds": out["seconds"], "cpu": out["cpu"], "peak": out["peak"], "grown": out["grown"],

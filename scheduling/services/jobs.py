@@ -8,16 +8,16 @@ scheduling/services/solver.py; this module only orchestrates it.
 
 from __future__ import annotations
 
-import io
 import logging
 import math
+import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, transaction
 
@@ -27,9 +27,9 @@ from scheduling.choices import Objective
 from scheduling.services import solver as solver_service
 from scheduling.services.baselines import baselines_for_problem
 from scheduling.services.deployments import spec_for_deployment, spec_from_json, spec_to_json
-from scheduling.services.npzstream import NpzArray
+from scheduling.services.npzstream import NpzArray, write_rows
 from scheduling.services.objectives import build_problem
-from scheduling.services.types import DeploymentSpec, PlanningError
+from scheduling.services.types import ClassPlan, DeploymentSpec, PlanningError
 from scheduling.services.workloads import log_bins
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,13 @@ class Execution:
             self._assignments = np.vstack([np.asarray(r.assignment, dtype=np.int16) for r in self.plan_results])
         return self._assignments
 
+    def write_assignments(self, fileobj) -> None:
+        """The assignment file, (plans, queries) int16, one plan expanded at a time (never all held)."""
+        n = int(self.results["n_queries"])
+        rows = (r.expanded_assignment() for r in self.plan_results)
+        write_rows(fileobj, "assignment", (len(self.plan_results), n), np.int16, rows,
+                   {"zetas": np.array(self.results["parameters"]["zetas"])})
+
 
 def _metrics(d: dict) -> dict:
     return {k: d.get(k) for k in METRIC_KEYS}
@@ -160,7 +167,7 @@ def _savings(plan: dict, baselines: dict) -> list[dict]:
 
 
 def _split_histograms(problem, x, keys) -> dict:
-    """Per-deployment token histograms of a plan, from its class counts ``x`` (C, D):
+    """Per-deployment token histograms of a plan, from its class counts ``x`` (a ClassPlan):
     a class's queries share their token counts, so each class is one weighted value."""
     tin, tout = problem.class_tin, problem.class_tout
     edges_in = log_bins(int(tin.max()), min_value=int(tin.min()))
@@ -170,8 +177,9 @@ def _split_histograms(problem, x, keys) -> dict:
     column = {key: i for i, key in enumerate(problem.keys)}
     for key in keys:
         i = column[key]
-        by[key] = {"tin": _weighted_histogram(tin, x[:, i], edges_in),
-                   "tout": _weighted_histogram(tout, x[:, i], edges_out)}
+        weights = x.column(i)
+        by[key] = {"tin": _weighted_histogram(tin, weights, edges_in),
+                   "tout": _weighted_histogram(tout, weights, edges_out)}
     return {"tin_edges": edges_in.tolist(), "tout_edges": edges_out.tolist(), "by_deployment": by}
 
 
@@ -197,10 +205,11 @@ def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict
     problem = build_problem(tin, tout, specs, paper_default_shares=params["paper_default_shares"],
                             deadline_s=params["deadline_s"], allow_clamping=params["allow_clamping"])
     plans, plan_results = [], []
+    warm: dict = {}  # what the zeta points share (the dual path's price bins)
     for done, zeta in enumerate(params["zetas"], start=1):
         result = solver_service.plan_problem(
             problem, objective=objective, zeta=zeta, accuracy_target=params["accuracy_target"],
-            energy_budget_j=params["energy_budget_j"], time_limit_s=params["time_limit_s"])
+            energy_budget_j=params["energy_budget_j"], time_limit_s=params["time_limit_s"], warm=warm)
         d = result.to_dict()
         d["zeta"] = zeta
         plans.append(d)
@@ -244,11 +253,13 @@ def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict
     return Execution(results=_finite(results), plan_results=plan_results, solver_stats=_finite(stats))
 
 
-def _class_counts(result, problem) -> np.ndarray:
-    if result.class_counts is not None:
-        return result.class_counts
+def _class_counts(result, problem) -> ClassPlan:
+    if result.class_plan is not None:
+        return result.class_plan
     # No solution (status "error"): every query is unassigned, as the -1 assignment says.
-    return np.zeros((len(problem.class_count), len(problem.deployments)), dtype=np.int64)
+    C, D = len(problem.class_count), len(problem.deployments)
+    return ClassPlan(np.zeros(C, dtype=np.int16), np.zeros(C, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                     np.zeros((0, D), dtype=np.int64))
 
 
 def _finite(value):
@@ -388,11 +399,11 @@ def run_job(job, handle: job_service.JobHandle) -> None:
         log.exception("schedule job %s crashed", job.pk)
         handle.fail(f"Internal error ({type(exc).__name__}): {exc}")
         return
-    buf = io.BytesIO()
-    np.savez_compressed(buf, assignment=execution.assignments,
-                        zetas=np.array(execution.results["parameters"]["zetas"]))
-    remove_orphaned_assignments(job.pk, handle.attempt)
-    name = default_storage.save(assignment_name(job.pk, handle.attempt), ContentFile(buf.getvalue()))
+    with tempfile.TemporaryFile() as tmp:
+        execution.write_assignments(tmp)
+        tmp.seek(0)
+        remove_orphaned_assignments(job.pk, handle.attempt)
+        name = default_storage.save(assignment_name(job.pk, handle.attempt), File(tmp))
     if not handle.finish(results=execution.results, solver_stats=execution.solver_stats,
                          assignment_file=name, steps_done=job.steps_total or 1):
         default_storage.delete(name)  # cancelled or taken over during the last step

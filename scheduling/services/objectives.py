@@ -34,7 +34,7 @@ import numpy as np
 from profiling.fitting import intervals
 from profiling.services import terms
 
-from .types import DeploymentSpec, PlanningError
+from .types import ClassPlan, DeploymentSpec, PlanningError
 
 PAPER_ENERGY_ACCURACY = "paper-energy-accuracy"
 PAPER_ENERGY_RUNTIME = "paper-energy-runtime"
@@ -479,20 +479,25 @@ def side_constraint(p: Problem, objective: str, accuracy_target, energy_budget_j
     return None
 
 
-def metrics(p: Problem, x: np.ndarray) -> dict:
-    """Totals of a class-count solution x (C, D)."""
-    x = np.asarray(x, dtype=np.float64)
-    e = (x * p.energy).sum(axis=0)
-    r = (x * p.runtime).sum(axis=0)
-    q = x.sum(axis=0)
-    tok = (x * p.tokens[:, None]).sum(axis=0)
+def metrics(p: Problem, x) -> dict:
+    """Totals of a class-count solution x: (C, D) counts or a ClassPlan."""
+    if not isinstance(x, ClassPlan):
+        x = ClassPlan.from_dense(x)
+    # One gather and one bincount per quantity (ClassPlan.per_deployment), not (C, D) products:
+    # a 101-point sweep at 2M classes spent more here than in its solves.
+    e = x.per_deployment(p.energy)
+    r = x.per_deployment(p.runtime)
+    q = x.per_deployment()
+    tok = x.per_deployment(p.tokens)
     total_tok = float(tok.sum())
     per = {}
-    outside = p.outside if p.outside is not None else np.zeros_like(x, dtype=bool)
-    q_out = (x * outside).sum(axis=0)
-    e_out = (x * p.energy * outside).sum(axis=0)
-    e_lo = None if p.energy_low is None else (x * p.energy_low).sum(axis=0)
-    e_hi = None if p.energy_high is None else (x * p.energy_high).sum(axis=0)
+    if p.outside is not None and p.outside.any():
+        q_out = x.per_deployment(p.outside.astype(np.float64))
+        e_out = x.per_deployment(np.where(p.outside, p.energy, 0.0))
+    else:
+        q_out = e_out = np.zeros(len(p.keys))
+    e_lo = None if p.energy_low is None else x.per_deployment(p.energy_low)
+    e_hi = None if p.energy_high is None else x.per_deployment(p.energy_high)
     for j, key in enumerate(p.keys):
         per[key] = {
             "queries": int(round(q[j])),
@@ -526,27 +531,30 @@ def metrics(p: Problem, x: np.ndarray) -> dict:
 def objective_value(p: Problem, x: np.ndarray, objective: str, zeta: float) -> float:
     """The user-facing objective of a class-count solution, recomputed in float."""
     c = unit_costs(p, objective, zeta)
-    return reported_value(objective, float((np.asarray(x, dtype=np.float64) * c).sum()))
+    plan = x if isinstance(x, ClassPlan) else ClassPlan.from_dense(x)
+    return reported_value(objective, plan.total(c))
 
 
 def violations(p: Problem, x: np.ndarray, side: SideConstraint | None = None, tol: float = 1e-7) -> list[str]:
     """Constraints a class-count solution breaks, in words (empty when feasible)."""
     out = []
-    q = np.asarray(x).sum(axis=0)
+    if not isinstance(x, ClassPlan):
+        x = ClassPlan.from_dense(x)
+    q = x.queries()
     for j, key in enumerate(p.keys):
         if q[j] < p.lo[j]:
             out.append(f"{key} gets {int(q[j])} queries, below its minimum of {int(p.lo[j])}")
         if q[j] > p.hi[j]:
             out.append(f"{key} gets {int(q[j])} queries, above its maximum of {int(p.hi[j])}")
-    r = (np.asarray(x, dtype=np.float64) * p.runtime).sum(axis=0)
+    r = x.per_deployment(p.runtime) if p.has_capacity else None
     for j, key in enumerate(p.keys):
-        if np.isfinite(p.cap_runtime[j]) and r[j] > p.cap_runtime[j] * (1 + tol) + tol:
+        if r is not None and np.isfinite(p.cap_runtime[j]) and r[j] > p.cap_runtime[j] * (1 + tol) + tol:
             out.append(
                 f"{key} needs {r[j] * p.gpus[j]:.6g} GPU-seconds, above its capacity of "
                 f"{p.cap_runtime[j] * p.gpus[j]:.6g}"
             )
     if side is not None:
-        lhs = float((np.asarray(x, dtype=np.float64) * side.coef).sum())
+        lhs = x.total(side.coef)
         bad = lhs < side.rhs - tol if side.sense == ">=" else lhs > side.rhs + tol
         if bad:
             out.append(f"breaks {side.label}")

@@ -7,6 +7,13 @@ integral optimum; we prove it in floating point with a Lagrangian dual bound
 built from the flow's own solution (see ``_dual_bound``), so ``bound`` equals
 the objective and ``gap`` is 0 (up to rounding) when we say "optimal".
 
+At millions of distinct classes the one flow over every class is the slow part
+(1.9M classes: ~14 s a zeta), so count-only problems go to ``share_dual``
+(``method`` "dual", the default): prices for the D share rows, every class on
+its cheapest deployment at those prices, a small flow on the near-tied classes,
+proven by the Lagrangian bound L(prices) over all classes. The full flow stays
+as ``method="flow"``, the oracle the tests compare it with.
+
 One more linear row (an accuracy target, an energy budget) or capacity rows
 (GPU-seconds, a deadline) break total unimodularity. Then we solve the LP
 relaxation on class counts with GLOP (its bound is reported), repair the few
@@ -23,6 +30,7 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 from ortools.linear_solver.python import model_builder_helper as mbh
 
+from . import share_dual
 from .objectives import (
     MAXIMISED,
     OBJECTIVES,
@@ -35,7 +43,7 @@ from .objectives import (
     unit_costs,
     violations,
 )
-from .types import DeploymentSpec, PlanningError, PlanResult
+from .types import ClassPlan, DeploymentSpec, PlanningError, PlanResult
 
 __all__ = [
     "OBJECTIVES",
@@ -51,7 +59,10 @@ __all__ = [
 ]
 
 DEFAULT_ZETAS = tuple(round(0.1 * i, 1) for i in range(11))
-METHODS = ("auto", "flow", "lp", "mip")
+METHODS = ("auto", "dual", "flow", "lp", "mip")
+# Labels of the count-only paths, shown as the plan's ``method``.
+DUAL_LABEL = "dual prices + min-cost flow on near-ties"
+FLOW_LABEL = "min-cost-flow"
 
 # Relative gap under which a solution counts as proven optimal (float noise).
 OPTIMAL_GAP = 1e-9
@@ -125,9 +136,11 @@ def sweep(tin, tout, deployments, zetas=DEFAULT_ZETAS, **kw) -> list[PlanResult]
     )
     kw.pop("seed", None)
     out = []
+    warm: dict = {}
     for z in zetas:
         _check_objective(objective, z, method)
-        out.append(plan_problem(p, objective=objective, zeta=float(z), started=time.perf_counter(), **kw))
+        out.append(plan_problem(p, objective=objective, zeta=float(z), started=time.perf_counter(), warm=warm,
+                                **kw))
     return out
 
 
@@ -158,20 +171,31 @@ def plan_problem(
     method: str = "auto",
     mip_gap: float = 1e-4,
     started: float | None = None,
+    warm: dict | None = None,
 ) -> PlanResult:
+    """Solve one objective on an aggregated problem.
+
+    ``warm``: a dict shared by the points of a sweep; the dual path keeps its prices
+    there, so the next zeta starts from them (any prices are a valid start: the
+    result is certified either way).
+    """
     started = time.perf_counter() if started is None else started
     costs = unit_costs(p, objective, zeta)
     side = side_constraint(p, objective, accuracy_target, energy_budget_j)
     warnings = list(p.warnings)
-    stats = {"queries": p.n, "classes": int(len(p.class_count)), "deployments": len(p.deployments)}
+    stats = {"queries": p.n, "classes": int(len(p.class_count)), "deployments": len(p.deployments),
+             "_gap_floor": share_dual.gap_floor(costs, p.class_count)}
     counts_only = side is None and not p.has_capacity
-    if method in ("flow", "lp") and not counts_only:
+    if method in ("dual", "flow", "lp") and not counts_only:
         raise PlanningError(
             f"method {method!r} solves count constraints only; this problem has "
             f"{'an ' + side.label + ' row' if side else 'capacity rows'}: use method 'mip' or 'auto'"
         )
-    if counts_only and method in ("auto", "flow"):
-        x, label = _solve_flow(p, costs), "min-cost-flow"
+    if counts_only and method in ("auto", "dual"):
+        x, bound, label = _solve_dual(p, costs, objective, warm, stats)
+        status = None
+    elif counts_only and method == "flow":
+        x, label = _solve_flow(p, costs), FLOW_LABEL
         bound = _dual_bound(p, costs, x)
         status = None
     elif counts_only and method == "lp":
@@ -189,7 +213,42 @@ def plan_problem(
     return _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats, side, started)
 
 
-# --- count constraints: min-cost flow --------------------------------------------
+# --- count constraints: dual prices (share_dual), or one min-cost flow ---------------
+
+
+def _solve_dual(p: Problem, costs: np.ndarray, objective: str, warm: dict | None, stats: dict):
+    warm = {} if warm is None else warm
+    # Each zeta starts from prices of its own coarse problem: a neighbouring zeta's exact
+    # prices measured worse (they sit at a vertex of that zeta's dual and needed more rounds),
+    # so what a sweep shares is the pooling of classes into bins.
+    if "bins" not in warm:
+        warm["bins"] = _price_bins(p)
+    try:
+        x, bound, mu, extra = share_dual.solve(
+            costs, p.class_count, p.lo, p.hi, bins=warm["bins"], tol=OPTIMAL_GAP,
+            ref=stats.get("_gap_floor"),
+        )
+    except share_dual.Infeasible as exc:
+        raise PlanningError("the share bounds admit no assignment") from exc
+    stats.update(extra)
+    stats["split_classes"] = int(x.split.size)
+    label = DUAL_LABEL if extra["path"].startswith("dual") else FLOW_LABEL + " (after dual rounds)"
+    return x, bound, label
+
+
+# Bins per octave of tin and tout for the first prices: costs are smooth in the token
+# counts, so classes of one bin cost nearly the same (a few thousand bins at most).
+PRICE_BINS_PER_OCTAVE = 6
+
+
+def _price_bins(p: Problem) -> np.ndarray:
+    def level(t):
+        return np.floor(np.log2(t.astype(np.float64) + 1.0) * PRICE_BINS_PER_OCTAVE).astype(np.int64)
+
+    lin, lout = level(p.class_tin), level(p.class_tout)
+    # Numbered 0..B-1 once here: a sweep reuses them at every zeta (np.unique of 2M labels ~0.2 s).
+    return np.unique(lin * (int(lout.max()) + 1) + lout, return_inverse=True)[1]
+
 
 
 def _solve_flow(p: Problem, costs: np.ndarray) -> np.ndarray:
@@ -482,13 +541,13 @@ def _explain_infeasible(p: Problem, costs, side, status) -> None:
 # --- results ---------------------------------------------------------------------
 
 
-def _gap(obj: float, bound: float | None, costs: np.ndarray, counts: np.ndarray) -> float:
+def _gap(obj: float, bound: float | None, costs: np.ndarray, counts: np.ndarray, ref: float | None = None) -> float:
     if bound is None:
         return np.inf
     # Relative to |objective|, but not below a tiny fraction of the cost scale
     # so an objective near zero does not turn float noise into a huge gap.
-    ref = float(np.dot(counts, np.abs(costs).max(axis=1))) * 1e-12
-    return max(obj - bound, 0.0) / max(abs(obj), ref, 1e-300)
+    ref = share_dual.gap_floor(costs, counts) if ref is None else ref
+    return share_dual.relative_gap(obj, bound, ref)
 
 
 def expand(p: Problem, x: np.ndarray) -> np.ndarray:
@@ -499,13 +558,12 @@ def expand(p: Problem, x: np.ndarray) -> np.ndarray:
     plan) needs no order at all; only the queries of split classes need their
     rank within the class, found by a radix sort on their class number.
     """
-    x = np.asarray(x, dtype=np.int64)
-    used = x > 0
-    assignment = np.argmax(used, axis=1)[p.inverse]
-    split = np.flatnonzero(used.sum(axis=1) > 1)
+    plan = x if isinstance(x, ClassPlan) else ClassPlan.from_dense(x)
+    assignment = plan.choice.astype(np.int64)[p.inverse]
+    split = plan.split
     if split.size == 0:
         return assignment
-    number = np.full(x.shape[0], -1, dtype=np.int64)
+    number = np.full(plan.choice.size, -1, dtype=np.int64)
     number[split] = np.arange(split.size)
     of_query = number[p.inverse]
     members = np.flatnonzero(of_query >= 0)
@@ -517,9 +575,9 @@ def expand(p: Problem, x: np.ndarray) -> np.ndarray:
     rank[order] = np.arange(members.size) - starts[sub[order]]
     # A query of rank r goes to the first deployment whose running total exceeds r.
     # Column by column, so memory stays one array of the split classes' queries.
-    filled = np.cumsum(x[split], axis=1)
+    filled = np.cumsum(plan.split_x, axis=1)
     deployment = np.zeros(members.size, dtype=np.int64)
-    for d in range(x.shape[1] - 1):
+    for d in range(plan.split_x.shape[1] - 1):
         deployment += rank >= filled[sub, d]
     assignment[members] = deployment
     return assignment
@@ -541,6 +599,7 @@ def _stable_argsort_bounded(keys: np.ndarray, bound: int) -> np.ndarray:
 
 
 def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats, side, started) -> PlanResult:
+    ref = stats.pop("_gap_floor", None)
     if x is None:
         return PlanResult(
             status=status or "error",
@@ -561,12 +620,14 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
             energy_estimated=p.energy_estimated,
             stats=stats,
         )
-    internal = float((x * costs).sum())
+    if not isinstance(x, ClassPlan):
+        x = ClassPlan.from_dense(x)
+    internal = x.total(costs)
     if bound is not None and bound > internal:
         # Float noise between the solver's tolerances and our recomputation: a
         # bound cannot exceed a feasible value, so report them equal.
         bound = internal
-    gap = _gap(internal, bound, costs, p.class_count)
+    gap = _gap(internal, bound, costs, p.class_count, ref)
     if status is None:
         status = "optimal" if gap <= OPTIMAL_GAP else "feasible"
     bad = violations(p, x, side)

@@ -12,6 +12,87 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+class ClassPlan:
+    """(C, D) query counts of a plan, stored compactly: all but a few classes go whole to one
+    deployment, so a plan is one small integer per class plus the rows of the split classes.
+
+    A dense (C, D) int64 matrix is 112 MB at 2M classes; a 101-point sweep held 101 of them.
+    Aggregates (queries, energy, tokens per deployment) are one gather and one bincount
+    per quantity instead of a (C, D) product.
+    """
+
+    __slots__ = ("choice", "count", "split", "split_x")
+
+    def __init__(self, choice: np.ndarray, count: np.ndarray, split: np.ndarray, split_x: np.ndarray):
+        self.choice = choice  # (C,) deployment of each whole class (ignored for split ones)
+        self.count = count  # (C,) queries per class
+        self.split = split  # (S,) indices of split classes, ascending
+        self.split_x = split_x  # (S, D) their counts
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.choice.size, self.split_x.shape[1])
+
+    @classmethod
+    def from_dense(cls, x: np.ndarray) -> ClassPlan:
+        x = np.asarray(x, dtype=np.int64)
+        used = x > 0
+        split = np.flatnonzero(used.sum(axis=1) > 1)
+        return cls(np.argmax(used, axis=1).astype(np.int16), x.sum(axis=1), split, x[split])
+
+    @classmethod
+    def from_parts(cls, choice: np.ndarray, count: np.ndarray, rows: np.ndarray, x_rows: np.ndarray) -> ClassPlan:
+        """``choice`` for every class, overridden by the counts ``x_rows`` of classes ``rows``."""
+        used = x_rows > 0
+        whole = used.sum(axis=1) == 1
+        choice = choice.copy()
+        choice[rows[whole]] = np.argmax(used[whole], axis=1)
+        split = ~whole
+        return cls(choice, count, rows[split], x_rows[split])
+
+    def _whole_weights(self) -> np.ndarray:
+        w = self.count.astype(np.float64)
+        w[self.split] = 0.0
+        return w
+
+    def per_deployment(self, values: np.ndarray | None = None) -> np.ndarray:
+        """(D,) sum over classes of x[c, d] * values[c, d] (values (C, D), (C,) or None = 1)."""
+        C, D = self.shape
+        w = self._whole_weights()
+        if values is None:
+            v, vs = w, 1.0
+        elif values.ndim == 1:
+            v, vs = w * values, values[self.split][:, None]
+        else:
+            v = w * np.take_along_axis(values, self.choice[:, None].astype(np.intp), axis=1)[:, 0]
+            vs = values[self.split]
+        out = np.bincount(self.choice, weights=v, minlength=D)
+        if self.split.size:
+            out += (self.split_x * vs).sum(axis=0)
+        return out
+
+    def queries(self) -> np.ndarray:
+        return np.rint(self.per_deployment()).astype(np.int64)
+
+    def total(self, costs: np.ndarray) -> float:
+        return float(self.per_deployment(costs).sum())
+
+    def column(self, d: int) -> np.ndarray:
+        """(C,) queries of each class on deployment d."""
+        col = np.where(self.choice == d, self.count, 0)
+        if self.split.size:
+            col[self.split] = self.split_x[:, d]
+        return col
+
+    def dense(self) -> np.ndarray:
+        C, D = self.shape
+        x = np.zeros((C, D), dtype=np.int64)
+        x[np.arange(C), self.choice] = self.count
+        if self.split.size:
+            x[self.split] = self.split_x
+        return x
+
+
 class PlanningError(ValueError):
     """Invalid or infeasible planning input, with a message meant for the user."""
 
@@ -78,11 +159,17 @@ class PlanResult:
     name: str = "plan"
     energy_estimated: bool = False
     stats: dict = field(default_factory=dict)
-    # (classes, deployments) query counts of the solution, when it has one.
-    class_counts: np.ndarray | None = field(default=None, repr=False)
+    # (classes, deployments) query counts of the solution, when it has one: a dense array,
+    # or a ClassPlan that reading ``class_counts`` expands (``class_plan`` keeps it compact).
+    class_counts: np.ndarray | ClassPlan | None = field(default=None, repr=False)
     # The 95% band of total_energy_j (None where a model carries no interval).
     total_energy_low_j: float | None = None
     total_energy_high_j: float | None = None
+
+    def expanded_assignment(self) -> np.ndarray:
+        """The per-query assignment, computed without keeping it (a sweep writes one row at a time)."""
+        value = self._assignment
+        return value() if callable(value) else value
 
     def to_dict(self, include_assignment: bool = False) -> dict:
         d = {
@@ -127,9 +214,29 @@ def _set_assignment(self, value) -> None:
     self._assignment = value
 
 
+def _get_class_counts(self) -> np.ndarray | None:
+    value = self._class_counts
+    # Not cached: 112 MB at 2M classes, and callers read it once (a sweep keeps the compact form).
+    return value.dense() if isinstance(value, ClassPlan) else value
+
+
+def _set_class_counts(self, value) -> None:
+    self._class_counts = value
+
+
+def _get_class_plan(self) -> ClassPlan | None:
+    value = self._class_counts
+    if value is None or isinstance(value, ClassPlan):
+        return value
+    value = self._class_counts = ClassPlan.from_dense(value)
+    return value
+
+
 # Installed after the dataclass is built, so that the generated __init__ stores
-# through the setter and the expansion runs once, on first read.
+# through the setters and the expansion runs once, on first read.
 PlanResult.assignment = property(_get_assignment, _set_assignment)
+PlanResult.class_counts = property(_get_class_counts, _set_class_counts)
+PlanResult.class_plan = property(_get_class_plan)
 
 
 def _num(x):

@@ -109,23 +109,21 @@ def test_gpu_check_refuses_bad_options_before_touching_a_gpu(run_python):
         assert result.returncode == 2 and "--holdout at least 0" in result.stderr
 
 
-def test_gpu_check_refuses_bad_token_counts_and_defaults_to_20_held_out_queries():
-    result = subprocess.run([sys.executable, str(SCRIPT), "--inputs", "8,zero"], capture_output=True, text=True,
-                            timeout=60)
+def test_gpu_check_refuses_bad_token_counts_and_defaults_to_20_held_out_queries(run_python):
+    result = run_python(str(SCRIPT), "--inputs", "8,zero", timeout=60)
     assert result.returncode == 2 and "--inputs/--outputs" in result.stderr
     script = load_script()
     assert script.MAPE_TARGET_PCT == 8.0 and script.TOTAL_BIAS_TARGET_PCT == 5.0
     assert "default 20" in script.__doc__
 
 
-def test_gpu_check_cpu_dry_run_runs_the_warm_protocol_with_the_tiny_model(tmp_path):
+def test_gpu_check_cpu_dry_run_runs_the_warm_protocol_with_the_tiny_model(tmp_path, run_python):
     """The whole script on this CPU (tiny model, the CPU meter): grid, fit, held-out queries, targets."""
     import json
 
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--cpu-dry-run", "--inputs", "4,16", "--outputs", "2,8", "--trials", "1",
-         "--holdout", "3"], capture_output=True, text=True, timeout=300,
-        env={**__import__("os").environ, "OUT": str(tmp_path)})
+    result = run_python(
+        str(SCRIPT), "--cpu-dry-run", "--inputs", "4,16", "--outputs", "2,8", "--trials", "1",
+        "--holdout", "3", timeout=300, env={**__import__("os").environ, "OUT": str(tmp_path)})
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "gpu_check_dry_run.json").read_text())
     assert report["dry_run"] and report["model"] == "tiny-random-llama" and len(report["rows"]) == 4

@@ -1,0 +1,328 @@
+"""Exact share-bounded placement at millions of classes: dual prices, then a small flow on near-ties.
+
+The share-bounded problem (min sum c_cd x_cd, every class placed, lo_d <= q_d <= hi_d)
+couples the classes only through the D count rows. Dualising them with one price
+mu_d per deployment splits it by class: at given prices each class goes to its
+cheapest deployment (cost - mu), and for ANY mu
+
+    L(mu) = sum_c n_c min_d (c_cd - mu_d) + sum_d min(mu_d lo_d, mu_d hi_d)
+
+is a lower bound on the optimum (the certificate we report). At optimal prices only
+the classes whose two cheapest deployments are (nearly) tied need a decision, so:
+
+1. prices from a coarse problem (classes pooled into a few thousand bins), or the
+   caller's ``mu0``;
+2. classes whose best deployment beats the second by more than delta are fixed to
+   it; the rest (a few thousand) go to a min-cost flow over their near-best arcs
+   only, with the bounds left by the fixed classes;
+3. the flow's own potentials (shortest paths on its exchange graph) are new prices;
+   L(prices) over ALL classes and ALL arcs is the bound. If it meets the objective
+   within ``tol`` the plan is proven optimal; otherwise the free set grows (x4) around
+   the new prices and step 2 repeats, ending at the full flow in the worst case.
+
+Each round is a few O(C D) numpy passes plus a flow on the free classes, so the cost
+is near-linear in the number of classes. Pure numpy and OR-Tools: no Django.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
+from .types import ClassPlan
+
+# Classes left to the flow in the first round: C / FREE_DIVISOR, at least MIN_FREE.
+MIN_FREE = 4096
+FREE_DIVISOR = 64
+MAX_ROUNDS = 8
+BALANCE_STEPS = 3
+
+
+class Infeasible(Exception):
+    """The share bounds admit no assignment (the full flow said so)."""
+
+
+def lagrangian(costs: np.ndarray, counts: np.ndarray, lo: np.ndarray, hi: np.ndarray, mu: np.ndarray) -> float:
+    """L(mu), a lower bound on the share-bounded optimum for any prices mu."""
+    per_class = (costs - mu[None, :]).min(axis=1)
+    return float(np.dot(counts, per_class) + np.minimum(mu * lo, mu * hi).sum())
+
+
+def gap_floor(costs: np.ndarray, counts: np.ndarray) -> float:
+    """A tiny fraction of the cost scale: an objective near zero must not turn float noise into a gap."""
+    return float(np.dot(counts, np.abs(costs).max(axis=1))) * 1e-12
+
+
+def relative_gap(obj: float, bound: float, ref: float) -> float:
+    """(objective - bound) relative to |objective|, floored by ``ref`` (solver._gap's convention)."""
+    return max(obj - bound, 0.0) / max(abs(obj), ref, 1e-300)
+
+
+def solve(costs, counts, lo, hi, *, mu0=None, bins=None, tol=1e-9, max_rounds=MAX_ROUNDS, min_free=MIN_FREE,
+          ref=None):
+    """(plan, bound, mu, stats): an optimal ClassPlan, its certified bound L(mu) and the prices.
+
+    ``bins`` (C,) labels 0..B-1 grouping classes with similar costs, for the first prices
+    when ``mu0`` is None.
+    ``ref``: the gap's floor (gap_floor), when the caller has it already.
+    Raises Infeasible when the bounds admit no assignment.
+    """
+    C, D = costs.shape
+    counts = np.asarray(counts, dtype=np.int64)
+    lo = np.asarray(lo, dtype=np.int64)
+    hi = np.asarray(hi, dtype=np.int64)
+    stats: dict = {"dual_rounds": 0, "free_classes": []}
+    ref = gap_floor(costs, counts) if ref is None else ref
+    if lo.sum() > counts.sum() or hi.sum() < counts.sum():
+        raise Infeasible
+    if mu0 is None:
+        mu0 = _coarse_prices(costs, counts, lo, hi, bins) if bins is not None else np.zeros(D)
+        stats["warm_start"] = "coarse bins" if bins is not None else "zero prices"
+    else:
+        stats["warm_start"] = "previous prices"
+    target = max(min_free, C // FREE_DIVISOR)
+    if 2 * target < C:
+        got = _rounds(costs, counts, lo, hi, np.asarray(mu0, dtype=np.float64), target, tol, max_rounds,
+                      stats, ref)
+        if got is not None:
+            stats["path"] = "dual prices + flow on near-ties"
+            return got
+    # Small problems, or rounds that did not certify: the whole problem as one flow.
+    stats["path"] = "full flow"
+    plan, mu_full = _flow_all(costs, counts, lo, hi)
+    return plan, lagrangian(costs, counts, lo, hi, mu_full), mu_full, stats
+
+
+def _reduced(costs, mu):
+    """Reduced costs minus each class's best, the best deployment, and the gap to the second best."""
+    C = costs.shape[0]
+    rows = np.arange(C)
+    r = costs - mu[None, :]
+    best = r.argmin(axis=1)
+    r -= r[rows, best][:, None]
+    r[rows, best] = np.inf
+    gap = r.min(axis=1)
+    r[rows, best] = 0.0
+    return r, best, gap
+
+
+def _rounds(costs, counts, lo, hi, mu, target, tol, max_rounds, stats, ref):
+    """Column generation from the balanced prices: flow on the free classes, certify, widen."""
+    C, D = costs.shape
+    r, best, gap = _reduced(costs, mu)
+    plan = ClassPlan(best.astype(np.int16), counts, np.zeros(0, dtype=np.int64), np.zeros((0, D), np.int64))
+    free = np.zeros(C, dtype=bool)
+    best_bound, best_mu = -np.inf, mu
+    feasible = False  # until the first flow, the plan is the cheapest choice, maybe out of bounds
+    for _ in range(max_rounds):
+        if 2 * target >= C:
+            return None  # the free set would be most of the problem: one full flow is cheaper
+        stats["dual_rounds"] += 1
+        delta = float(np.partition(gap, min(target, C - 1))[min(target, C - 1)])
+        free |= gap <= delta
+        if not feasible:
+            _cover_bounds(r, best, gap, counts, lo, hi, free)
+        rows = np.flatnonzero(free)
+        stats["free_classes"].append(int(rows.size))
+        # Every arc of a free class: the flow can then meet any bound the free supply allows
+        # (with only the near-best arcs, a deployment that no class prefers stayed unreachable).
+        cand = np.ones((rows.size, D), dtype=bool)
+        current = np.zeros((rows.size, D), dtype=np.int64)  # the plan so far on the free rows
+        current[np.arange(rows.size), plan.choice[rows]] = counts[rows]
+        if plan.split.size:
+            at = np.searchsorted(rows, plan.split)
+            current[at] = plan.split_x
+        cand |= current > 0  # the current plan stays feasible in the restricted problem
+        fixed_q = plan.queries() - current.sum(axis=0)
+        fc, fd = np.nonzero(cand)
+        # Arc costs relative to the class's cheapest candidate: small and non-negative.
+        arc = costs[rows[fc], fd] - costs[rows].min(axis=1)[fc]
+        try:
+            flows = _flow(fc, fd, arc, counts[rows], np.maximum(lo - fixed_q, 0), hi - fixed_q, D)
+        except Infeasible:
+            if feasible:  # cannot happen: the current plan is a solution of the restricted problem
+                raise
+            stats["infeasible_rounds"] = stats.get("infeasible_rounds", 0) + 1
+            target *= 4
+            continue
+        feasible = True
+        xs = np.zeros((rows.size, D), dtype=np.int64)
+        xs[fc, fd] = flows
+        plan = ClassPlan.from_parts(plan.choice, counts, rows, xs)
+        obj = plan.total(costs)
+        # First the flow's own prices (cheap: free classes only); when they do not prove the
+        # plan, prices from the exchange graph of the WHOLE plan (every class, every arc),
+        # which are optimal prices whenever the plan is optimal.
+        for prices in (_potentials, exchange_prices):
+            mu_new = prices(costs, rows, cand, xs, plan, lo, hi)
+            bound = lagrangian(costs, counts, lo, hi, mu_new)
+            if bound > best_bound:
+                best_bound, best_mu = bound, mu_new
+            if relative_gap(obj, best_bound, ref) <= tol:
+                return plan, best_bound, best_mu, stats
+        # Not proven: a wider band of near-ties at the first prices joins the flow, with
+        # the classes that the new prices say are misplaced (the free set only grows).
+        r2, best2, _ = _reduced(costs, mu_new)
+        del r2
+        free[plan.choice != best2] = True
+        target *= 4
+    return None
+
+
+def _cover_bounds(r, best, gap, counts, lo, hi, free, passes: int = 4) -> None:
+    """Free more classes until the fixed ones (on their cheapest deployment) leave the bounds reachable.
+
+    Prices from pooled classes can put too many queries on a deployment or too few (exact
+    ties, e.g. models clamped to zero energy on several deployments, pool into one bin).
+    An overfull deployment frees its classes closest to leaving it (smallest gap); a short
+    one frees the classes elsewhere closest to joining it (smallest reduced cost there).
+    """
+    D = r.shape[1]
+    for _ in range(passes):
+        fixed_q = np.bincount(best, weights=np.where(free, 0, counts), minlength=D)
+        free_q = np.bincount(best, weights=np.where(free, counts, 0), minlength=D)
+        changed = False
+        for d in np.flatnonzero(fixed_q > hi):
+            members = np.flatnonzero((best == d) & ~free)
+            free[members[_smallest_until(gap[members], counts[members], fixed_q[d] - hi[d])]] = True
+            changed = True
+        for d in np.flatnonzero(fixed_q + free_q < lo):
+            members = np.flatnonzero((best != d) & ~free)
+            need = lo[d] - fixed_q[d] - free_q[d]
+            free[members[_smallest_until(r[members, d], counts[members], need)]] = True
+            changed = True
+        if not changed:
+            return
+
+
+def _smallest_until(values, weights, need) -> np.ndarray:
+    """Indices of the smallest ``values`` whose ``weights`` sum to at least ``need`` (with a margin)."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    # Most calls need a small head of a long list: partition first, sort only the head.
+    guess = min(values.size, max(64, int(4 * need / max(float(weights.mean()), 1.0))))
+    while True:
+        head = np.argpartition(values, guess - 1)[:guess] if guess < values.size else np.arange(values.size)
+        head = head[np.argsort(values[head], kind="stable")]
+        k = int(np.searchsorted(np.cumsum(weights[head]), need)) + 1
+        if k <= head.size or guess >= values.size:
+            return head[: min(2 * k, head.size)]
+        guess = min(values.size, 4 * guess)
+
+
+def _flow(tail_class, head_dep, cost, supply, lo, hi, D) -> np.ndarray:
+    """Min-cost flow: classes (supply) -> deployments (lo..hi) over the given arcs; flow per arc."""
+    F = supply.size
+    n = int(supply.sum())
+    if lo.sum() > n or hi.sum() < n or (hi < lo).any():
+        raise Infeasible
+    spread = float(cost.max()) if cost.size else 0.0
+    # As solver._solve_flow: keep arc cost x nodes and the total cost far inside int64.
+    unit_max = min(1e12, 2e18 / max(n, 1), 4e18 / (F + D + 2) / 8)
+    scale = unit_max / spread if spread > 0 else 1.0
+    icost = np.rint(cost * scale).astype(np.int64)
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    tails = np.concatenate([tail_class, F + np.arange(D)])
+    heads = np.concatenate([F + head_dep, np.full(D, F + D)])
+    caps = np.concatenate([supply[tail_class], hi - lo])
+    unit = np.concatenate([icost, np.zeros(D, dtype=np.int64)])
+    smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, unit)
+    supplies = np.concatenate([supply, -lo, [-(n - int(lo.sum()))]])
+    smcf.set_nodes_supplies(np.arange(F + D + 1), supplies)
+    if smcf.solve() != smcf.OPTIMAL:
+        raise Infeasible
+    return smcf.flows(np.arange(tail_class.size)).astype(np.int64)
+
+
+def _potentials(costs, rows, cand, x_f, plan, lo, hi) -> np.ndarray:
+    """Prices mu from shortest paths on the exchange graph of the free classes' flow.
+
+    Moving a query of a free class from d to a candidate d' costs c_cd' - c_cd; a slack
+    node models room in the bounds (q_d above lo_d, below hi_d). At an optimal flow the
+    graph has no negative cycle and the distances are optimal dual prices (the same
+    construction as solver._dual_bound, restricted to the arcs the flow could use).
+    """
+    costs_f = costs[rows]
+    q = plan.queries()
+    D = costs_f.shape[1]
+    s = D
+    w = np.full((D + 1, D + 1), np.inf)
+    allowed = np.where(cand, costs_f, np.inf)
+    for d in range(D):
+        used = x_f[:, d] > 0
+        if used.any():
+            w[d, :D] = (allowed[used] - costs_f[used, d][:, None]).min(axis=0)
+    np.fill_diagonal(w, np.inf)
+    w[s, :D] = np.where(q > lo, 0.0, np.inf)
+    w[:D, s] = np.where(q < hi, 0.0, np.inf)
+    dist = np.zeros(D + 1)
+    for _ in range(D + 2):
+        new = np.minimum(dist, (dist[:, None] + w).min(axis=0))
+        if np.array_equal(new, dist):
+            break
+        dist = new
+    return dist[:D] - dist[s]
+
+
+def exchange_prices(costs: np.ndarray, rows, cand, x_f, plan: ClassPlan, lo, hi) -> np.ndarray:
+    """Prices from shortest paths on the exchange graph of a whole plan (as solver._dual_bound).
+
+    Edge d -> d' costs the cheapest move of one query now on d to d'; a slack node
+    models room in the bounds. No negative cycle (an optimal plan) -> optimal prices.
+    """
+    C, D = costs.shape
+    w = np.full((D + 1, D + 1), np.inf)
+    whole = np.ones(C, dtype=bool)
+    whole[plan.split] = False
+    order = np.argsort(plan.choice, kind="stable")
+    order = order[whole[order]]
+    groups = plan.choice[order]
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]]) if order.size else np.zeros(0, np.int64)
+    if order.size:
+        diff = costs[order] - costs[order, groups.astype(np.intp)][:, None]
+        mins = np.minimum.reduceat(diff, starts, axis=0)
+        w[groups[starts].astype(np.intp), :D] = mins
+    for i, c in enumerate(plan.split):
+        for d in np.flatnonzero(plan.split_x[i] > 0):
+            w[d, :D] = np.minimum(w[d, :D], costs[c] - costs[c, d])
+    np.fill_diagonal(w, np.inf)
+    q = plan.queries()
+    s = D
+    w[s, :D] = np.where(q > lo, 0.0, np.inf)
+    w[:D, s] = np.where(q < hi, 0.0, np.inf)
+    dist = np.zeros(D + 1)
+    for _ in range(D + 2):
+        new = np.minimum(dist, (dist[:, None] + w).min(axis=0))
+        if np.array_equal(new, dist):
+            break
+        dist = new
+    return dist[:D] - dist[s]
+
+
+def _flow_all(costs, counts, lo, hi):
+    C, D = costs.shape
+    reduced = costs - costs.min(axis=1, keepdims=True)
+    fc, fd = np.divmod(np.arange(C * D), D)
+    flows = _flow(fc, fd, reduced.ravel(), counts, lo, hi, D)
+    x = flows.reshape(C, D)
+    plan = ClassPlan.from_dense(x)
+    return plan, exchange_prices(costs, None, None, None, plan, lo, hi)
+
+
+def _coarse_prices(costs, counts, lo, hi, bins) -> np.ndarray:
+    """Prices of the problem with classes pooled into bins (count-weighted mean costs).
+
+    Not exact, only a starting point: the rounds above certify or correct it.
+    """
+    D = costs.shape[1]
+    B = int(bins.max()) + 1  # labels 0..B-1 (solver._price_bins numbers them once per problem)
+    size = np.bincount(bins, weights=counts, minlength=B)
+    pooled = np.column_stack([np.bincount(bins, weights=counts * costs[:, d], minlength=B) for d in range(D)])
+    keep = size > 0  # a caller's labels may skip numbers
+    pooled = pooled[keep] / size[keep][:, None]
+    supply = size[keep].astype(np.int64)
+    try:
+        plan, mu = _flow_all(pooled, supply, lo, hi)
+    except Infeasible:
+        return np.zeros(D)
+    return mu
