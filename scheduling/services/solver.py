@@ -194,6 +194,15 @@ def plan_problem(
     if counts_only and method in ("auto", "dual"):
         x, bound, label = _solve_dual(p, costs, objective, warm, stats)
         status = None
+        internal = (x if isinstance(x, ClassPlan) else ClassPlan.from_dense(x)).total(costs)
+        if method == "auto" and _gap(internal, min(bound, internal), costs, p.class_count,
+                                     stats["_gap_floor"]) > OPTIMAL_GAP:
+            # The dual rounds stopped without a proof (seen on small problems with zero-count
+            # classes): the single flow is exact, so an "auto" plan is never left unproven.
+            stats["dual_unproven_gap"] = float(_gap(internal, min(bound, internal), costs, p.class_count,
+                                                    stats["_gap_floor"]))
+            x, label = _solve_flow(p, costs), FLOW_LABEL + " (dual unproven)"
+            bound = _dual_bound(p, costs, x)
     elif counts_only and method == "flow":
         x, label = _solve_flow(p, costs), FLOW_LABEL
         bound = _dual_bound(p, costs, x)

@@ -686,11 +686,11 @@ def _write_npz(parsed: ParsedWorkload, sha: str, name: str | None = None) -> str
                 _save_npy(zf, "timestamps", parsed.timestamps.astype("datetime64[ns]").view(np.int64), np.int64)
 
     wanted = name or f"workloads/{sha[:16]}.npz"
-    (Path(settings.MEDIA_ROOT) / wanted).parent.mkdir(parents=True, exist_ok=True)
+    (Path(settings.MEDIA_ROOT) / wanted).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     for _ in range(5):
         relative = default_storage.get_available_name(wanted)
         try:
-            write_new(Path(default_storage.path(relative)), write, mode=0o644)
+            write_new(Path(default_storage.path(relative)), write, mode=settings.FILE_UPLOAD_PERMISSIONS)
         except FileExistsError:
             continue  # another writer took the name between the lookup and the create
         return relative

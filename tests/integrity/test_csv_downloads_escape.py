@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from energyweb.csvsafe import FORMULA_START, _is_number
 from profiling.models import ProfilingRun
+from scheduling.models import RoutingPolicy
 from tests.integrity.conftest import ATTACK, executed_plan
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +40,8 @@ DOWNLOADS = {
     "measurement-download": "/measurements/download.csv",
     "workload-stats": "/workloads/{wl}/stats.csv",
     "run-measurements": "/profiling/{run}/measurements.json?format=csv",
+    "plan-energy-csv": "/plans/{plan}/energy.csv",
+    "routing-policy-download": "/routing/{pol}/shares.csv",
 }
 API_CSV_ACTIONS = {"execution-report", "execution-queries", "schedulejob-assignment"}
 
@@ -55,7 +58,10 @@ def test_every_csv_route_is_covered():
 def test_every_csv_download_escapes_a_formula_name(staff_web, media):
     hw, llm, plan, ex = executed_plan(llm_name=ATTACK)
     run = ProfilingRun.objects.create(llm=llm, hardware=hw, design="custom", grid={"cells": []})
-    ids = {"ex": ex.pk, "plan": plan.pk, "wl": plan.workload_id, "run": run.pk}
+    # A routing policy whose deployment key is the attack: its share columns are headed by keys.
+    pol = RoutingPolicy.objects.create(policy={
+        "edges": [0, 16], "counts": [3, 1], "fallback": [0, 1], "shares": [[1.0], [1.0]], "keys": [ATTACK]})
+    ids = {"ex": ex.pk, "plan": plan.pk, "wl": plan.workload_id, "run": run.pk, "pol": pol.pk}
     seen_attack = 0
     for name, url in DOWNLOADS.items():
         r = staff_web.get(url.format(**ids))

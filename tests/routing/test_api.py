@@ -19,7 +19,7 @@ def policy(routed, staff_api):
 
 
 def test_create_route_one_and_a_batch(policy, user_api):
-    assert policy["summary"]["plan"]["status"] == "optimal"
+    assert policy["summary"]["plan"]["status"] == "optimal", policy["summary"]["plan"]
     r = user_api.post("/api/v1/route", {"policy": policy["id"], "input_tokens": 500, "max_tokens": 64},
                       format="json")
     assert r.status_code == 200, r.json()
