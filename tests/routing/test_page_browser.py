@@ -20,7 +20,7 @@ def test_make_a_policy_replay_it_and_see_the_chart(routed, logged_in_page, live_
     page.fill("#id_zeta", "0.5")
     page.click("#policy-form button[type=submit]")
     page.wait_for_url(lambda url: url.rstrip("/").split("/")[-1].isdigit())
-    page.wait_for_function("document.getElementById('chart-shares').dataset.rendered === 'true'")
+    page.wait_for_function("() => document.getElementById('chart-shares').dataset.rendered === 'true'")
     page.select_option("#replay-form #id_workload", label="live")
     page.click("#replay-form button[type=submit]")
     page.wait_for_selector("#replay-table td.num")
