@@ -45,7 +45,7 @@ def test_a_failed_run_without_trials_says_no_data(live_server, page, staff_user)
     page.goto(f"{live_server.url}/profiling/{run.pk}/")
     note = page.locator(".chart-box .chart-empty")
     note.wait_for(state="visible")
-    page.wait_for_function("document.querySelector('.chart-empty').textContent.includes('failed')")
+    page.wait_for_function("() => document.querySelector('.chart-empty')?.textContent.includes('failed')")
     assert note.inner_text() == "No data: no trial was recorded before the run failed."
     assert page.locator("#trials-chart").evaluate("(c) => getComputedStyle(c).visibility") == "hidden"
     assert page.console_log.errors() == []
@@ -69,7 +69,7 @@ def test_plan_charts_give_each_deployment_a_distinct_colour_everywhere(live_serv
     assert job.status == JobStatus.SUCCEEDED, job.error
     page.reload()
     for canvas in ("chart-counts", "chart-hist-tin", "chart-hist-tout"):
-        page.wait_for_function(f"document.getElementById('{canvas}')?.dataset.rendered === 'true'")
+        page.wait_for_function(f"() => document.getElementById('{canvas}')?.dataset.rendered === 'true'")
     colours = {canvas: page.evaluate(
         f"Object.fromEntries(Chart.getChart(document.getElementById('{canvas}')).data.datasets"
         ".map((d) => [d.label, d.backgroundColor]))") for canvas in ("chart-counts", "chart-hist-tin",
