@@ -16,7 +16,7 @@ def test_dashboard_and_inventory_in_chromium(page, live_server, staff_user):
     login(page, live_server)
     page.goto(f"{live_server.url}/")
     assert page.locator("#llm-count").inner_text() == "7"
-    page.wait_for_function("document.getElementById('energy-per-token-chart').dataset.rendered === 'true'")
+    page.wait_for_function("() => document.getElementById('energy-per-token-chart').dataset.rendered === 'true'")
     box = page.locator("#energy-per-token-chart").bounding_box()
     assert box["width"] > 100 and box["height"] > 100
     assert page.locator(".downloads a[data-fmt=csv]").count() == 1
@@ -28,7 +28,7 @@ def test_dashboard_and_inventory_in_chromium(page, live_server, staff_user):
         assert name in table
 
     page.click("text=Swing AMD+A100")
-    page.wait_for_function("document.getElementById('energy-curve-chart').dataset.rendered === 'true'")
+    page.wait_for_function("() => document.getElementById('energy-curve-chart').dataset.rendered === 'true'")
 
     page.goto(f"{live_server.url}/llms/")
     llms = page.locator("#llm-table").inner_text()

@@ -40,7 +40,7 @@ def test_execute_a_plan_from_its_page_and_read_the_report(transactional_db, staf
     assert predicted.endswith("J") and measured.endswith("J") and "—" not in page.locator("#energy-error").inner_text()
     assert page.locator("h1 .badge.estimated").is_visible()
     assert page.locator("#report-table tbody tr").count() >= 2
-    page.wait_for_function("document.getElementById('scatter-chart')?.dataset.rendered === 'true'")
+    page.wait_for_function("() => document.getElementById('scatter-chart')?.dataset.rendered === 'true'")
     shot(page, "report")
     page.click("#refit-button")
     page.wait_for_load_state("networkidle")

@@ -42,7 +42,7 @@ def test_sign_in_register_profile_and_see_the_fit(transactional_db, staff_user, 
         page.wait_for_selector("#run-status:has-text('succeeded')", timeout=120000)
         run.refresh_from_db()
         assert run.status == JobStatus.SUCCEEDED, run.error
-        page.wait_for_function("document.getElementById('trials-chart').dataset.points === '8'")
+        page.wait_for_function("() => document.getElementById('trials-chart').dataset.points === '8'")
         assert page.locator("h1 .badge.estimated").is_visible()
         shot(page, "run-finished")
         fit = None

@@ -63,7 +63,7 @@ def test_profile_through_the_api_on_a_real_worker_then_see_it_in_chromium(
     assert page.locator("#run-status").inner_text() == "succeeded"
     assert page.locator("#progress-text").inner_text() == "49 / 49"
     assert page.locator("h1 .badge.estimated").is_visible()
-    page.wait_for_function("document.getElementById('trials-chart').dataset.points === '48'")
+    page.wait_for_function("() => document.getElementById('trials-chart').dataset.points === '48'")
     page.screenshot(path=str(tmp_path / "profiling-run.png"), full_page=True)
     page.goto(f"{live_server.url}/hardware/{host.slug}/")
     assert page.locator(f"#profiling-runs a[href='/profiling/{run.pk}/']").is_visible()
