@@ -52,8 +52,8 @@ def main():
         print(f"SKIP: reference data {REFERENCE} is absent (it lives in ../shared/reference, not in the repo)")
         return 0
     sys.path.insert(0, str(ROOT))
+    from profiling.fitting import terms as term_defs
     from profiling.services import fitting, swing_reference
-    from profiling.services import terms as term_defs
 
     forms = list(fitting.FORMS)
     print("# 1. CV MAPE (%) per form on the 9x9 grids (leave one cell out; * = not eligible)")

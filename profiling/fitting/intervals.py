@@ -31,8 +31,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 from scipy import stats
 
+from profiling.fitting import terms
 from profiling.fitting.support import Support, cell_index
-from profiling.services import terms
 
 # Quantile of the per-cell excess-per-distance ratios taken as κ (a 95% interval).
 KAPPA_QUANTILE = 0.95

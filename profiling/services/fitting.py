@@ -66,8 +66,8 @@ import numpy as np
 from scipy import optimize, stats
 
 from profiling.fitting import intervals
+from profiling.fitting import terms as term_defs
 from profiling.fitting.support import Support, cell_index  # noqa: F401 (cell_index: public here too)
-from profiling.services import terms as term_defs
 
 FORMS = {
     "paper": ("tin", "tout", "tin_tout"),

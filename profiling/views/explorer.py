@@ -20,8 +20,9 @@ from django.views.decorators.http import require_POST
 
 from energyweb.permissions import staff_required
 from profiling.choices import FitSource, FitTarget
+from profiling.fitting import terms
 from profiling.models import LLM, EnergyModelFit, Hardware, Measurement
-from profiling.services import fitting, terms
+from profiling.services import fitting
 
 TARGETS = {"energy": "total_energy_j", "runtime": "runtime_s"}
 MAX_POINTS = 4000  # raw points per target sent to the browser; cell means are always complete

@@ -17,10 +17,10 @@ from energyweb.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteSt
 from energyweb.validation import FieldError
 from scheduling.choices import Objective
 from scheduling.models import Deployment, RoutingPolicy, Workload
+from scheduling.planner.types import PlanningError
 from scheduling.services import routing
 from scheduling.services.deployments import DeploymentResolutionError, spec_for_deployment
 from scheduling.services.plan_checks import check_deployments
-from scheduling.services.types import PlanningError
 
 
 def _field_error(exc) -> ValidationError:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scheduling.services.objectives import PAPER_ENERGY_ACCURACY, PAPER_ENERGY_RUNTIME, Problem, unit_costs
+from scheduling.planner.objectives import PAPER_ENERGY_ACCURACY, PAPER_ENERGY_RUNTIME, Problem, unit_costs
 
 from .buckets import bucket_edges
 from .predictors import Points

@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from profiling.services import terms
-from scheduling.services.objectives import Problem, build_problem
-from scheduling.services.solver import plan_problem
-from scheduling.services.types import DeploymentSpec, PlanningError
+from profiling.fitting import terms
+from scheduling.planner.objectives import Problem, build_problem
+from scheduling.planner.solver import plan_problem
+from scheduling.planner.types import DeploymentSpec, PlanningError
 
 from . import capped, predictors
 from .buckets import DEFAULT_PER_OCTAVE, bucket_edges, bucket_of

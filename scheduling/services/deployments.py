@@ -16,7 +16,7 @@ from typing import Any
 from profiling.choices import FitSource, FitTarget
 from profiling.models import LLM, EnergyModelFit, Hardware
 from scheduling.choices import FitChoice
-from scheduling.services.types import DeploymentSpec
+from scheduling.planner.types import DeploymentSpec
 
 
 class DeploymentResolutionError(ValueError):

@@ -28,7 +28,7 @@ from energyweb.jobs import service as job_service
 from energyweb.jobs.choices import JobStatus
 from energyweb.validation import FieldError, whole_field
 from profiling.choices import InferenceBackend
-from profiling.services import terms
+from profiling.fitting import terms
 
 log = logging.getLogger(__name__)
 

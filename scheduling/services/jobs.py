@@ -3,7 +3,7 @@
 ``execute`` is the one code path behind the Celery task (``run_job``) and the
 ``schedule`` management command: it takes token arrays and DeploymentSpecs and
 returns JSON-ready results plus the per-query assignments. The solver itself is
-scheduling/services/solver.py; this module only orchestrates it.
+scheduling/planner/solver.py; this module only orchestrates it.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from django.db import InterfaceError, OperationalError, transaction
 from energyweb.jobs import service as job_service
 from energyweb.validation import FieldError, boolean_field, number_field
 from scheduling.choices import Objective
-from scheduling.services import solver as solver_service
-from scheduling.services.baselines import baselines_for_problem
+from scheduling.planner import solver as solver_service
+from scheduling.planner.baselines import baselines_for_problem
+from scheduling.planner.npzstream import NpzArray, write_rows
+from scheduling.planner.objectives import build_problem
+from scheduling.planner.types import ClassPlan, DeploymentSpec, PlanningError
 from scheduling.services.deployments import spec_for_deployment, spec_from_json, spec_to_json
-from scheduling.services.npzstream import NpzArray, write_rows
-from scheduling.services.objectives import build_problem
-from scheduling.services.types import ClassPlan, DeploymentSpec, PlanningError
 from scheduling.services.workloads import log_bins
 
 log = logging.getLogger(__name__)

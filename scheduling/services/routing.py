@@ -18,16 +18,16 @@ import numpy as np
 
 from energyweb.validation import FieldError, max_context, whole_field
 from profiling.choices import FitTarget
+from profiling.fitting import terms
 from profiling.models import EnergyModelFit, Hardware
-from profiling.services import terms
 from scheduling.choices import Objective
+from scheduling.planner.types import DeploymentSpec, PlanningError
 from scheduling.routing import feedback as fb
 from scheduling.routing import predictors
 from scheduling.routing.policy import Policy, build_policy
 from scheduling.routing.replay import replay
 from scheduling.routing.router import Router
 from scheduling.services.jobs import normalise_parameters
-from scheduling.services.types import DeploymentSpec, PlanningError
 from scheduling.services.workloads import load_workload_arrays
 
 # The fit metrics a prediction interval needs (profiling.services.fitting.prediction_interval).

@@ -48,7 +48,7 @@ def test_published_llama2_7b_predicts_negative_energy_for_short_outputs():
     warnings = fitting.model_warnings("paper", LLAMA2_7B, (8, 2048), (8, 2048))
     assert any("Physically invalid" in w and "tin=-3.89" in w for w in warnings)
     assert any("Negative predictions inside the measured range" in w for w in warnings)
-    from profiling.services import terms
+    from profiling.fitting import terms
 
     tout = np.arange(1, 60, dtype=float)
     e = terms.predict(LLAMA2_7B, np.full_like(tout, 500.0), tout)
@@ -68,7 +68,7 @@ def test_nnls_and_extended_never_negative_over_many_seeds():
             r = fitting.fit_form(form, tin, tout, y)
             assert all(v >= 0 for v in r.coefficients.values()), (seed, form, r.coefficients)
             grid = np.linspace(0, 4096, 9)
-            from profiling.services import terms
+            from profiling.fitting import terms
 
             gi, go = np.meshgrid(grid, grid)
             assert (terms.predict(r.coefficients, gi.ravel(), go.ravel()) >= 0).all()

@@ -14,8 +14,8 @@ import pytest
 from profiling.choices import FitForm, FitSource
 from profiling.models import EnergyModelFit
 from profiling.services import fitting
+from scheduling.planner.solver import plan
 from scheduling.services.deployments import DeploymentResolutionError, resolve_fit, spec_from_entry
-from scheduling.services.solver import plan
 from tests.fitting.conftest import add_grid
 
 

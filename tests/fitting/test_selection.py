@@ -20,7 +20,7 @@ TRUTH = {
 @pytest.mark.parametrize("form", list(TRUTH))
 def test_cv_selection_picks_the_true_form(form):
     """Every one of ten noisy draws (3% multiplicative noise) recovers the generating form."""
-    from profiling.services import terms
+    from profiling.fitting import terms
 
     tin, tout = np.meshgrid(GRID, GRID)
     tin, tout = np.repeat(tin.ravel(), 5), np.repeat(tout.ravel(), 5)
@@ -59,7 +59,7 @@ def test_selection_never_uses_a_non_identifiable_or_negative_form():
 
 
 def test_published_style_paper_data_is_not_selected_when_negative_in_range():
-    from profiling.services import terms
+    from profiling.fitting import terms
 
     tin, tout = np.meshgrid(GRID, GRID)
     tin, tout = np.repeat(tin.ravel(), 3), np.repeat(tout.ravel(), 3)

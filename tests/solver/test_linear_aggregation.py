@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scheduling.services import objectives, solver
+from scheduling.planner import objectives, solver
 from tests.solver.conftest import random_deployments
 
 
@@ -135,7 +135,7 @@ def test_plans_are_unchanged(seed, objective, monkeypatch):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_class_level_baselines_equal_the_per_query_policies(seed):
-    from scheduling.services.baselines import class_policies, policies
+    from scheduling.planner.baselines import class_policies, policies
 
     rng = np.random.default_rng(200 + seed)
     n = int(rng.integers(1, 3000))

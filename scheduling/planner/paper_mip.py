@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from profiling.services import terms
+from profiling.fitting import terms
 
 from .types import DeploymentSpec, PlanningError
 

@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from profiling.fitting import intervals
-from profiling.services import terms
+from profiling.fitting import intervals, terms
 
 from .types import ClassPlan, DeploymentSpec, PlanningError
 

@@ -102,7 +102,7 @@ class DeploymentSpec:
     """One LLM on one hardware system, with the models to plan with.
 
     ``energy_coefs`` / ``runtime_coefs`` map term names of
-    ``profiling.services.terms`` to coefficients: joules and seconds per query.
+    ``profiling.fitting.terms`` to coefficients: joules and seconds per query.
     Shares are fractions of the workload's queries. Capacity limits the
     deployment's total GPU-seconds (runtime x ``gpus`` summed over its queries);
     ``instances`` is how many copies serve in parallel, used by a deadline.
