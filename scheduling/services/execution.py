@@ -1,7 +1,7 @@
 """Execute a finished plan: serve its queries on each deployment's hardware and meter them.
 
 ``create_execution`` validates and saves an Execution with one ExecutionJob per deployment
-(see scheduling/execution_models.py for why a child job per deployment) and wakes each on its
+(see scheduling/models/executions.py for why a child job per deployment) and wakes each on its
 hardware's queue. ``run_body`` is the worker side, shared by the Celery task and the
 ``execute_plan`` command: it loads the meter and the backend once per attempt, then serves
 the deployment's queries batch by batch. A batch is its queries run one after another with

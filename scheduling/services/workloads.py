@@ -1,7 +1,7 @@
 """Workload files: parse and validate a CSV of token counts, store it, summarise it.
 
 A workload is stored as the Workload row plus one ``.npz`` of its columns (see
-scheduling/models.py for why; written uncompressed since issue 11, older
+scheduling/models/planning.py for why; written uncompressed since issue 11, older
 compressed files load the same). The file is streamed through the shared
 reader (energyweb/tabular.py: gzip with size and ratio caps, a field-size cap)
 and parsed a chunk at a time, vectorised with pandas: token columns are parsed

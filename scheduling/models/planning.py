@@ -236,9 +236,3 @@ def _delete_files(sender, instance, **kwargs):
 
 models.signals.post_delete.connect(_delete_files, sender=Workload, dispatch_uid="workload-file")
 models.signals.post_delete.connect(_delete_files, sender=ScheduleJob, dispatch_uid="job-file")
-
-# Executions of plans live in their own module (see there for the design); imported here so
-# that Django registers them with this app.
-from scheduling.execution_models import ExecutedBatch, ExecutedQuery, Execution, ExecutionJob  # noqa: E402,F401
-from scheduling.import_models import WorkloadImportJob  # noqa: E402,F401
-from scheduling.routing_models import RoutingPolicy  # noqa: E402,F401
