@@ -140,6 +140,7 @@ def holdout(args, backend, counter, idle, design, rows) -> dict:
 
     import numpy as np
 
+    from profiling.fitting import regression
     from profiling.services import fitting
     from profiling.sweeps import Cell, Trial, run_trial
 
@@ -147,7 +148,7 @@ def holdout(args, backend, counter, idle, design, rows) -> dict:
     tout = np.array([r["tout"] for r in rows], float)
     fits = {}
     for target, key in (("energy", "counter_j"), ("runtime", "runtime_s")):
-        results, selected = fitting.fit_all(tin, tout, np.array([r[key] for r in rows], float), target=target)
+        results, selected = regression.fit_all(tin, tout, np.array([r[key] for r in rows], float), target=target)
         if selected is None:
             # Every form carries a flag (a tiny grid, a noisy CPU): the app would plan with none of
             # them. The check still compares, with the lowest-CV-MAPE form, and says so.

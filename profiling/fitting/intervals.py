@@ -119,7 +119,7 @@ def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.
     t = stats.t.ppf(0.5 + level / 2, df)
     q = metrics.get("interval_q95")
     if q is not None and level == 0.95:
-        # Jackknife half-width, calibrated by cross-validation (profiling.services.fitting._held_out_covered).
+        # Jackknife half-width, calibrated by cross-validation (profiling.fitting.regression._held_out_covered).
         noise = q * (np.abs(yhat) if metrics.get("error_model") == "relative" else 1.0)
         half = np.sqrt(noise * noise + t * t * coef_var)
     else:

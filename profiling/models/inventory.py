@@ -368,7 +368,7 @@ class EnergyModelFit(models.Model):
     @property
     def blocking_flag(self) -> str:
         """Why this fit may not be planned with ("" if nothing bars it): fitting.blocking_flag."""
-        from profiling.services.fitting import blocking_flag
+        from profiling.fitting.regression import blocking_flag
 
         return blocking_flag(self.coefficients, self.identifiable, self.diagnostics)
 

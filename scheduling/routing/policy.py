@@ -111,7 +111,7 @@ class Policy:
             # The 7.5% and 92.5% output quantiles: a 90% range over the unknown output length.
             lo, hi = values[:, 1], values[:, -2]
             if fits.get(target):
-                from profiling.services.fitting import prediction_interval
+                from profiling.fitting.regression import prediction_interval
 
                 ends = np.concatenate([tout.min(axis=1), tout.max(axis=1)])
                 _, lower, upper = prediction_interval(spec[coefs_key], fits[target], np.concatenate([tins, tins]),

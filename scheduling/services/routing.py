@@ -30,7 +30,7 @@ from scheduling.routing.router import Router
 from scheduling.services.jobs import normalise_parameters
 from scheduling.services.workloads import load_workload_arrays
 
-# The fit metrics a prediction interval needs (profiling.services.fitting.prediction_interval).
+# The fit metrics a prediction interval needs (profiling.fitting.regression.prediction_interval).
 INTERVAL_KEYS = ("cov", "cov_terms", "sigma2", "df_resid", "interval_q95", "error_model", "interval_method")
 MAX_BATCH = 10_000
 KEEP_REPLAYS = 10
