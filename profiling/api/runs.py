@@ -81,11 +81,9 @@ def start_run(data: dict, user) -> ProfilingRun:
 
 
 def start_coverage(data: dict, user) -> ProfilingRun:
-    from scheduling.models import Workload
-
     if "cover_workload" not in data:
         raise ValidationError({"cover_workload": ["A coverage run is designed from a workload: give its id."]})
-    workload = Workload.objects.filter(pk=data["cover_workload"]).first()
+    workload = coverage.find("workload", data["cover_workload"])
     if workload is None:
         raise ValidationError({"cover_workload": [f"No workload has id {data['cover_workload']}."]})
     try:
