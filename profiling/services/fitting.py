@@ -194,7 +194,6 @@ def choose_fit(llm, hardware, target: str, choice="selected"):
     planner follows too; no fallback to the published form); ``published``: the published
     fit; an integer: that fit, which must belong to the pair and target.
     """
-    from profiling.choices import FitSource
     from profiling.models import EnergyModelFit
 
     qs = EnergyModelFit.objects.filter(llm=llm, hardware=hardware, target=target)
@@ -205,21 +204,25 @@ def choose_fit(llm, hardware, target: str, choice="selected"):
         raise NoFit(f"{llm} on {hardware} has no selected valid {target} fit; run fit_models "
                     'or ask for fit "published" explicitly.')
     if choice == "published":
-        fit = qs.filter(source=FitSource.PUBLISHED).order_by("-is_selected", "-created").first()
+        fit = EnergyModelFit.objects.published_for(llm, hardware, target)
         if fit is None:
             raise NoFit(f"No published {target} fit for {llm} on {hardware}.")
-        return fit
-    try:
-        pk = int(choice)
-    except (TypeError, ValueError):
-        raise NoFit(f'{choice!r}: use "selected", "published" or a fit id.') from None
-    fit = qs.filter(pk=pk).first()
-    if fit is None:
-        raise NoFit(f"Fit {pk} is not a {target} fit of {llm} on {hardware}.")
-    if not fit.identifiable:
-        raise NoFit(f"Fit {pk} is not identifiable: its coefficients are not offered for prediction.")
-    if fit.is_stale:
-        raise NoFit(f"Fit {pk} is stale: the measurements it was made from were deleted.")
+    else:
+        try:
+            pk = int(choice)
+        except (TypeError, ValueError):
+            raise NoFit(f'{choice!r}: use "selected", "published" or a fit id.') from None
+        fit = qs.filter(pk=pk).first()
+        if fit is None:
+            raise NoFit(f"Fit {pk} is not a {target} fit of {llm} on {hardware}.")
+    # The checks planning makes too (EnergyModelFit.unusable_reason), whichever way the fit was chosen.
+    reason = fit.unusable_reason()
+    if reason == "not identifiable":
+        raise NoFit(f"Fit {fit.pk} is not identifiable: its coefficients are not offered for prediction.")
+    if reason == "stale":
+        raise NoFit(f"Fit {fit.pk} is stale: the measurements it was made from were deleted.")
+    if reason:
+        raise NoFit(f"Fit {fit.pk} has {reason}.")
     return fit
 
 

@@ -52,23 +52,24 @@ def resolve_fit(llm: LLM, hardware: Hardware, target: str, choice: str | int,
                 f"No selected {label} model for {llm} @ {hardware}: fit its measurements (fit_models) "
                 "or choose the published model explicitly.", field)
     elif choice == FitChoice.PUBLISHED:
-        fit = (EnergyModelFit.objects.filter(llm=llm, hardware=hardware, target=target, source=FitSource.PUBLISHED)
-               .order_by("-created", "-id").first())
+        fit = EnergyModelFit.objects.published_for(llm, hardware, target)
         if fit is None:
             raise DeploymentResolutionError(f"No published {label} model for {llm} @ {hardware}.", field)
     else:
         raise DeploymentResolutionError(
             f"Unknown fit choice {choice!r}: use published, selected or a fit id.", field)
-    if not fit.identifiable:
+    # The checks the predict API makes too (EnergyModelFit.unusable_reason), however the fit was chosen.
+    reason = fit.unusable_reason()
+    if reason == "not identifiable":
         raise DeploymentResolutionError(
             f"The {label} model (fit {fit.pk}) for {llm} @ {hardware} is not identifiable: the "
             "measurements cannot separate its terms, so it cannot be used for planning. "
             "Measure a grid of input and output lengths and refit.", field)
-    if fit.is_stale:
+    if reason == "stale":
         raise DeploymentResolutionError(
             f"The {label} model (fit {fit.pk}) for {llm} @ {hardware} is stale: the measurements it was "
             "made from were deleted. Choose the selected fit or refit.", field)
-    if not fit.coefficients:
+    if reason:
         raise DeploymentResolutionError(f"Fit {fit.pk} has no coefficients.", field)
     return fit
 
