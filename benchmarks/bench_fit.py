@@ -35,9 +35,9 @@ def main():
 
     from profiling.choices import EnergySource
     from profiling.fitting import regression
+    from profiling.fitting.anova import two_way_anova
     from profiling.models import LLM, Hardware, Measurement
     from profiling.services import fitting
-    from profiling.services.anova import two_way_anova
 
     tin, tout, energy = synthetic(args.rows)
     rows = []

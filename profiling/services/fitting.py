@@ -84,8 +84,8 @@ def fit_pair(llm, hardware, target: str, *, forms=None, include_estimated: bool 
     from django.db import transaction
 
     from profiling.choices import FitSource
+    from profiling.fitting.anova import two_way_anova
     from profiling.models import EnergyModelFit
-    from profiling.services.anova import two_way_anova
 
     data = load_pair(llm, hardware, target, include_estimated=include_estimated, include_warmup=include_warmup)
     if len(data.y) < 2:
