@@ -296,9 +296,14 @@ API_COUNT_CACHE_MIN_ROWS = env_int("ENERGYWEB_API_COUNT_CACHE_MIN_ROWS", 10000, 
 # Seconds a web process reuses the predict API's lookups (LLM, hardware, fits); see
 # profiling/services/predict_cache.py. 0 turns it off.
 PREDICT_CACHE_S = env_int("ENERGYWEB_PREDICT_CACHE_S", 5, minimum=0)
+# Seconds a web process trusts a valid API token without the database (energyweb/api/token_cache.py):
+# a deleted or rotated token stops working in other processes within this. 0 turns it off.
+API_TOKEN_CACHE_S = env_int("ENERGYWEB_API_TOKEN_CACHE_S", 10, minimum=0)
 # Per-user API rates (energyweb/api/throttling.py), "N/sec|min|hour|day": past them, 429 with Retry-After.
 PREDICT_RATE = env_str("ENERGYWEB_PREDICT_RATE", "120/min")
 JOB_CREATE_RATE = env_str("ENERGYWEB_JOB_CREATE_RATE", "30/min")
+# POST /api/v1/route decisions per user (a batch counts once per request, as for predict).
+ROUTE_RATE = env_str("ENERGYWEB_ROUTE_RATE", "6000/min")
 MAX_ACTIVE_JOBS_PER_USER = env_int("ENERGYWEB_MAX_ACTIVE_JOBS_PER_USER", 5, minimum=1)
 # Of those, how many may RUN at once on the shared default queue (plans and imports; energyweb/jobs/fair.py):
 # the rest wait in pending and start as the user's running ones end, so one user cannot hold every worker.

@@ -158,6 +158,11 @@ def _entry(pk: int):
     return cached
 
 
+def cached_policy(pk: int) -> Policy:
+    """The policy as this process holds it (RoutingError ``policy`` when there is none)."""
+    return _entry(pk)[1]
+
+
 def parse_query(data, where: str = "") -> tuple[int, int | None]:
     if not isinstance(data, dict):
         raise RoutingError(f"{where}a query must be an object with input_tokens.", "queries")
