@@ -78,8 +78,8 @@ def test_bad_input_on_a_warm_token_still_gets_field_keyed_400s(policy, plain_use
     nan = client.post("/api/v1/route", data=b'{"policy": %d, "input_tokens": NaN}' % policy["id"],
                       content_type="application/json")
     assert nan.status_code == 400
-    deep = client.post("/api/v1/route", data=('{"policy": %d, "input_tokens": 5, "x": %s1%s}'
-                                              % (policy["id"], "[" * 40, "]" * 40)).encode(),
+    nested = "[" * 40 + "1" + "]" * 40
+    deep = client.post("/api/v1/route", data=f'{{"policy": {policy["id"]}, "input_tokens": 5, "x": {nested}}}'.encode(),
                        content_type="application/json")
     assert deep.status_code == 400
 
