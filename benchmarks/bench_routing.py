@@ -124,7 +124,7 @@ def router_speed(pol, tins, n):
           f"target >= 50,000/s; the wall figure falls when other work shares the two cores)")
 
 
-def load(pol_pk: int, users: str, duration: float) -> None:
+def load(pol_pk: int, users: str, duration: float, server: str = "asgi") -> None:
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
@@ -133,7 +133,7 @@ def load(pol_pk: int, users: str, duration: float) -> None:
     info = Path(tempfile.mkdtemp(prefix="ew-route-")) / "info.json"
     info.write_text(json.dumps({"token": token.key, "policy": pol_pk}))
     subprocess.run([sys.executable, str(Path(__file__).with_name("bench_routing_load.py")), str(info),
-                    "--users", users, "--duration", str(duration)], check=True)
+                    "--users", users, "--duration", str(duration), "--server", server], check=True)
 
 
 def main() -> int:
@@ -142,6 +142,9 @@ def main() -> int:
     ap.add_argument("--load", action="store_true", help="also load-test POST /api/v1/route with locust")
     ap.add_argument("--users", default="1,10,50")
     ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--server", choices=("asgi", "sync"), default="asgi",
+                    help="asgi: the server make run and the container start (energyweb/webserver.py)")
+    ap.add_argument("--load-only", action="store_true", help="skip tables 1-3")
     args = ap.parse_args()
     if not AZURE_CONV.exists():
         print(f"SKIP: Azure trace absent ({AZURE_CONV})")
@@ -153,10 +156,11 @@ def main() -> int:
     tin, tout = load_azure()  # in time order (the file is sorted by TIMESTAMP)
     half = len(tin) // 2
     train, test = (tin[:half], tout[:half]), (tin[half:], tout[half:])
-    pol = online_table(specs, train, test)
-    feedback_table(specs, train, test)
-    router_speed(pol, test[0], args.decisions)
-    if args.load:
+    if not args.load_only:
+        pol = online_table(specs, train, test)
+        feedback_table(specs, train, test)
+        router_speed(pol, test[0], args.decisions)
+    if args.load or args.load_only:
         from profiling.models import Hardware  # noqa: F401  (Django is set up)
         from scheduling.models import Workload
         from scheduling.services import routing
@@ -167,7 +171,7 @@ def main() -> int:
         wl = Workload.objects.filter(name="azure-conv first half").first() or import_workload(
             path, "azure-conv first half")
         row = routing.make_policy(wl, specs, params={"zeta": ZETA})
-        load(row.pk, args.users, args.duration)
+        load(row.pk, args.users, args.duration, args.server)
     return 0
 
 

@@ -43,7 +43,8 @@ class Router:
         self._credit = [[float(u) * t for u, t in zip(rng.random(D), row, strict=True)] for row in self._targets]
         self.counts = [0] * D
         self.total = 0
-        lo, hi = list(policy.min_share), list(policy.max_share)
+        # Minimum shares raised for exploration (policy.py) are held like the bounds'.
+        lo, hi = policy.route_min_share(), list(policy.max_share)
         self._lo, self._hi = lo, hi
         self._guarded = any(v > 0 for v in lo) or any(v < 1 for v in hi)
         # A bucket placed whole on one deployment (most of them: an optimal vertex splits few
