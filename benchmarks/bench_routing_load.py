@@ -141,22 +141,22 @@ def in_process(info: dict, n: int) -> None:
 
     body = json.dumps({"policy": info["policy"], "input_tokens": 500}).encode()
 
-    def environ():
-        return {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/route", "SERVER_NAME": "127.0.0.1",
+    def environ(path="/api/v1/route"):
+        return {"REQUEST_METHOD": "POST", "PATH_INFO": path, "SERVER_NAME": "127.0.0.1",
                 "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1", "REMOTE_ADDR": "127.0.0.1",
                 "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
                 "HTTP_AUTHORIZATION": f"Token {info['token']}", "wsgi.input": io.BytesIO(body),
                 "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "SERVER_PROTOCOL": "HTTP/1.1"}
 
-    def measure(handler) -> tuple[float, float]:
+    def measure(handler, path="/api/v1/route") -> tuple[float, float]:
         def start(status, headers):
             assert status.startswith("200"), status
 
         for _ in range(20):  # warm: token cache, router, predictions
-            b"".join(handler(environ(), start))
+            b"".join(handler(environ(path), start))
         c, t = time.process_time(), time.perf_counter()
         for _ in range(n):
-            b"".join(handler(environ(), start))
+            b"".join(handler(environ(path), start))
         return 1000 * (time.process_time() - c) / n, 1000 * (time.perf_counter() - t) / n
 
     rows = [("lean path (token cached, policy held)", measure(WSGIHandler()))]
@@ -169,8 +169,9 @@ def in_process(info: dict, n: int) -> None:
             rows.append(("DRF path, token looked up (one query)", measure(WSGIHandler())))
     finally:
         RouteView._fast = lean
-    with override_settings(MIDDLEWARE=[]):
-        rows.append(("lean path, no middleware", measure(WSGIHandler())))
+    rows.append(("lean path, canonical path (ends in /)", measure(WSGIHandler(), "/api/v1/route/")))
+    with override_settings(MIDDLEWARE=[]):  # no ApiOptionalSlashMiddleware either: the canonical path
+        rows.append(("lean path, no middleware", measure(WSGIHandler(), "/api/v1/route/")))
     print(f"\n## 4a. POST /api/v1/route in-process, {n:,} requests per row (load average "
           f"{os.getloadavg()[0]:.1f})\n")
     print(f"{'variant':42} {'CPU ms/req':>10} {'wall ms/req':>11}")
