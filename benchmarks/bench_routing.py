@@ -135,7 +135,7 @@ def router_speed(pol, tins, n):
           f"target >= 50,000/s; the wall figure falls when other work shares the two cores)")
 
 
-def load(pol_pk: int, users: str, duration: float, server: str = "asgi") -> None:
+def load(pol_pk: int, users: str, duration: float, server: str = "asgi", extra=()) -> None:
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
@@ -144,7 +144,7 @@ def load(pol_pk: int, users: str, duration: float, server: str = "asgi") -> None
     info = Path(tempfile.mkdtemp(prefix="ew-route-")) / "info.json"
     info.write_text(json.dumps({"token": token.key, "policy": pol_pk}))
     subprocess.run([sys.executable, str(Path(__file__).with_name("bench_routing_load.py")), str(info),
-                    "--users", users, "--duration", str(duration), "--server", server], check=True)
+                    "--users", users, "--duration", str(duration), "--server", server, *extra], check=True)
 
 
 def main() -> int:
@@ -156,6 +156,8 @@ def main() -> int:
     ap.add_argument("--server", choices=("asgi", "sync"), default="asgi",
                     help="asgi: the server make run and the container start (energyweb/webserver.py)")
     ap.add_argument("--load-only", action="store_true", help="skip tables 1-3")
+    ap.add_argument("--nice", type=int, default=0, help="the server's niceness in the load test")
+    ap.add_argument("--in-process", type=int, default=2000, help="in-process requests per variant (0: skip)")
     ap.add_argument("--explore", type=float, nargs="*", default=[feedback.EXPLORE_SHARE],
                     help="exploration shares to repeat tables 1-3 with (feedback.py)")
     args = ap.parse_args()
@@ -188,7 +190,8 @@ def main() -> int:
         wl = Workload.objects.filter(name="azure-conv first half").first() or import_workload(
             path, "azure-conv first half")
         row = routing.make_policy(wl, specs, params={"zeta": ZETA})
-        load(row.pk, args.users, args.duration, args.server)
+        load(row.pk, args.users, args.duration, args.server,
+             ["--nice", str(args.nice), "--in-process", str(args.in_process)])
     return 0
 
 
