@@ -346,8 +346,9 @@ SPECTACULAR_SETTINGS = {
         "send it as `Authorization: Token <key>`. (Administrators: `manage.py create_api_token USER`.)\n\n"
         "**Paths** end in `/`; the same path without it is served too, for every method.\n\n"
         "**Limits**: `POST /api/v1/predict/` takes at most ENERGYWEB_PREDICT_MAX_PAIRS pairs (100,000; "
-        "more is a 400 on `pairs`); predictions and job creation (plans, profiling runs, executions, "
-        "imports) are rate-limited per user (ENERGYWEB_PREDICT_RATE, ENERGYWEB_JOB_CREATE_RATE: 429 "
+        "more is a 400 on `pairs`); predictions, routing and job creation (plans, profiling runs, executions, "
+        "imports) are rate-limited per user (ENERGYWEB_PREDICT_RATE, ENERGYWEB_ROUTE_RATE, "
+        "ENERGYWEB_JOB_CREATE_RATE: 429 "
         "with Retry-After); `?search=` is at most 200 characters; `?offset=` at most 10,000; the "
         "measurement and fit lists page by key with `?after=<last id>` (their `next` links)."),
     "VERSION": "1.0.0",
