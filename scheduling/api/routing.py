@@ -152,7 +152,9 @@ class RoutingPolicyCreateSerializer(serializers.Serializer):
                                                      many=True)
     objective = serializers.ChoiceField(choices=Objective.choices, default=Objective.PAPER_ENERGY_ACCURACY)
     parameters = serializers.JSONField(required=False, default=dict,
-                                       help_text="zeta, accuracy_target, energy_budget_j, predictor, per_octave, seed")
+                                       help_text="zeta, accuracy_target, energy_budget_j, predictor, per_octave, seed, "
+                                                 "explore_share (least share of each under-observed deployment, "
+                                                 "default 0.01)")
 
 
 class RoutingPolicySerializer(serializers.ModelSerializer):

@@ -87,3 +87,18 @@ def test_skipping_the_guard_until_a_minimum_is_near_changes_no_decision():
     b = always.route_many(stream)
     assert np.array_equal(a, b)
     assert min(fast.shares()) >= 0.03 - 1 / len(stream)
+
+
+def test_stored_policies_explore_by_default_and_refuse_a_bad_share_by_name(routed, staff_api):
+    from scheduling.services.deployments import ensure_reference_deployments
+
+    deps = [d.pk for d in ensure_reference_deployments()]
+    made = staff_api.post("/api/v1/routing-policies", {"workload": routed["train"].pk, "deployments": deps,
+                                                       "parameters": {"zeta": 0.5}}, format="json")
+    assert made.status_code == 201, made.json()
+    assert set(made.json()["summary"]["explore_share"].values()) <= {feedback.EXPLORE_SHARE}
+    for bad in (0.9, -0.1, "x", True):
+        r = staff_api.post("/api/v1/routing-policies", {"workload": routed["train"].pk, "deployments": deps,
+                                                        "parameters": {"zeta": 0.5, "explore_share": bad}},
+                           format="json")
+        assert r.status_code == 400 and "explore_share" in r.json(), (bad, r.json())
