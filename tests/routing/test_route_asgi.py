@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from asgiref.sync import async_to_sync
 from rest_framework.authtoken.models import Token
 
 from energyweb import asgi
@@ -33,7 +33,10 @@ def call(app, body: bytes, *, path="/api/v1/route", token=None, content_type=b"a
     async def send(message):
         sent.append(message)
 
-    async_to_sync(app)(scope, receive, send)
+    # A loop of its own in a thread of its own: a browser test earlier in the session may have left
+    # an event loop running in this one (Playwright's sync API), where async_to_sync refuses to run.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result(timeout=60)
     start = sent[0]
     content = b"".join(m.get("body", b"") for m in sent[1:])
     return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, content
