@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connections
 from rest_framework.authtoken.models import Token
 
 from energyweb import asgi
@@ -47,7 +49,24 @@ def served(routed, transactional_db, plain_user, settings):
     settings.ALLOWED_HOSTS = ["testserver"]
     deps = ensure_reference_deployments()
     row = make_policy(routed["train"], [spec_for_deployment(d) for d in deps], params={"zeta": 0.5}, deployments=deps)
-    return row, Token.objects.create(user=plain_user).key
+    yield row, Token.objects.create(user=plain_user).key
+    _close_lean_threads()
+
+
+def _close_lean_threads():
+    """The server's route threads keep their database connections (tests run with persistent
+    connections, the server does not): close each thread's, or the test database cannot be dropped."""
+    pool = asgi._lean_pool
+    if pool is None:
+        return
+    barrier = threading.Barrier(asgi.CONCURRENCY)
+
+    def close():
+        barrier.wait(timeout=30)  # every task holds a thread of its own until all have one
+        connections.close_all()
+
+    for f in [pool.submit(close) for _ in range(asgi.CONCURRENCY)]:
+        f.result(timeout=60)
 
 
 def test_the_lean_server_path_answers_as_djangos_asgi_handler(served):
