@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from scheduling.planner.types import PlanningError
 from scheduling.routing import feedback
 from scheduling.routing.policy import build_policy
 from scheduling.routing.replay import replay
 from scheduling.routing.router import Router
-from scheduling.services.types import PlanningError
 from tests.routing.helpers import spec
 
 # Two buckets; C is dearer than A everywhere, so without exploration it gets the paper's one query.
