@@ -7,7 +7,9 @@ and error messages did not change by one bit. Every case is seeded: random specs
 every objective, with and without share bounds, capacity, deadline, accuracy target,
 energy budget, zeta sweeps, every method, the baselines, the job service's parameter
 normalisation and execute(), and the per-query reference MIP on tiny instances.
-Timings and other run-dependent stats are left out of the hash.
+Timings and other run-dependent stats are left out of the hash, and so are the bound and
+gap of a "feasible" (time-limited SCIP) result: they depend on how far SCIP got before
+the clock ran out (its assignment and objective value are kept).
 
 Usage: python benchmarks/planner_fingerprint.py [-v]   (-v: one hash per case)
 """
@@ -62,6 +64,8 @@ def _canon(value):
     if isinstance(value, np.ndarray):
         return hashlib.sha256(np.ascontiguousarray(value).tobytes() + str(value.dtype).encode()).hexdigest()
     if isinstance(value, dict):
+        if value.get("status") == "feasible":
+            value = {k: v for k, v in value.items() if k not in ("bound", "gap")}
         return {str(k): _canon(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
                 if not (isinstance(k, str) and ("seconds" in k or k in VOLATILE_STATS))}
     if isinstance(value, (list, tuple)):
