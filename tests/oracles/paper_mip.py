@@ -23,9 +23,8 @@ import numpy as np
 from ortools.linear_solver import pywraplp
 
 from profiling.services import terms
-
-from .objective_registry import get as get_objective
-from .types import DeploymentSpec, PlanningError
+from scheduling.services.objective_registry import get as get_objective
+from scheduling.services.types import DeploymentSpec, PlanningError
 
 
 @dataclass
