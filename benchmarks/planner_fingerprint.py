@@ -201,16 +201,24 @@ def main() -> int:
     t0, c0 = time.perf_counter(), time.process_time()
     rows = run()
     total = hashlib.sha256()
+    # The planner's rows and the reference MIP's rows also get a hash each: the MIP takes its
+    # costs from the objective registry, whose float order (zeta * E / E_max) differs from the
+    # MIP's old own formula (zeta * (E / E_max)) in the last bits.
+    parts = {"planner": hashlib.sha256(), "reference-mip": hashlib.sha256()}
     for name, value in rows:
         blob = json.dumps(_canon(value), sort_keys=True, default=str).encode()
+        row = hashlib.sha256(blob).hexdigest()
         total.update(name.encode() + b"\0" + blob + b"\0")
+        parts["reference-mip" if name.startswith("mip") else "planner"].update(f"{name} {row}\n".encode())
         if verbose:
             clock = "  (clock-bound: status only)" if '"feasible"' in blob.decode() else ""
-            print(f"{hashlib.sha256(blob).hexdigest()[:16]}  {name}{clock}")
+            print(f"{row[:16]}  {name}{clock}")
     errors = sum(1 for _, v in rows if isinstance(v, dict) and "error" in v)
     clock = sum(1 for _, v in rows if '"feasible"' in json.dumps(_canon(v), default=str))
     print(f"cases {len(rows)} (of which refusals {errors}, clock-bound {clock})")
     print(f"fingerprint {total.hexdigest()}")
+    for part, h in parts.items():
+        print(f"  {part:14} {h.hexdigest()}")
     print(f"wall {time.perf_counter() - t0:.1f} s, cpu {time.process_time() - c0:.1f} s")
     return 0
 
