@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .objective_registry import PAPER_ENERGY_ACCURACY
 from .objectives import (
-    PAPER_ENERGY_ACCURACY,
     Problem,
     build_problem,
     metrics,
@@ -38,7 +38,7 @@ def baselines(
     deployments,
     *,
     seed: int = 0,
-    objective: str = PAPER_ENERGY_ACCURACY,
+    objective: str = PAPER_ENERGY_ACCURACY.name,
     zeta: float = 0.5,
     paper_default_shares: bool = True,
     deadline_s: float | None = None,
@@ -115,7 +115,7 @@ def class_policies(p: Problem, seed: int = 0) -> dict[str, tuple[np.ndarray, Cal
 
 
 def baselines_for_problem(
-    p: Problem, *, seed=0, objective=PAPER_ENERGY_ACCURACY, zeta=0.5
+    p: Problem, *, seed=0, objective=PAPER_ENERGY_ACCURACY.name, zeta=0.5
 ) -> dict[str, PlanResult]:
     results = {}
     costs = unit_costs(p, objective, zeta)  # once for all baselines: the same objective and zeta

@@ -30,12 +30,10 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 from ortools.linear_solver.python import model_builder_helper as mbh
 
-from . import share_dual
+from . import objective_registry, share_dual
+from .objective_registry import SideConstraint
 from .objectives import (
-    MAXIMISED,
-    OBJECTIVES,
     Problem,
-    SideConstraint,
     build_problem,
     metrics,
     reported_value,
@@ -46,7 +44,6 @@ from .objectives import (
 from .types import ClassPlan, DeploymentSpec, PlanningError, PlanResult
 
 __all__ = [
-    "OBJECTIVES",
     "DEFAULT_ZETAS",
     "DeploymentSpec",
     "PlanResult",
@@ -152,8 +149,7 @@ def baselines(tin, tout, deployments, *, seed=0, **kw):
 
 
 def _check_objective(objective: str, zeta: float, method: str) -> None:
-    if objective not in OBJECTIVES:
-        raise PlanningError(f"unknown objective {objective!r}; choose one of {', '.join(sorted(OBJECTIVES))}")
+    objective_registry.get(objective)  # PlanningError naming the choices
     if not (0.0 <= float(zeta) <= 1.0):
         raise PlanningError(f"zeta must lie in 0..1, got {zeta}")
     if method not in METHODS:
@@ -511,8 +507,6 @@ def _repair(p: Problem, costs, side, cap, xl, deadline):
 
 def _explain_infeasible(p: Problem, costs, side, status) -> None:
     """Turn an infeasible LP into a message that says which constraint cannot be met."""
-    from .objectives import MAX_ACCURACY_ENERGY_BUDGET, MIN_ENERGY_ACCURACY_TARGET
-
     cap = p.cap_runtime if p.has_capacity else None
     if cap is not None:
         st, x, _, _ = _Model(costs, p.class_count, p.lo, p.hi, p.runtime, cap, None).solve("glop", 60, False)
@@ -527,23 +521,13 @@ def _explain_infeasible(p: Problem, costs, side, status) -> None:
                 "capacity too small: no assignment fits the GPU-second capacities and deadline "
                 f"({have}); the workload needs at least {need:.6g} s of runtime even on its fastest deployments"
             )
-    if side is not None:
-        acc_costs = -(p.tokens[:, None] * p.accuracy[None, :]) / p.total_tokens
-        en_costs = p.energy
-        target_costs = acc_costs if side.sense == ">=" else en_costs
-        _, x, obj, _ = _Model(target_costs, p.class_count, p.lo, p.hi, p.runtime, cap, None).solve(
+    if side is not None and side.reach is not None:
+        # The best the side row can reach under the share bounds (and capacities) alone.
+        _, x, obj, _ = _Model(side.reach(), p.class_count, p.lo, p.hi, p.runtime, cap, None).solve(
             "glop", 60, False
         )
         if x is not None:
-            if side.sense == ">=":
-                raise PlanningError(
-                    f"{MIN_ENERGY_ACCURACY_TARGET}: {side.label} cannot be met; the best accuracy the "
-                    f"share bounds allow is {-obj:.6g}%"
-                )
-            raise PlanningError(
-                f"{MAX_ACCURACY_ENERGY_BUDGET}: {side.label} cannot be met; the least energy the share "
-                f"bounds allow is {obj:.6g} J"
-            )
+            raise PlanningError(side.explain(obj))
     raise PlanningError(f"no assignment satisfies the constraints (LP status {status.name})")
 
 
@@ -647,10 +631,7 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
     if p.energy_estimated:
         est = [d.key for d in p.deployments if d.energy_estimated]
         warnings.append(f"energy of {', '.join(est)} is estimated, not measured")
-    if objective in MAXIMISED:
-        bound_r = -bound if bound is not None else None
-    else:
-        bound_r = bound
+    bound_r = reported_value(objective, bound) if bound is not None else None
     return PlanResult(
         status=status,
         objective=objective,

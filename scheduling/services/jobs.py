@@ -23,7 +23,7 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from energyweb.jobs import service as job_service
 from energyweb.validation import FieldError, boolean_field, number_field
-from scheduling.choices import Objective
+from scheduling.planner import objective_registry
 from scheduling.planner import solver as solver_service
 from scheduling.planner.baselines import baselines_for_problem
 from scheduling.planner.npzstream import NpzArray, write_rows
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 MAX_DEADLINE_S = 1e9
 DEFAULT_ZETAS = tuple(round(0.1 * i, 1) for i in range(11))
-ZETA_OBJECTIVES = {Objective.PAPER_ENERGY_ACCURACY, Objective.PAPER_ENERGY_RUNTIME}
 METRIC_KEYS = ("status", "objective", "zeta", "objective_value", "bound", "gap", "total_energy_j",
                "total_energy_low_j", "total_energy_high_j",
                "total_runtime_s", "mean_runtime_s", "accuracy", "counts", "solve_seconds", "method",
@@ -65,9 +64,11 @@ def _number(params: dict, key: str, *, positive=True, minimum=None, maximum=None
 def normalise_parameters(objective: str, params: dict | None) -> dict:
     """Checked, complete parameters for a job; raises JobParameterError naming the field."""
     params = dict(params or {})
-    if objective not in Objective.values:
-        raise JobParameterError(f"Unknown objective {objective!r}: one of {', '.join(Objective.values)}.",
-                                "objective")
+    try:
+        kind = objective_registry.get(objective)
+    except PlanningError:
+        raise JobParameterError(f"Unknown objective {objective!r}: one of {', '.join(objective_registry.names())}.",
+                                "objective") from None
     out: dict = {}
     # Strict parsing (energyweb/validation.py): "false" is false, and a zeta that is no number
     # is a 400 naming it, not a 500 from float().
@@ -92,7 +93,7 @@ def normalise_parameters(objective: str, params: dict | None) -> dict:
     if len(zetas) > cap:
         raise JobParameterError(f"At most {cap} zeta values (ENERGYWEB_PLAN_MAX_ZETAS); this asks for {len(zetas)}.",
                                 "zetas")
-    if objective not in ZETA_OBJECTIVES:
+    if not kind.uses_zeta:
         zetas = [zetas[0]] if len(zetas) == 1 else [0.5]
     out["zetas"] = zetas
     if primary is None:
@@ -115,10 +116,9 @@ def normalise_parameters(objective: str, params: dict | None) -> dict:
     # Off by default: a model predicting <= 0 for a query is refused rather than made free.
     out["allow_clamping"] = boolean_field(params.get("allow_clamping"), "allow_clamping", default=False,
                                           error=JobParameterError)
-    if objective == Objective.MIN_ENERGY_ACCURACY_TARGET and out["accuracy_target"] is None:
-        raise JobParameterError("This objective needs an accuracy target (%).", "accuracy_target")
-    if objective == Objective.MAX_ACCURACY_ENERGY_BUDGET and out["energy_budget_j"] is None:
-        raise JobParameterError("This objective needs an energy budget (J).", "energy_budget_j")
+    for need in kind.requires:
+        if out[need.field] is None:
+            raise JobParameterError(need.message, need.field)
     return out
 
 
