@@ -31,8 +31,8 @@ class MeteredJob(Job):
     @classmethod
     def job_lock(cls, pk: int) -> None:
         """Serialise claims per hardware (a PostgreSQL row lock; SQLite serialises writes anyway)."""
-        from profiling.models import Hardware
-
+        # The model the ``hardware`` key points at: the kernel imports no app.
+        Hardware = cls._meta.get_field("hardware").related_model
         hardware_id = cls.objects.filter(pk=pk).values_list("hardware_id", flat=True).first()
         if hardware_id is not None:
             list(Hardware.objects.select_for_update().filter(pk=hardware_id).values_list("pk", flat=True))

@@ -3,13 +3,13 @@
 A large upload leaves the request path: the request streams it to MEDIA_ROOT/imports (0600,
 O_EXCL, hashed on the way), creates an ``UploadJob`` row and answers at once; a worker claims
 the job and runs the importer on the stored file. What each importer declares is small (the
-hooks on ``UploadJob``); storing, queuing, running, reporting and removing the stored file
+hooks named when it is registered, ``registry.register_upload``); storing, queuing, running, reporting and removing the stored file
 live here, once.
 
 Never twice, never half-written: an importer writes its result inside one transaction and
 records it on the job row in that same transaction with a write conditional on the claim
 (``handle.progress``), so a worker that lost its claim rolls back; a restarted job first asks
-``upload_committed()`` and only reports what an earlier attempt committed. The stored upload
+the ``committed`` hook and only reports what an earlier attempt committed. The stored upload
 is removed once the row is final (succeeded, failed, cancelled, or failed by recovery), never
 while another attempt may still need it.
 """
@@ -27,6 +27,7 @@ from django.db import models, transaction
 from django.urls import reverse
 
 from energyweb.diskfull import write_new
+from energyweb.jobs import registry
 from energyweb.jobs import service as job_service
 from energyweb.jobs.choices import JobStatus
 from energyweb.jobs.fair import FairShareJob
@@ -48,7 +49,8 @@ class UploadJob(FairShareJob):
     """A stored upload waiting for, or going through, its all-or-nothing importer.
 
     An import is one transaction, so it cannot resume: a lost worker's job restarts.
-    A concrete job declares ``job_task``, its two routes and the hooks below.
+    A concrete job declares its two routes and ``status_fields()``; its importer's hooks are
+    named where the kind is registered (``registry.register_upload``), not relayed by the model.
     """
 
     filename = models.CharField(max_length=255)
@@ -80,18 +82,6 @@ class UploadJob(FairShareJob):
         return Path(settings.MEDIA_ROOT) / self.stored_file
 
     # --- what a concrete upload job declares ---------------------------------------------
-
-    def upload_committed(self) -> dict | None:
-        """The result of an earlier attempt that committed before its worker was lost, else None."""
-        raise NotImplementedError
-
-    def upload_import(self, path: Path, handle) -> dict:
-        """Import the stored file under ``handle``'s claim; return the result or raise UploadRefused."""
-        raise NotImplementedError
-
-    def upload_leftovers(self) -> None:
-        """Remove what a lost attempt may have left outside the database (files written before
-        its commit). Called before an attempt and when the job ends; the default has none."""
 
     def status_fields(self) -> dict:
         """The importer's own progress fields for ``status()``."""
@@ -197,8 +187,9 @@ def cancel(job: UploadJob) -> bool:
 
 def run(job: UploadJob, handle) -> None:
     """The job body (``run_claimed``): import the stored file once, record the outcome."""
+    kind = registry.kind(type(job))
     try:
-        committed = job.upload_committed()
+        committed = kind.call("committed", job)
         if committed is not None:
             # A worker died after the import committed and before it finished the job: report it.
             handle.finish(steps_done=job.steps_total, result=committed)
@@ -207,9 +198,9 @@ def run(job: UploadJob, handle) -> None:
         if not path.exists():
             handle.fail("The stored upload is gone; upload the file again.")
             return
-        job.upload_leftovers()
+        kind.call("leftovers", job)
         try:
-            result = job.upload_import(path, handle)
+            result = kind.call("import_file", job, path, handle)
         except UploadRefused as exc:
             handle.fail(str(exc), result=exc.result)
             return
@@ -225,17 +216,6 @@ def end(job: UploadJob) -> None:
     """Remove the stored upload and any leftovers of a job that has ended."""
     job.stored_path.unlink(missing_ok=True)
     try:
-        job.upload_leftovers()
+        registry.kind(type(job)).call("leftovers", job)
     except OSError:
         log.warning("could not remove the leftovers of %s %s", type(job).__name__, job.pk, exc_info=True)
-
-
-def run_task(model: type[UploadJob], job_id: int) -> str:
-    """What every upload task does, in this process: claim the job and run it."""
-    return job_service.run_claimed(model, job_id, run, transient=job_service.TRANSIENT)
-
-
-def register_task(name: str, model_label: str):
-    """The thin Celery task of one upload job model (``app_label.Model``)."""
-    return job_service.register_job_task(name, model_label, "energyweb.jobs.uploads:run",
-                                         soft_time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S, grace_s=300)

@@ -20,7 +20,6 @@ class ProfilingRun(MeteredJob):
     time, since two would corrupt each other's energy readings.
     """
 
-    job_task = "profiling.run_profiling"
     job_resumable = True
     job_label = "profiling run"
 

@@ -12,8 +12,9 @@ from energyweb.permissions import is_staff, may_manage_job
 from scheduling.forms import PlanForm
 from scheduling.models import ScheduleJob
 from scheduling.services import jobs
-from scheduling.services.deployments import DeploymentResolutionError, ensure_reference_deployments
+from scheduling.services.deployments import DeploymentResolutionError
 from scheduling.services.plan_checks import QuotaExceeded, check_deployments, check_job_quota
+from scheduling.services.reference_deployments import ensure_reference_deployments
 
 
 @login_required

@@ -45,9 +45,9 @@ def queued(api, data=None, name="wl big") -> WorkloadImportJob:
 
 def run_here(job) -> str:
     """The job body in this process, as the task runs it in a worker."""
-    from energyweb.jobs import uploads
+    from scheduling.tasks import run_workload_import
 
-    return uploads.run_task(WorkloadImportJob, job.pk)
+    return run_workload_import(job.pk)
 
 
 @pytest.mark.django_db
