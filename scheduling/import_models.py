@@ -33,5 +33,5 @@ class WorkloadImportJob(UploadJob):
         return self.STEPS[min(self.steps_done, len(self.STEPS) - 1)]
 
     def status_fields(self) -> dict:
-        return {"name": self.name, "step": self.step, "rows_read": self.rows_read, "workload": self.workload_id,
-                "workload_url": self.workload.get_absolute_url() if self.workload_id else None}
+        return {**super().status_fields(), "name": self.name, "step": self.step, "rows_read": self.rows_read,
+                "workload": self.workload_id, "workload_url": self.workload.get_absolute_url() if self.workload_id else None}

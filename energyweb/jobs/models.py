@@ -98,6 +98,23 @@ class Job(models.Model):
         left = max(self.steps_total - self.steps_done, 0)
         return elapsed / self.steps_done * left
 
+    def status_payload(self) -> dict:
+        """The one status JSON of every job, for the page's polling and the API alike; a kind adds
+        its own fields in ``status_fields()``."""
+        return {
+            "id": self.pk, "status": self.status, "steps_done": self.steps_done, "steps_total": self.steps_total,
+            "percent": self.progress_percent, "eta_seconds": self.eta_seconds, "attempts": self.attempts,
+            "error": self.error,
+            "created": self.created.isoformat() if self.created else None,
+            "started": self.started.isoformat() if self.started else None,
+            "finished": self.finished.isoformat() if self.finished else None,
+            **self.status_fields(),
+        }
+
+    def status_fields(self) -> dict:
+        """What this kind adds to ``status_payload()`` (cells of a run, the file of an import...)."""
+        return {}
+
     @property
     def duration_seconds(self) -> float | None:
         if not self.started:

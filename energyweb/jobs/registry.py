@@ -52,6 +52,7 @@ class JobKind:
     grace_s: float
     task: object = field(repr=False, compare=False)
     upload: UploadHooks | None = None
+    cancel: str = "energyweb.jobs.service:cancel"  # "module:function", called as cancel(job) -> bool
 
     @property
     def task_name(self) -> str:
@@ -78,12 +79,13 @@ def resolve(path: str) -> Callable:
 
 
 def register(model_label: str, *, body: str, soft_time_limit: float, grace_s: float,
-             upload: UploadHooks | None = None):
+             upload: UploadHooks | None = None, cancel: str = "energyweb.jobs.service:cancel"):
     """Register a job kind and create its Celery task (named from the label); returns the task.
 
     ``body`` ("module:function") is called as ``body(job, handle)`` under the claim's lease
     (``service.run_claimed``). The time limits only stop a runaway: a soft limit is recorded by
-    the job, the hard one ``grace_s`` later kills the worker's child."""
+    the job, the hard one ``grace_s`` later kills the worker's child. ``cancel(job) -> bool`` cancels
+    one (the default marks the row; a running worker stops at its next progress report)."""
     from django.apps import apps
 
     from energyweb.jobs.models import Job
@@ -95,7 +97,7 @@ def register(model_label: str, *, body: str, soft_time_limit: float, grace_s: fl
     if label in _kinds:
         raise ValueError(f"job kind {label} is registered twice")
     task = _make_task(label, body, soft_time_limit=soft_time_limit, grace_s=grace_s)
-    _kinds[label] = model.job_kind = JobKind(label, body, soft_time_limit, grace_s, task, upload)
+    _kinds[label] = model.job_kind = JobKind(label, body, soft_time_limit, grace_s, task, upload, cancel)
     return task
 
 
@@ -106,7 +108,8 @@ def register_upload(model_label: str, *, committed: str, import_file: str, lefto
 
     return register(model_label, body="energyweb.jobs.uploads:run",
                     soft_time_limit=soft_time_limit or settings.LONG_JOB_SOFT_TIME_LIMIT_S, grace_s=grace_s,
-                    upload=UploadHooks(committed=committed, import_file=import_file, leftovers=leftovers))
+                    upload=UploadHooks(committed=committed, import_file=import_file, leftovers=leftovers),
+                    cancel="energyweb.jobs.uploads:cancel")
 
 
 def kind(model_or_label) -> JobKind:

@@ -84,8 +84,12 @@ class UploadJob(FairShareJob):
     # --- what a concrete upload job declares ---------------------------------------------
 
     def status_fields(self) -> dict:
-        """The importer's own progress fields for ``status()``."""
-        return {}
+        """What every upload job adds to ``status_payload()``; an importer adds its own progress
+        fields with ``{**super().status_fields(), ...}``."""
+        return {
+            "filename": self.filename, "size_bytes": self.size_bytes, "result": self.result or {},
+            "url": self.get_absolute_url(), "status_url": reverse(self.status_route, args=[self.pk]),
+        }
 
     @classmethod
     def job_abandoned(cls, pks) -> None:
@@ -100,6 +104,27 @@ class UploadJob(FairShareJob):
 def runs_in_background(upload) -> bool:
     """Uploads above ENERGYWEB_IMPORT_SYNC_MAX_KB leave the request path."""
     return (getattr(upload, "size", 0) or 0) > settings.IMPORT_SYNC_MAX_BYTES
+
+
+@dataclass
+class Submitted:
+    """What a ``submit_*`` upload use case did: imported in the request (``result``) or queued (``job``)."""
+
+    job: UploadJob | None = None
+    result: object = None
+
+    @property
+    def queued(self) -> bool:
+        return self.job is not None
+
+
+def import_now_or_queue(upload, *, now, queue) -> Submitted:
+    """The one place that decides "import now or in the background" for every importer: ``now()``
+    imports in the request and returns the result, ``queue()`` stores the upload and returns the job.
+    Either may raise the importer's field-keyed errors; nothing is written then."""
+    if runs_in_background(upload):
+        return Submitted(job=queue())
+    return Submitted(result=now())
 
 
 @dataclass
@@ -151,20 +176,6 @@ def submit(model: type[UploadJob], stored: StoredUpload, *, user=None, steps_tot
         stored.discard()
         raise
     return job
-
-
-def status(job: UploadJob) -> dict:
-    """What the progress page and the API show; the same shape for both."""
-    return {
-        "id": job.pk, "status": job.status, "filename": job.filename, "size_bytes": job.size_bytes,
-        "percent": job.progress_percent, "attempts": job.attempts, "error": job.error,
-        "result": job.result or {},
-        "created": job.created.isoformat() if job.created else None,
-        "finished": job.finished.isoformat() if job.finished else None,
-        **job.status_fields(),
-        "url": job.get_absolute_url(),
-        "status_url": reverse(job.status_route, args=[job.pk]),
-    }
 
 
 def cancel(job: UploadJob) -> bool:

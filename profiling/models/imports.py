@@ -26,4 +26,5 @@ class MeasurementImportJob(UploadJob):
     batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     def status_fields(self) -> dict:
-        return {"rows_validated": self.rows_validated, "rows_written": self.rows_written, "batch": self.batch_id}
+        return {**super().status_fields(), "rows_validated": self.rows_validated, "rows_written": self.rows_written,
+                "batch": self.batch_id}

@@ -55,6 +55,9 @@ class ProfilingRun(MeteredJob):
     def __str__(self) -> str:
         return f"Run {self.pk}: {self.llm} @ {self.hardware} ({self.status})"
 
+    def status_fields(self) -> dict:
+        return {"cells_done": self.cells_done, "cells_total": self.cells_total, "worker": self.worker}
+
     def get_absolute_url(self) -> str:
         from django.urls import reverse
 

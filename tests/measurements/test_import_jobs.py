@@ -8,9 +8,9 @@ import time
 import pytest
 
 from energyweb.jobs import service as job_service
+from energyweb.jobs import uploads
 from energyweb.jobs.service import JobLost
 from profiling.models import ImportBatch, Measurement, MeasurementImportJob
-from profiling.services import import_jobs
 from tests.measurements.conftest import own_csv
 from tests.uploads import stored, upload
 
@@ -23,7 +23,9 @@ BAD = "Tiny LM (1B),Test Box,-4,64,1,1.5,100,10,1"
 
 def run_here(job) -> str:
     """The job body in this process, as the task runs it in a worker."""
-    return job_service.run_claimed(MeasurementImportJob, job.pk, import_jobs.run_job)
+    from profiling.tasks import run_measurement_import
+
+    return run_measurement_import(job.pk)
 
 
 def test_small_upload_stays_in_the_request(staff_api, pair):
@@ -74,7 +76,7 @@ def test_a_worker_that_lost_its_claim_commits_nothing(staff_api, pair, backgroun
     # Recovery gave the job to another worker while this one was importing.
     MeasurementImportJob.objects.filter(pk=job.pk).update(lease_owner="someone-else")
     with pytest.raises(JobLost):
-        import_jobs.run_job(MeasurementImportJob.objects.get(pk=job.pk), handle)
+        uploads.run(MeasurementImportJob.objects.get(pk=job.pk), handle)
     assert Measurement.objects.count() == 0 and ImportBatch.objects.count() == 0
 
 
