@@ -94,8 +94,13 @@ def register(model_label: str, *, body: str, soft_time_limit: float, grace_s: fl
     if not issubclass(model, Job):
         raise TypeError(f"{model_label} is not a job model (energyweb.jobs.models.Job)")
     label = model._meta.label
-    if label in _kinds:
-        raise ValueError(f"job kind {label} is registered twice")
+    known = _kinds.get(label)
+    if known is not None:
+        # ready() may run again (Django allows it; isolate_apps does it): the same registration is a no-op.
+        if (known.body, known.soft_time_limit, known.grace_s, known.upload, known.cancel) == (
+                body, soft_time_limit, grace_s, upload, cancel):
+            return known.task
+        raise ValueError(f"job kind {label} is registered twice, differently ({known.body} and {body})")
     task = _make_task(label, body, soft_time_limit=soft_time_limit, grace_s=grace_s)
     _kinds[label] = model.job_kind = JobKind(label, body, soft_time_limit, grace_s, task, upload, cancel)
     return task
