@@ -4,6 +4,8 @@
 - ``energyweb.validation.FieldError`` (and the few service errors that still carry ``field`` on a
   ValueError of their own) -> 400 keyed by the field; ``as_dict()`` (row/column errors) goes along.
   A view may rename the keys to its request's fields with ``field_error_key(field)``.
+- an importer's refusal that carries its own report (``as_dict()``) and ``status_code`` (the
+  measurement importer's ImportFailed: 400, or 409 for rows imported before) -> that report.
 - a job quota (``energyweb.jobs.usecases.JobQuotaExceeded``) -> 429, as DRF's throttles.
 - a row that does not exist (``ObjectDoesNotExist``) -> 404.
 - a delete that history forbids (``ProtectedError``) -> 409 naming what holds the row.
@@ -39,6 +41,9 @@ def field_error_body(exc, view=None) -> dict:
 def exception_handler(exc, context):
     if is_disk_full(exc):  # ENOSPC/EDQUOT while storing a file: 507, the partial file is gone
         return Response({"detail": str(exc) if isinstance(exc, DiskFull) else MESSAGE}, status=507)
+    if callable(getattr(exc, "as_dict", None)) and isinstance(getattr(exc, "status_code", None), int) \
+            and not isinstance(exc, exceptions.APIException):
+        return Response(exc.as_dict(), status=exc.status_code)
     if isinstance(exc, JobQuotaExceeded):
         exc = exceptions.Throttled(detail=str(exc))
     elif is_field_error(exc):

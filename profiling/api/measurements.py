@@ -23,7 +23,6 @@ from energyweb.permissions import IsStaff
 from profiling.forms import MeasurementFilter
 from profiling.models import ImportBatch, Measurement, MeasurementImportJob
 from profiling.services import import_jobs
-from profiling.services.measurement_import import ImportFailed
 
 
 class MeasurementSerializer(serializers.ModelSerializer):
@@ -142,12 +141,8 @@ class MeasurementImportView(APIView):
         options = dict(llm=data["llm"], hardware=data["hardware"], create_missing=data["create_missing"],
                        negative_energy="error" if data["strict_energy"] else "drop", user=request.user,
                        allow_duplicate=data["allow_duplicate"])
-        try:
-            done = import_jobs.submit_measurements(data["file"], **options)
-        except ImportFailed as exc:
-            # The importer's own report (row/column errors, or the batch a duplicate repeats), not a field error.
-            code = status.HTTP_409_CONFLICT if exc.duplicate_of is not None else status.HTTP_400_BAD_REQUEST
-            return Response(exc.as_dict(), status=code)
+        # ImportFailed is answered by the exception handler: its row/column report, 400 (409 for a duplicate).
+        done = import_jobs.submit_measurements(data["file"], **options)
         if done.queued:
             return accepted(done.job)
         return Response(done.result.as_dict(), status=status.HTTP_201_CREATED)
