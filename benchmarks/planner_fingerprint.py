@@ -47,7 +47,7 @@ from tests.solver.conftest import random_deployments, random_workload  # noqa: E
 try:  # the reference MIP moved under tests/ (issue 17); the fingerprint reads either place
     from tests.oracles import paper_mip
 except ImportError:  # pragma: no cover - the base commit
-    from scheduling.services import paper_mip
+    from tests.oracles import paper_mip
 
 OBJECTIVES = ["paper-energy-accuracy", "paper-energy-runtime", "min-energy-accuracy-target",
               "max-accuracy-energy-budget"]

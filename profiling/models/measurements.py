@@ -20,7 +20,6 @@ class ProfilingRun(MeteredJob):
     time, since two would corrupt each other's energy readings.
     """
 
-    job_task = "profiling.run_profiling"
     job_resumable = True
     job_label = "profiling run"
 
@@ -55,6 +54,9 @@ class ProfilingRun(MeteredJob):
 
     def __str__(self) -> str:
         return f"Run {self.pk}: {self.llm} @ {self.hardware} ({self.status})"
+
+    def status_fields(self) -> dict:
+        return {"cells_done": self.cells_done, "cells_total": self.cells_total, "worker": self.worker}
 
     def get_absolute_url(self) -> str:
         from django.urls import reverse

@@ -76,7 +76,6 @@ class Execution(models.Model):
 class ExecutionJob(MeteredJob):
     """One deployment's share of an execution, on its hardware's queue; the unit of work is a batch."""
 
-    job_task = "scheduling.run_execution_job"
     job_resumable = True
     job_label = "execution"
 

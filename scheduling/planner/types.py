@@ -241,3 +241,13 @@ PlanResult.class_plan = property(_get_class_plan)
 
 def _num(x):
     return None if x is None else float(x)
+
+
+@dataclass
+class WorkloadArrays:
+    """A stored workload's query columns (``Workload.load_arrays``)."""
+
+    tin: np.ndarray
+    tout: np.ndarray
+    ids: np.ndarray | None = None
+    timestamps: np.ndarray | None = None

@@ -221,30 +221,3 @@ def spec_from_json(data: dict) -> DeploymentSpec:
     data["model_notes"] = tuple(data.get("model_notes") or ())
     data["supports"] = tuple(data.get("supports") or ())
     return DeploymentSpec(**data)
-
-
-def ensure_reference_deployments(create: bool = True) -> list | None:
-    """A Deployment (selected fits, default shares) for every LLM and hardware pair that has a
-    selected energy and runtime fit and a known accuracy; existing ones are reused. With
-    ``create=False`` (a reader who may not add inventory) None when any of them is missing."""
-    from scheduling.models import Deployment
-
-    selected = EnergyModelFit.objects.selected()
-    pairs = set(selected.filter(target=FitTarget.ENERGY, llm__accuracy__isnull=False)
-                .values_list("llm_id", "hardware_id"))
-    pairs &= set(selected.filter(target=FitTarget.RUNTIME).values_list("llm_id", "hardware_id"))
-    rows = []
-    for llm_id, hardware_id in sorted(pairs):
-        dep = Deployment.objects.filter(llm_id=llm_id, hardware_id=hardware_id,
-                                        energy_fit_choice=FitChoice.SELECTED,
-                                        runtime_fit_choice=FitChoice.SELECTED,
-                                        min_share=0.0, max_share=1.0, horizon_s__isnull=True).first()
-        if dep is None and not create:
-            return None
-        dep = (dep
-               or Deployment.objects.create(llm_id=llm_id, hardware_id=hardware_id,
-                                            energy_fit_choice=FitChoice.SELECTED,
-                                            runtime_fit_choice=FitChoice.SELECTED,
-                                            notes="Reference deployment (selected fitted models)."))
-        rows.append(dep)
-    return rows

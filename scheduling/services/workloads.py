@@ -41,6 +41,7 @@ from django.db import transaction
 
 from energyweb.diskfull import write_new
 from energyweb.tabular import TableError, reader_from_settings
+from scheduling.planner.types import WorkloadArrays
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -648,14 +649,6 @@ def content_hash(tin: np.ndarray, tout: np.ndarray) -> str:
 # --- storage ---------------------------------------------------------------------------
 
 
-@dataclass
-class WorkloadArrays:
-    tin: np.ndarray
-    tout: np.ndarray
-    ids: np.ndarray | None = None
-    timestamps: np.ndarray | None = None
-
-
 def _save_npy(zf: zipfile.ZipFile, name: str, column: np.ndarray, dtype) -> None:
     """What np.savez writes for ``column.astype(dtype)``, converted a slice at a time."""
     dtype = np.dtype(dtype)
@@ -748,12 +741,8 @@ def import_workload(source, name: str, *, description: str = "", user=None, file
 
 
 def load_workload_arrays(workload, with_meta: bool = False) -> WorkloadArrays:
-    with default_storage.open(workload.data_file.name, "rb") as fh, np.load(fh) as data:
-        tin = data["tin"].astype(np.int64)
-        tout = data["tout"].astype(np.int64)
-        ids = data["ids"] if with_meta and "ids" in data.files else None
-        ts = data["timestamps"].astype("datetime64[ns]") if with_meta and "timestamps" in data.files else None
-    return WorkloadArrays(tin=tin, tout=tout, ids=ids, timestamps=ts)
+    """The stored arrays of a workload (``Workload.load_arrays``: the row knows its file)."""
+    return workload.load_arrays(with_meta=with_meta)
 
 
 def delete_workload_file(workload) -> None:

@@ -13,11 +13,10 @@ import sys
 
 import numpy as np
 import pytest
-from scheduling.routing_models import RoutingPolicy
 
 from scheduling.api.serializers import ScheduleJobCreateSerializer
 from scheduling.forms import PlanForm
-from scheduling.models import ScheduleJob
+from scheduling.models import RoutingPolicy, ScheduleJob
 from scheduling.planner.objective_registry import ObjectiveKind, Requirement
 from scheduling.planner.types import PlanningError
 from scheduling.services import jobs, objective_registry, solver
