@@ -44,33 +44,26 @@ class Infeasible(Exception):
 
 def lagrangian(costs: np.ndarray, counts: np.ndarray, lo: np.ndarray, hi: np.ndarray, mu: np.ndarray) -> float:
     """L(mu), a lower bound on the share-bounded optimum for any prices mu."""
-    per_class = _row_min(costs - mu[None, :])
+    per_class = _column_min(costs, lambda d, col: col - mu[d])
     return float(np.dot(counts, per_class) + np.minimum(mu * lo, mu * hi).sum())
 
 
 def gap_floor(costs: np.ndarray, counts: np.ndarray) -> float:
     """A tiny fraction of the cost scale: an objective near zero must not turn float noise into a gap."""
-    return float(np.dot(counts, _row_min(-np.abs(costs)))) * -1e-12
+    return float(np.dot(counts, _column_min(costs, lambda d, col: -np.abs(col)))) * -1e-12
 
 
-def _row_min(a: np.ndarray) -> np.ndarray:
-    """(C,) a.min(axis=1), column by column: ~15x faster than a reduction over 7-wide rows
-    when ``a`` is column-major (as the planner keeps its cost matrices), and exact either way."""
-    if a.shape[1] == 0 or not a.flags.f_contiguous:
-        return a.min(axis=1)
-    out = a[:, 0].copy()
-    for d in range(1, a.shape[1]):
-        np.minimum(out, a[:, d], out=out)
+def _column_min(costs: np.ndarray, f) -> np.ndarray:
+    """(C,) min over d of f(d, costs[:, d]), one column at a time.
+
+    On the planner's column-major costs each column is a contiguous pass and the
+    temporaries are one column, not a (C, D) matrix: ~15x faster than numpy's
+    reduction across 7-wide rows, and the same values.
+    """
+    out = np.array(f(0, costs[:, 0]), dtype=np.float64)
+    for d in range(1, costs.shape[1]):
+        np.minimum(out, f(d, costs[:, d]), out=out)
     return out
-
-
-def _row_argmin(a: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """(C,) int16 first column where a[c] equals its row minimum m[c] (a.argmin(axis=1))."""
-    D = a.shape[1]
-    best = np.full(a.shape[0], D - 1, dtype=np.int16)
-    for d in range(D - 2, -1, -1):
-        best[a[:, d] == m] = d
-    return best
 
 
 def relative_gap(obj: float, bound: float, ref: float) -> float:
@@ -117,25 +110,40 @@ def solve(costs, counts, lo, hi, *, mu0=None, bins=None, pooled=None, tol=1e-9, 
 
 
 def _reduced(costs, mu):
-    """Reduced costs minus each class's best, the best deployment, and the gap to the second best.
+    """(column, best, gap): the best deployment at prices mu, the gap to the second best, and
+    column(d) = c_cd - mu_d minus each class's best (a fresh (C,) array, made when asked).
 
     Column by column on a column-major matrix (the planner's layout): every step is a
-    contiguous pass over C values instead of a reduction across 7-wide rows.
+    contiguous pass over C values and no (C, D) temporary is made.
     """
-    r = np.subtract(costs, mu[None, :], order="F")
-    m = _row_min(r)
-    best = _row_argmin(r, m)
-    r -= m[:, None]  # the best column is now exactly 0
-    gap = np.full(r.shape[0], np.inf)
-    for d in range(r.shape[1]):
-        np.minimum(gap, np.where(best == d, np.inf, r[:, d]), out=gap)
-    return r, best, gap
+    D = costs.shape[1]
+
+    def shifted(d):
+        return costs[:, d] - mu[d]  # the same floats at every call
+
+    m = _column_min(costs, lambda d, col: col - mu[d])
+    best = np.full(costs.shape[0], D - 1, dtype=np.int16)
+    for d in range(D - 2, -1, -1):
+        best[shifted(d) == m] = d
+    gap = np.full(costs.shape[0], np.inf)
+    for d in range(D):
+        col = shifted(d)
+        col -= m
+        col[best == d] = np.inf
+        np.minimum(gap, col, out=gap)
+
+    def column(d):
+        col = shifted(d)
+        col -= m
+        return col
+
+    return column, best, gap
 
 
 def _rounds(costs, counts, lo, hi, mu, target, tol, max_rounds, stats, ref):
     """Column generation from the balanced prices: flow on the free classes, certify, widen."""
     C, D = costs.shape
-    r, best, gap = _reduced(costs, mu)
+    column, best, gap = _reduced(costs, mu)
     plan = ClassPlan(best.astype(np.int16), counts, np.zeros(0, dtype=np.int64), np.zeros((0, D), np.int64))
     free = np.zeros(C, dtype=bool)
     best_bound, best_mu = -np.inf, mu
@@ -144,10 +152,10 @@ def _rounds(costs, counts, lo, hi, mu, target, tol, max_rounds, stats, ref):
         if 2 * target >= C:
             return None  # the free set would be most of the problem: one full flow is cheaper
         stats["dual_rounds"] += 1
-        delta = float(np.partition(gap, min(target, C - 1))[min(target, C - 1)])
+        delta = _kth_smallest(gap, min(target, C - 1))
         free |= gap <= delta
         if not feasible:
-            _cover_bounds(r, best, gap, counts, lo, hi, free)
+            _cover_bounds(column, best, gap, counts, lo, hi, free)
         rows = np.flatnonzero(free)
         stats["free_classes"].append(int(rows.size))
         # Every arc of a free class: the flow can then meet any bound the free supply allows
@@ -188,24 +196,42 @@ def _rounds(costs, counts, lo, hi, mu, target, tol, max_rounds, stats, ref):
                 return plan, best_bound, best_mu, stats
         # Not proven: a wider band of near-ties at the first prices joins the flow, with
         # the classes that the new prices say are misplaced (the free set only grows).
-        r2, best2, _ = _reduced(costs, mu_new)
-        del r2
+        _, best2, _ = _reduced(costs, mu_new)
         free[plan.choice != best2] = True
         target *= 4
     return None
 
 
-def _cover_bounds(r, best, gap, counts, lo, hi, free, passes: int = 4) -> None:
+def _kth_smallest(values: np.ndarray, k: int) -> float:
+    """np.partition(values, k)[k], from a strided sample's threshold and the few values under it."""
+    n = values.size
+    if 16 * k >= n or n < 65536:
+        return float(np.partition(values, k)[k])
+    step = n // 32768
+    sample = values[::step]
+    margin = 4 * int(np.sqrt(k / step)) + 16
+    for rank in (k // step + margin, 2 * (k // step + margin)):
+        if rank >= sample.size:
+            break
+        cut = np.partition(sample, rank)[rank]
+        below = values[values <= cut]
+        if below.size > k:
+            return float(np.partition(below, k)[k])
+    return float(np.partition(values, k)[k])
+
+
+def _cover_bounds(column, best, gap, counts, lo, hi, free, passes: int = 4) -> None:
     """Free more classes until the fixed ones (on their cheapest deployment) leave the bounds reachable.
 
     Prices from pooled classes can put too many queries on a deployment or too few (exact
     ties, e.g. models clamped to zero energy on several deployments, pool into one bin).
     An overfull deployment frees its classes closest to leaving it (smallest gap); a short
-    one frees the classes elsewhere closest to joining it (smallest reduced cost there).
+    one frees the classes elsewhere closest to joining it (smallest reduced cost there,
+    ``column(d)``).
     Each pass is a bincount over the free classes only (the totals per deployment are
     counted once) and one masked column per deployment out of bounds.
     """
-    D = r.shape[1]
+    D = lo.size
     total_q = np.bincount(best, weights=counts, minlength=D)
     for _ in range(passes):
         rows = np.flatnonzero(free)
@@ -219,24 +245,37 @@ def _cover_bounds(r, best, gap, counts, lo, hi, free, passes: int = 4) -> None:
             values = np.where((best == d) & ~free, gap, np.inf)
             free[_smallest_until(values, counts, fixed_q[d] - hi[d])] = True
         for d in short:
-            values = np.where(free | (best == d), np.inf, r[:, d])
+            values = column(d)
+            values[free | (best == d)] = np.inf
             free[_smallest_until(values, counts, lo[d] - fixed_q[d] - free_q[d])] = True
 
 
 def _smallest_until(values, weights, need) -> np.ndarray:
-    """Indices of the smallest ``values`` whose ``weights`` sum to at least ``need`` (with a margin)."""
-    if values.size == 0:
+    """Indices of the smallest finite ``values`` whose ``weights`` sum to at least ``need`` (with a margin).
+
+    Most calls need a few dozen of hundreds of thousands: a threshold from a strided sample
+    and one comparison pass find a small superset, and only that is sorted (an argpartition
+    over every class cost more than the rest of a zeta's bookkeeping).
+    """
+    n = values.size
+    if n == 0:
         return np.zeros(0, dtype=np.int64)
-    # Most calls need a small head of a long list: partition first, sort only the head.
-    guess = min(values.size, max(64, int(4 * need / max(float(weights.mean()), 1.0))))
+    want = max(64, int(4 * need / max(float(weights.mean()), 1.0)))
     while True:
-        head = np.argpartition(values, guess - 1)[:guess] if guess < values.size else np.arange(values.size)
+        if 64 * want >= n:
+            head = np.arange(n)
+        else:
+            step = n // (64 * want)
+            sample = values[::step]
+            rank = min(sample.size - 1, 4 * sample.size * want // n + 4)
+            cut = np.partition(sample, rank)[rank]
+            head = np.flatnonzero(values <= cut)
         head = head[np.argsort(values[head], kind="stable")]
+        head = head[np.isfinite(values[head])]  # inf marks classes the caller excluded
         k = int(np.searchsorted(np.cumsum(weights[head]), need)) + 1
-        if k <= head.size or guess >= values.size:
-            head = head[: min(2 * k, head.size)]
-            return head[np.isfinite(values[head])]  # inf marks classes the caller excluded
-        guess = min(values.size, 4 * guess)
+        if k <= head.size or head.size == np.count_nonzero(np.isfinite(values)) or 64 * want >= n:
+            return head[: min(2 * k, head.size)]
+        want *= 4
 
 
 def _flow(tail_class, head_dep, cost, supply, lo, hi, D) -> np.ndarray:

@@ -600,7 +600,7 @@ def _gap(obj: float, bound: float | None, costs: np.ndarray, counts: np.ndarray,
     return share_dual.relative_gap(obj, bound, ref)
 
 
-def expand(p: Problem, x: np.ndarray) -> np.ndarray:
+def expand(p: Problem, x: np.ndarray, in_caller_order: bool = False) -> np.ndarray:
     """Per-query deployment index from class counts, deterministically.
 
     Within a class, queries in index order fill deployments in deployment order.
@@ -609,7 +609,12 @@ def expand(p: Problem, x: np.ndarray) -> np.ndarray:
     rank within the class, found by a radix sort on their class number.
     """
     plan = x if isinstance(x, ClassPlan) else ClassPlan.from_dense(x)
-    assignment = plan.choice.astype(np.int64)[p.inverse]
+    D = plan.split_x.shape[1]
+    # ``in_caller_order``: deployment numbers mapped per class (C values), not per query
+    # (p.to_caller on the expanded array cost two more passes over every query).
+    label = p.caller_index if in_caller_order and p.caller_index is not None else np.arange(D)
+    label = label.astype(np.int64)
+    assignment = label[plan.choice][p.inverse]
     split = plan.split
     if split.size == 0:
         return assignment
@@ -629,7 +634,7 @@ def expand(p: Problem, x: np.ndarray) -> np.ndarray:
     deployment = np.zeros(members.size, dtype=np.int64)
     for d in range(plan.split_x.shape[1] - 1):
         deployment += rank >= filled[sub, d]
-    assignment[members] = deployment
+    assignment[members] = label[deployment]
     return assignment
 
 
@@ -700,7 +705,7 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
         gap=float(gap) if np.isfinite(gap) else None,
         # Expanded to queries only when a caller reads it (a sweep point seldom is), in the
         # caller's order of deployments (the problem is solved in canonical order).
-        assignment=lambda: p.to_caller(expand(p, x)),
+        assignment=lambda: expand(p, x, in_caller_order=True),
         counts=m["counts"],
         total_energy_j=m["total_energy_j"],
         total_energy_low_j=m["total_energy_low_j"],

@@ -77,6 +77,15 @@ class ClassPlan:
             values = np.ascontiguousarray(values)
         return np.take(values.reshape(-1, order=order), flat)
 
+    def _labels(self) -> np.ndarray:
+        """choice as intp, kept: bincount would convert the int16 labels at every call."""
+        if self._flat is None:
+            self._flat = {}
+        labels = self._flat.get("labels")
+        if labels is None:
+            labels = self._flat["labels"] = self.choice.astype(np.intp)
+        return labels
+
     def per_deployment(self, values: np.ndarray | None = None) -> np.ndarray:
         """(D,) sum over classes of x[c, d] * values[c, d] (values (C, D), (C,) or None = 1)."""
         C, D = self.shape
@@ -89,13 +98,17 @@ class ClassPlan:
             v = self.gather(values)
             v *= w
             vs = values[self.split]
-        out = np.bincount(self.choice, weights=v, minlength=D)
+        out = np.bincount(self._labels(), weights=v, minlength=D)
         if self.split.size:
             out += (self.split_x * vs).sum(axis=0)
         return out
 
     def queries(self) -> np.ndarray:
-        return np.rint(self.per_deployment()).astype(np.int64)
+        if self._flat is None:
+            self._flat = {}
+        if "queries" not in self._flat:  # asked 3-4 times per plan (bounds, prices, checks)
+            self._flat["queries"] = np.rint(self.per_deployment()).astype(np.int64)
+        return self._flat["queries"].copy()
 
     def total(self, costs: np.ndarray) -> float:
         return float(self.per_deployment(costs).sum())
