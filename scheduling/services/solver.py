@@ -244,6 +244,11 @@ def _zeta_costs(p: Problem, objective: str, zeta: float, warm: dict | None) -> n
     if warm is None or objective not in ZETA_AFFINE:
         return np.asfortranarray(unit_costs(p, objective, zeta))
     key = ("affine costs", objective)
+    if key not in warm and not warm.pop(("first zeta", objective), False):
+        # The first zeta of a sweep is planned as a single plan would be (a job with one
+        # zeta must not pay for both parts); the second builds the parts.
+        warm[("first zeta", objective)] = True
+        return np.asfortranarray(unit_costs(p, objective, zeta))
     if key not in warm:
         a = np.asfortranarray(unit_costs(p, objective, 0.0))
         b = np.asfortranarray(unit_costs(p, objective, 1.0))
