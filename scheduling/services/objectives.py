@@ -26,6 +26,7 @@ order they were listed in; assignments are returned in the caller's order.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -93,8 +94,9 @@ class Problem:
     def keys(self) -> list[str]:
         return [d.key for d in self.deployments]
 
-    @property
+    @functools.cached_property
     def tokens(self) -> np.ndarray:
+        # Kept: the metrics of every plan and baseline read it (2M classes: 15 MB made ~15 times a job).
         return (self.class_tin + self.class_tout).astype(np.float64)
 
     @property

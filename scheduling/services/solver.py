@@ -695,6 +695,7 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
         warnings.append("solution violates: " + "; ".join(bad))
         status = "error"
     m = metrics(p, x)
+    x.drop_cache()
     if p.energy_estimated:
         est = [d.key for d in p.deployments if d.energy_estimated]
         warnings.append(f"energy of {', '.join(est)} is estimated, not measured")

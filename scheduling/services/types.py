@@ -77,6 +77,13 @@ class ClassPlan:
             values = np.ascontiguousarray(values)
         return np.take(values.reshape(-1, order=order), flat)
 
+    def drop_cache(self) -> None:
+        """Forget the (C,) helper arrays (keep the per-deployment counts): a sweep keeps
+        101 plans, and ~4 cached arrays of C values each would outweigh the plans."""
+        queries = (self._flat or {}).get("queries")
+        self._flat = None if queries is None else {"queries": queries}
+        self._w = None
+
     def _labels(self) -> np.ndarray:
         """choice as intp, kept: bincount would convert the int16 labels at every call."""
         if self._flat is None:
