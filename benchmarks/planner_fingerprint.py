@@ -41,7 +41,8 @@ import django  # noqa: E402
 django.setup()
 
 from benchmarks.bench_schedule_common import azure_workload, published_deployments  # noqa: E402
-from scheduling.services import jobs, solver  # noqa: E402
+from scheduling.planner import solver  # noqa: E402
+from scheduling.services import jobs  # noqa: E402
 from tests.solver.conftest import random_deployments, random_workload  # noqa: E402
 
 try:  # the reference MIP moved under tests/ (issue 17); the fingerprint reads either place

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import numpy as np
-from scipy import stats
+from scipy.special import stdtrit
 
 from profiling.fitting import terms
 from profiling.fitting.support import Support, cell_index
@@ -116,7 +116,9 @@ def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.
     x = terms.design_matrix(cov_terms, tin, tout)
     cov = np.asarray(cov, dtype=np.float64)
     coef_var = np.maximum(np.sum((x @ cov) * x, axis=1), 0.0)
-    t = stats.t.ppf(0.5 + level / 2, df)
+    # Student t quantile (scipy.stats.t.ppf) from scipy.special: importing scipy.stats cost
+    # ~0.5 s of every `schedule` run and worker start, for this one number.
+    t = float(stdtrit(df, 0.5 + level / 2))
     q = metrics.get("interval_q95")
     if q is not None and level == 0.95:
         # Jackknife half-width, calibrated by cross-validation (profiling.fitting.regression._held_out_covered).

@@ -129,10 +129,12 @@ def baselines_for_problem(
         if p.energy_estimated:
             est = [d.key for d in p.deployments if d.energy_estimated]
             warnings.append(f"energy of {', '.join(est)} is estimated, not measured")
+        value = reported_value(objective, x.total(costs))
+        x.drop_cache()
         results[name] = PlanResult(
             status="infeasible" if broken else "feasible",
             objective=objective,
-            objective_value=reported_value(objective, x.total(costs)),
+            objective_value=value,
             bound=None,
             gap=None,
             assignment=lambda a=assignment: p.to_caller(a()),

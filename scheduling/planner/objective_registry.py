@@ -87,6 +87,9 @@ class ObjectiveKind:
     cost: Callable[[CostInputs, float], np.ndarray]
     requires: tuple[Requirement, ...] = ()
     side: Callable[[CostInputs, dict], SideConstraint | None] | None = field(default=None)
+    # cost(inputs, zeta) == cost(inputs, 0) + zeta * (cost(inputs, 1) - cost(inputs, 0)) for every
+    # zeta: a sweep then builds the two parts once and each zeta's costs in one fused pass.
+    affine_in_zeta: bool = False
 
     @property
     def maximised(self) -> bool:
@@ -163,6 +166,7 @@ PAPER_ENERGY_ACCURACY = register(ObjectiveKind(
     uses_zeta=True,
     sense="min",
     cost=_energy_accuracy_cost,
+    affine_in_zeta=True,
 ))
 
 PAPER_ENERGY_RUNTIME = register(ObjectiveKind(
@@ -171,6 +175,7 @@ PAPER_ENERGY_RUNTIME = register(ObjectiveKind(
     uses_zeta=True,
     sense="min",
     cost=lambda p, zeta: zeta * p.energy / _max_or_one(p.energy) + (1 - zeta) * p.runtime / _max_or_one(p.runtime),
+    affine_in_zeta=True,
 ))
 
 

@@ -90,7 +90,7 @@ def test_skipping_the_guard_until_a_minimum_is_near_changes_no_decision():
 
 
 def test_stored_policies_explore_by_default_and_refuse_a_bad_share_by_name(routed, staff_api):
-    from scheduling.services.deployments import ensure_reference_deployments
+    from scheduling.services.reference_deployments import ensure_reference_deployments
 
     deps = [d.pk for d in ensure_reference_deployments()]
     made = staff_api.post("/api/v1/routing-policies", {"workload": routed["train"].pk, "deployments": deps,

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from energyweb.api import token_cache
 from energyweb.api.throttling import RouteThrottle
 from scheduling.models import RoutingPolicy
-from scheduling.services.deployments import ensure_reference_deployments
+from scheduling.services.reference_deployments import ensure_reference_deployments
 
 
 @pytest.fixture(autouse=True)

@@ -17,9 +17,10 @@ import pytest
 from scheduling.api.serializers import ScheduleJobCreateSerializer
 from scheduling.forms import PlanForm
 from scheduling.models import RoutingPolicy, ScheduleJob
+from scheduling.planner import objective_registry, solver
 from scheduling.planner.objective_registry import ObjectiveKind, Requirement
 from scheduling.planner.types import PlanningError
-from scheduling.services import jobs, objective_registry, solver
+from scheduling.services import jobs
 from tests.conftest import ROOT
 from tests.solver.conftest import per_query, random_deployments, random_workload
 
@@ -144,3 +145,18 @@ def test_registry_imports_no_django():
             "assert not bad, bad\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize("kind", [k for k in objective_registry.all_kinds() if k.affine_in_zeta],
+                         ids=lambda k: k.name)
+def test_an_objective_declared_affine_in_zeta_is_affine(kind):
+    """The sweep's fused pass (cost(0) + zeta * (cost(1) - cost(0))) is exact only if the declaration is true."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(7)
+    tokens = rng.integers(2, 4000, size=50).astype(float)
+    inputs = SimpleNamespace(energy=rng.uniform(1, 900, (50, 4)), runtime=rng.uniform(0.1, 30, (50, 4)),
+                             tokens=tokens, accuracy=rng.uniform(40, 90, 4), total_tokens=float(tokens.sum()))
+    a, b = kind.cost(inputs, 0.0), kind.cost(inputs, 1.0) - kind.cost(inputs, 0.0)
+    for zeta in (0.0, 0.13, 0.5, 0.77, 1.0):
+        np.testing.assert_allclose(kind.cost(inputs, zeta), a + zeta * b, rtol=1e-12, atol=1e-12)
