@@ -25,8 +25,16 @@ from profiling.services.copy_keys import keys_checked_once
 # pandas reads a chunk whose cells are all True/False as booleans, and then casts them to the
 # numeric dtype asked for (1 and 0): a boolean is no token count, so such files take the row path.
 _BOOL_CELL = re.compile(r'(?im)(?:^|(?<=[,;\t]))[ ]*"?[ ]*(?:true|false)[ ]*"?[ ]*(?=[,;\t\r]|$)')
-_BOOL_TEXT = re.compile(r"(?i)true|false")
 _BOOL_VALUE = r'\s*"?\s*(?:true|false)\s*"?\s*'
+
+
+def _has_bool_word(text: str) -> bool:
+    """Whether the text holds "true" or "false" in any ASCII case (all pandas reads as a boolean).
+
+    A prefilter for the boolean-cell count: a case-insensitive regex search took 0.5 s per 8 MB
+    chunk (half the parse), lower-casing and a plain substring search 0.05 s."""
+    lowered = text.lower()
+    return "true" in lowered or "false" in lowered
 
 # The row path's output columns (DB_FIELDS without import_batch_id), in order.
 FRAME_COLUMNS = (
@@ -71,7 +79,7 @@ def parse_fast(text: str, *, delimiter: str, width: int, idx: dict, forced_llm, 
     text_cols = [c for c in frame.columns if frame[c].dtype == object]
     if any(frame[c].isna().any() for c in text_cols):
         return None  # a short row (pandas pads it with NaN; the row path with "")
-    if _BOOL_TEXT.search(text):
+    if _has_bool_word(text):
         # Every True/False cell of the file must be in a text column (or the header).
         in_text = sum(int(frame[c].str.fullmatch(_BOOL_VALUE, case=False).sum()) for c in text_cols)
         in_header = _BOOL_CELL.findall(text.lstrip("\r\n").split("\n", 1)[0])
@@ -136,16 +144,19 @@ def parse_fast(text: str, *, delimiter: str, width: int, idx: dict, forced_llm, 
         if forced is not None:
             ids.append(np.full(n, forced, np.int64))
             continue
-        stripped = frame[i].str.strip()
-        mapping = {}
-        for name in stripped.unique():
+        # Once per distinct cell, not per row: stripping and mapping a million names through
+        # pandas' string methods cost 1.3 s per column.
+        codes, cells = pd.factorize(frame[i])
+        pks = np.empty(len(cells), np.int64)
+        for k, cell in enumerate(cells):
+            name = cell.strip()
             if not name or len(name) > MAX_NAME_LENGTH:
                 return None
             pk = names.get(name)
             if pk is None:
                 return None  # an unknown name: the row path reports it (or creates it)
-            mapping[name] = pk
-        ids.append(stripped.map(mapping).to_numpy(np.int64))
+            pks[k] = pk
+        ids.append(pks[codes])
 
     total = np.nan_to_num(values[0]) + np.nan_to_num(values[1]) + np.nan_to_num(values[2])
     out = pd.DataFrame({

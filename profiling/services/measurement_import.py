@@ -25,7 +25,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+import queue
 import re
+import threading
 import time
 import uuid
 from collections import Counter
@@ -530,10 +532,11 @@ def _parse(source, *, llm, hardware, create_missing, negative_energy, writer: _W
     state = _RowState(llm=llm, hardware=hardware, create_missing=create_missing,
                       negative_energy=negative_energy, filename=writer.filename)
     try:
-        for chunk in reader.chunks():
-            state.feed(chunk, writer)
-            if progress is not None and state.header is not None:
-                progress(state.row_no)
+        with _Ahead(reader, state) as ahead:
+            for chunk, fast in ahead:
+                state.feed(chunk, writer, fast)
+                if progress is not None and state.header is not None:
+                    progress(state.row_no)
     except TableError as exc:
         raise _reader_error(exc, state.row_no, state.shown_by_index) from None
     result = state.finish()
@@ -546,6 +549,80 @@ def _parse(source, *, llm, hardware, create_missing, negative_energy, writer: _W
         else:
             result["rows"] = [r for p in parts for r in (frame_rows(p) if isinstance(p, pd.DataFrame) else p)]
     return result
+
+
+_NOT_TRIED = object()  # a chunk the read-ahead thread did not parse: feed() parses it
+_END = object()
+
+
+class _Ahead:
+    """The file's chunks, each with its vectorised parse, made by a thread a chunk ahead.
+
+    Reading (decode, hash, chunking) and ``parse_fast`` touch no database and spend much of
+    their time in C code that releases the GIL (pandas' tokenizer and number parsers), as does
+    psycopg while it waits for the server: so the next chunk is read and parsed while this one
+    is written (the COPY of a chunk keeps PostgreSQL busy for about as long as its parse). The
+    thread only reads ``state``: the header, once the first chunk has set it, and the name maps;
+    everything with the database (names created, rows written, the row path) stays on the
+    caller's thread, in its transaction. Order is kept (one queue), the reader's errors arrive
+    in their place, and at most one parsed chunk waits (memory stays bounded)."""
+
+    def __init__(self, reader: Reader, state):
+        self.reader, self.state = reader, state
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="measurement-import-read-ahead", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.state.header_read.set()
+        while self.thread.is_alive():
+            try:
+                self.queue.get(timeout=0.05)  # unblock a put
+            except queue.Empty:
+                pass
+        self.thread.join()
+        return False
+
+    def __iter__(self):
+        while True:
+            item = self.queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            # The first chunk has been fed: a header it held is known (or there was none yet).
+            self.state.header_read.set()
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for k, chunk in enumerate(self.reader.chunks()):
+                fast = _NOT_TRIED
+                if k:
+                    self.state.header_read.wait()
+                    if self.stop.is_set():
+                        return
+                    if self.state.fast_ready:
+                        fast = self.state.fast(chunk)
+                if not self._put((chunk, fast)):
+                    return
+            self._put(_END)
+        except BaseException as exc:  # handed to the caller, raised there in its place
+            self._put(exc)
 
 
 class _RowState:
@@ -570,6 +647,9 @@ class _RowState:
         self.created_llms: list[str] = []
         self.created_hw: list[str] = []
         self.created_by_slug: dict[tuple[str, str], int] = {}
+        # Set once the header and the column map are known (the read-ahead thread waits for it).
+        self.header_read = threading.Event()
+        self.fast_ready = False
 
     @property
     def failed(self) -> bool:
@@ -650,20 +730,33 @@ class _RowState:
         self.columns, self.shown = columns, shown
         self.rules = MeasurementRules()  # the same rules as Measurement.clean(), limits read once
 
-    def feed(self, chunk, writer: _Writer) -> None:
+    def _fast(self, text: str) -> dict | None:
+        return parse_fast(text, delimiter=self.delimiter, width=len(self.header), idx=self.columns,
+                          forced_llm=self.forced_llm, forced_hw=self.forced_hw, llms=self.llms, hws=self.hws,
+                          rules=self.rules, source_values=SOURCE_VALUES, estimated_sources=ESTIMATED,
+                          true_words=TRUE_WORDS, false_words=FALSE_WORDS)
+
+    def fast(self, chunk) -> dict | None:
+        """The vectorised parse of a chunk after the header's (no database: the read-ahead thread
+        calls it). A name created by the row path meanwhile may be missed: then None, and the row
+        path, which finds it, takes the chunk, with the same result."""
+        return self._fast(self.header_line + "\n" + chunk.text)
+
+    def feed(self, chunk, writer: _Writer, fast=_NOT_TRIED) -> None:
+        """Validate a chunk and hand its rows to the writer; ``fast`` is its ``fast()`` when the
+        read-ahead thread has already made it."""
         line_offset = chunk.first_line - 1
         if self.header is None:
             reader = self._start(chunk.text, line_offset)
             if reader is None:
                 return  # blank so far
-            text = chunk.text
+            self.fast_ready = True
+            self.header_read.set()
+            fast = self._fast(chunk.text)
         else:
             reader = csv.reader(io.StringIO(chunk.text, newline=""), delimiter=self.delimiter)
-            text = self.header_line + "\n" + chunk.text
-        fast = parse_fast(text, delimiter=self.delimiter, width=len(self.header), idx=self.columns,
-                          forced_llm=self.forced_llm, forced_hw=self.forced_hw, llms=self.llms, hws=self.hws,
-                          rules=self.rules, source_values=SOURCE_VALUES, estimated_sources=ESTIMATED,
-                          true_words=TRUE_WORDS, false_words=FALSE_WORDS)
+            if fast is _NOT_TRIED:
+                fast = self.fast(chunk)
         if fast is not None:
             self.row_no += fast["count"] + fast["skipped"]
             self.skipped += fast["skipped"]
