@@ -52,6 +52,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the imported rows (of the last run)")
     parser.add_argument("--repeat", type=int, default=1, help="import this many times; report the best")
+    parser.add_argument("--no-read-ahead", action="store_true",
+                        help="parse on the importing thread (no read-ahead thread), for comparison")
     args = parser.parse_args()
 
     import django
@@ -61,6 +63,8 @@ def main() -> None:
 
     from profiling.models import LLM, Hardware, ImportBatch
     from profiling.services import measurement_import as mi
+
+    mi.READ_AHEAD = not args.no_read_ahead
 
     LLM.objects.get_or_create(name="bench-llm", defaults={"parameters_b": 7, "weights": "bench"})
     Hardware.objects.get_or_create(name="bench-hw")

@@ -46,7 +46,7 @@ from profiling.choices import EnergySource
 from profiling.models import LLM, Hardware, HardwareAlias, ImportBatch, LLMAlias, Measurement, RefitJob
 from profiling.services.copy_keys import keys_checked_once
 from profiling.services.measurement_fast import copy_frame, frame_rows, parse_fast
-from profiling.services.row_hashes import RowDigest, overlap, pack
+from profiling.services.row_hashes import RowDigest, overlap, pack, row_hashes
 
 MAX_REPORTED_ERRORS = 50
 INSERT_BATCH = 5000
@@ -427,15 +427,16 @@ class _Writer:
                 row_count=0, skipped_rows=0, created_by=self.user)
         return self.batch
 
-    def frame(self, frame) -> None:
-        """The vectorised path's rows (all names known): COPY on PostgreSQL, one call per chunk."""
+    def frame(self, frame, hashes=None) -> None:
+        """The vectorised path's rows (all names known): COPY on PostgreSQL, one call per chunk.
+        ``hashes``: the frame's row hashes, when the read-ahead thread has computed them."""
         self.rows += len(frame)
         if self.filename is None:
             if self.keep:
                 self.collected.append(frame)
             return
         batch = self._batch()
-        self.rowdigest.update(frame)
+        self.rowdigest.update(frame, hashes)
         counts = frame.groupby(["llm_id", "hardware_id"]).size()
         self.pairs.update({(int(a), int(b)): int(n) for (a, b), n in counts.items()})
         self.warmups += int(frame["is_warmup"].sum())
@@ -553,6 +554,7 @@ def _parse(source, *, llm, hardware, create_missing, negative_energy, writer: _W
 
 _NOT_TRIED = object()  # a chunk the read-ahead thread did not parse: feed() parses it
 _END = object()
+READ_AHEAD = True  # False: read and parse on the caller's thread (benchmarks/bench_import.py compares)
 
 
 class _Ahead:
@@ -574,10 +576,13 @@ class _Ahead:
         self.thread = threading.Thread(target=self._run, name="measurement-import-read-ahead", daemon=True)
 
     def __enter__(self):
-        self.thread.start()
+        if READ_AHEAD:
+            self.thread.start()
         return self
 
     def __exit__(self, *exc):
+        if not READ_AHEAD:
+            return False
         self.stop.set()
         self.state.header_read.set()
         while self.thread.is_alive():
@@ -589,6 +594,10 @@ class _Ahead:
         return False
 
     def __iter__(self):
+        if not READ_AHEAD:
+            for chunk in self.reader.chunks():
+                yield chunk, _NOT_TRIED
+            return
         while True:
             item = self.queue.get()
             if item is _END:
@@ -618,6 +627,9 @@ class _Ahead:
                         return
                     if self.state.fast_ready:
                         fast = self.state.fast(chunk)
+                        if fast is not None:
+                            # Content hashes here too: the writer's thread then only encodes and sends.
+                            fast["hashes"] = row_hashes(fast["frame"])
                 if not self._put((chunk, fast)):
                     return
             self._put(_END)
@@ -762,7 +774,7 @@ class _RowState:
             self.skipped += fast["skipped"]
             self.count += fast["count"]
             if not self.failed:
-                writer.frame(fast["frame"])
+                writer.frame(fast["frame"], fast.get("hashes"))
             return
         rows = self._rows(reader, line_offset, writer)
         if not self.failed:

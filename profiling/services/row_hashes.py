@@ -75,8 +75,10 @@ class RowDigest:
         self._sha = hashlib.sha256(b"energyweb-rows-v1")
         self._parts: list[np.ndarray] = []
 
-    def update(self, rows) -> None:
-        h = row_hashes(rows)
+    def update(self, rows, hashes: np.ndarray | None = None) -> None:
+        """Add the next rows; ``hashes``: their ``row_hashes``, when already computed (on the
+        importer's read-ahead thread)."""
+        h = row_hashes(rows) if hashes is None else hashes
         self._sha.update(h.astype("<u8").tobytes())
         self._parts.append(h)
 
