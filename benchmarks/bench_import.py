@@ -9,7 +9,9 @@ whole time and its phases, and deletes the batch afterwards (so the database is
 left as it was). Phases: ``parse`` (decode, parse and validate), ``write``
 (the batch row and the COPY, index maintenance included), ``commit`` (from the
 end of the write to the return of the call: the deferred foreign-key checks at
-COMMIT, and a couple of small queries after it).
+COMMIT, and a couple of small queries after it). The importer reads and parses the
+next chunk on a thread while it writes this one (``--no-read-ahead``: not), so
+``parse`` is then only what the writing side waited for it (the first chunk, mostly).
 
 On PostgreSQL it also times the floor the import is measured against (issue 18): a plain
 ``COPY`` of the same rows (the imported batch's 18 written columns, as COPY text) into a new
