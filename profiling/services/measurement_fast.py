@@ -203,13 +203,13 @@ def copy_frame(cursor, table: str, cols: str, frame, batch_id: int, chunk: int =
 
 
 def _writer(cursor):
-    """psycopg's COPY writer, waiting for the socket every 16 MB instead of every 1 MB.
+    """psycopg's COPY writer, waiting for the socket every 8 MB instead of every 128 kB.
 
     Each wait releases the GIL and takes it back; while the importer's read-ahead thread parses
     the next chunk, taking it back costs up to the interpreter's switch interval (5 ms), and at
     psycopg's defaults (a wait per 128 kB piece) that made the COPY of 1M rows 6-9 s slower
-    than with no thread. Without waits, libpq buffers what the socket does not take yet (at most
-    one chunk's COPY data, about 17 MB per 100,000 rows) and sends it as the socket drains."""
+    than with no thread. Between waits libpq buffers what the socket does not take yet (at most
+    _FLUSH_BYTES) and sends it as the socket drains."""
     from psycopg.copy import LibpqWriter
 
     return LibpqWriter(cursor, flush_threshold=_FLUSH_BYTES)
@@ -234,7 +234,7 @@ def copy_frame_rows(cursor, table: str, cols: str, frame, batch_id: int, chunk: 
 _BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\0" + b"\0\0\0\0" + b"\0\0\0\0"
 _BINARY_TRAILER = b"\xff\xff"
 _BINARY_BLOCK = 20_000  # rows per block: bounds the scatter's index arrays (about 25 MB)
-_FLUSH_BYTES = 16 << 20  # COPY data handed to libpq between waits for the socket (_writer)
+_FLUSH_BYTES = 8 << 20  # COPY data handed to libpq between waits for the socket (_writer)
 _MAX_SHAPES = 256  # more row shapes than this (many distinct texts): the row writer, which needs no groups
 # No "real": numpy's float64-to-float32 cast and PostgreSQL's parse of the decimal text could round
 # differently; such a column takes the row writer.

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import queue
 import re
@@ -536,6 +537,7 @@ def _parse(source, *, llm, hardware, create_missing, negative_energy, writer: _W
         with _Ahead(reader, state) as ahead:
             for chunk, fast in ahead:
                 state.feed(chunk, writer, fast)
+                del chunk, fast  # before the next one is taken: at most two chunks are held
                 if progress is not None and state.header is not None:
                     progress(state.row_no)
     except TableError as exc:
@@ -567,11 +569,13 @@ class _Ahead:
     thread only reads ``state``: the header, once the first chunk has set it, and the name maps;
     everything with the database (names created, rows written, the row path) stays on the
     caller's thread, in its transaction. Order is kept (one queue), the reader's errors arrive
-    in their place, and at most one parsed chunk waits (memory stays bounded)."""
+    in their place, and the thread starts a chunk only once the caller is done with the one before
+    the chunk it is writing: at most two chunks are held at a time (memory stays bounded)."""
 
     def __init__(self, reader: Reader, state):
         self.reader, self.state = reader, state
-        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.queue: queue.Queue = queue.Queue()
+        self.slots = threading.Semaphore(2)  # chunks held: the one being written, the next
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="measurement-import-read-ahead", daemon=True)
 
@@ -585,11 +589,7 @@ class _Ahead:
             return False
         self.stop.set()
         self.state.header_read.set()
-        while self.thread.is_alive():
-            try:
-                self.queue.get(timeout=0.05)  # unblock a put
-            except queue.Empty:
-                pass
+        self.slots.release()  # a thread waiting for a slot sees the stop
         self.thread.join()
         return False
 
@@ -605,21 +605,27 @@ class _Ahead:
             if isinstance(item, BaseException):
                 raise item
             yield item
+            del item
             # The first chunk has been fed: a header it held is known (or there was none yet).
             self.state.header_read.set()
+            self.slots.release()
 
     def _put(self, item) -> bool:
-        while not self.stop.is_set():
-            try:
-                self.queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        if self.stop.is_set():
+            return False
+        self.queue.put(item)
+        return True
 
     def _run(self) -> None:
         try:
-            for k, chunk in enumerate(self.reader.chunks()):
+            chunks = self.reader.chunks()
+            for k in itertools.count():
+                self.slots.acquire()
+                if self.stop.is_set():
+                    return
+                chunk = next(chunks, None)
+                if chunk is None:
+                    break
                 fast = _NOT_TRIED
                 if k:
                     self.state.header_read.wait()
