@@ -556,7 +556,6 @@ def _parse(source, *, llm, hardware, create_missing, negative_energy, writer: _W
 
 _NOT_TRIED = object()  # a chunk the read-ahead thread did not parse: feed() parses it
 _END = object()
-READ_AHEAD = True  # False: read and parse on the caller's thread (benchmarks/bench_import.py compares)
 
 
 class _Ahead:
@@ -570,22 +569,28 @@ class _Ahead:
     everything with the database (names created, rows written, the row path) stays on the
     caller's thread, in its transaction. Order is kept (one queue), the reader's errors arrive
     in their place, and the thread starts a chunk only once the caller is done with the one before
-    the chunk it is writing: at most two chunks are held at a time (memory stays bounded)."""
+    the chunk it is writing: at most two chunks are held at a time (memory stays bounded).
+
+    Only with ``IMPORT_READ_AHEAD`` (ENERGYWEB_IMPORT_READ_AHEAD; off by default): on a 2-core
+    machine that also runs PostgreSQL the thread took CPU from the server's COPY and the import
+    was no faster (docs/BENCHMARKS.md, issue 18); without it, chunks are read and parsed in turn
+    on the caller's thread."""
 
     def __init__(self, reader: Reader, state):
         self.reader, self.state = reader, state
+        self.enabled = bool(getattr(settings, "IMPORT_READ_AHEAD", False))
         self.queue: queue.Queue = queue.Queue()
         self.slots = threading.Semaphore(2)  # chunks held: the one being written, the next
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="measurement-import-read-ahead", daemon=True)
 
     def __enter__(self):
-        if READ_AHEAD:
+        if self.enabled:
             self.thread.start()
         return self
 
     def __exit__(self, *exc):
-        if not READ_AHEAD:
+        if not self.enabled:
             return False
         self.stop.set()
         self.state.header_read.set()
@@ -594,7 +599,7 @@ class _Ahead:
         return False
 
     def __iter__(self):
-        if not READ_AHEAD:
+        if not self.enabled:
             for chunk in self.reader.chunks():
                 yield chunk, _NOT_TRIED
             return

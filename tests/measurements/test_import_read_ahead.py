@@ -28,12 +28,12 @@ def read_ahead_threads():
     return [t for t in threading.enumerate() if t.name == "measurement-import-read-ahead"]
 
 
-def import_both_ways(data, monkeypatch, **kw):
+def import_both_ways(data, settings, **kw):
     """(stored rows, batch content hash, summary) with the read-ahead thread and without, the batch
     deleted after each so the second is no duplicate."""
     out = []
     for ahead in (True, False):
-        monkeypatch.setattr(mi, "READ_AHEAD", ahead)
+        settings.IMPORT_READ_AHEAD = ahead
         summary = mi.import_measurements(data, enqueue_refits=False, **kw)
         assert not read_ahead_threads()
         batch = ImportBatch.objects.get(pk=summary.batch_id)
@@ -47,15 +47,15 @@ def import_both_ways(data, monkeypatch, **kw):
     return out
 
 
-def test_many_chunks_store_the_same_rows_with_and_without_the_thread(pair, settings, monkeypatch):
+def test_many_chunks_store_the_same_rows_with_and_without_the_thread(pair, settings):
     settings.IMPORT_CHUNK_ROWS = 7
     data = own_csv(*rows(100))
-    (with_thread, hash_a, n_a, *_), (without, hash_b, n_b, *_) = import_both_ways(data, monkeypatch)
+    (with_thread, hash_a, n_a, *_), (without, hash_b, n_b, *_) = import_both_ways(data, settings)
     assert n_a == n_b == 100 and len(with_thread) == 100
     assert with_thread == without and hash_a == hash_b
 
 
-def test_chunks_mixing_both_parse_paths_and_a_created_name_store_the_same(pair, settings, monkeypatch):
+def test_chunks_mixing_both_parse_paths_and_a_created_name_store_the_same(pair, settings):
     """A row-path chunk (a negative energy reading, a new LLM created on the way) between vectorised
     chunks; the thread may parse a later chunk before the name exists: the row path then takes it."""
     settings.IMPORT_CHUNK_ROWS = 5
@@ -63,14 +63,14 @@ def test_chunks_mixing_both_parse_paths_and_a_created_name_store_the_same(pair, 
     mixed = rows(11) + ["Tiny LM (1B),Test Box,32,64,1,1.5,-3.0,10.0,1"] + new + rows(20, 60)
     # (The content hashes differ: they hold the created LLM's id, new on each import.)
     (a, _, n_a, warn_a, made_a), (b, _, n_b, warn_b, made_b) = import_both_ways(
-        own_csv(*mixed), monkeypatch, create_missing=True)
+        own_csv(*mixed), settings, create_missing=True)
     assert a == b and n_a == n_b == 44
     assert warn_a == warn_b and len(warn_a) == 1 and made_a == made_b == ["Brand New LM (2B)"]
 
 
 @pytest.mark.parametrize("ahead", [True, False])
-def test_a_bad_row_in_a_later_chunk_writes_nothing_and_ends_the_thread(pair, settings, monkeypatch, ahead):
-    monkeypatch.setattr(mi, "READ_AHEAD", ahead)
+def test_a_bad_row_in_a_later_chunk_writes_nothing_and_ends_the_thread(pair, settings, ahead):
+    settings.IMPORT_READ_AHEAD = ahead
     settings.IMPORT_CHUNK_ROWS = 6
     data = own_csv(*rows(30), "Tiny LM (1B),Test Box,32,64,1,1.5,abc,10.0,1", *rows(30))
     with pytest.raises(mi.ImportFailed) as info:
@@ -82,10 +82,10 @@ def test_a_bad_row_in_a_later_chunk_writes_nothing_and_ends_the_thread(pair, set
 
 
 @pytest.mark.parametrize("ahead", [True, False])
-def test_a_reader_error_in_a_later_chunk_arrives_in_its_place(pair, settings, monkeypatch, ahead):
+def test_a_reader_error_in_a_later_chunk_arrives_in_its_place(pair, settings, ahead):
     """The reader runs on the thread: its refusal (a field past the cap) reaches the importer after
     the chunks before it, so the row is named as without the thread."""
-    monkeypatch.setattr(mi, "READ_AHEAD", ahead)
+    settings.IMPORT_READ_AHEAD = ahead
     settings.IMPORT_MAX_FIELD_KB = 1
     settings.IMPORT_CHUNK_ROWS = 4
     data = own_csv(*rows(21), "Tiny LM (1B),Test Box,32,64,1,1.5," + "9" * 2000 + ",10.0,1", *rows(5))
@@ -101,6 +101,7 @@ def test_an_error_on_the_importing_side_stops_the_thread(pair, settings, monkeyp
     """A failure while writing (here: the writer raising on the third chunk) ends the import at
     once; the thread, perhaps blocked handing over the next chunk, is stopped and joined."""
     settings.IMPORT_CHUNK_ROWS = 3
+    settings.IMPORT_READ_AHEAD = True
     calls = []
     original = mi._Writer.frame
 
