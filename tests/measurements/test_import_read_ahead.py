@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from energyweb.tabular import _lines_within
-from profiling.models import LLM, ImportBatch, Measurement
+from profiling.models import LLM, ImportBatch, Measurement, RefitJob
 from profiling.services import measurement_import as mi
 from profiling.services.measurement_fast import _has_bool_word
 from profiling.services.row_hashes import pack
@@ -43,6 +43,8 @@ def import_both_ways(data, settings, **kw):
         stored = [(names[r[0]], *r[1:]) for r in stored]
         out.append((stored, batch.content_hash, summary.rows, summary.warnings, summary.created_llms))
         ImportBatch.objects.filter(pk=batch.pk).delete()
+        # Deleting the batch owes its pairs a refit (a pending RefitJob), which protects a created LLM.
+        RefitJob.objects.filter(llm__name__in=summary.created_llms).delete()
         LLM.objects.filter(name__in=summary.created_llms).delete()
     return out
 
