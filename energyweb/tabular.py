@@ -417,9 +417,9 @@ def reader_from_settings(source, *, max_bytes: int | None, max_decompressed: int
     """A Reader with the import limits configured in settings (ENERGYWEB_IMPORT_*)."""
     from django.conf import settings  # here only: the reader itself stays free of Django
 
-    kwargs.setdefault("max_ratio", getattr(settings, "IMPORT_MAX_GZIP_RATIO", 100))
-    kwargs.setdefault("max_field", getattr(settings, "IMPORT_MAX_FIELD_KB", 128) * 1024)
-    kwargs.setdefault("chunk_chars", getattr(settings, "IMPORT_CHUNK_KB", DEFAULT_CHUNK >> 10) * 1024)
-    kwargs.setdefault("chunk_lines", getattr(settings, "IMPORT_CHUNK_ROWS", DEFAULT_CHUNK_LINES))
-    kwargs.setdefault("max_columns", getattr(settings, "IMPORT_MAX_COLUMNS", DEFAULT_MAX_COLUMNS))
+    kwargs.setdefault("max_ratio", settings.IMPORT_MAX_GZIP_RATIO)
+    kwargs.setdefault("max_field", settings.IMPORT_MAX_FIELD_KB * 1024)
+    kwargs.setdefault("chunk_chars", settings.IMPORT_CHUNK_KB * 1024)
+    kwargs.setdefault("chunk_lines", settings.IMPORT_CHUNK_ROWS)
+    kwargs.setdefault("max_columns", settings.IMPORT_MAX_COLUMNS)
     return Reader(source, max_bytes=max_bytes, max_decompressed=max_decompressed, **kwargs)

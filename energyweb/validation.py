@@ -92,15 +92,15 @@ def boolean_field(value, field: str, *, default: bool, error: type[FieldError] =
 
 
 def max_context() -> int:
-    return int(getattr(settings, "MAX_CONTEXT_TOKENS", 131072))
+    return int(settings.MAX_CONTEXT_TOKENS)
 
 
 def max_energy_j() -> float:
-    return float(getattr(settings, "MAX_MEASURED_ENERGY_J", 1e9))
+    return float(settings.MAX_MEASURED_ENERGY_J)
 
 
 def max_runtime_s() -> float:
-    return float(getattr(settings, "MAX_MEASURED_RUNTIME_S", 1e6))
+    return float(settings.MAX_MEASURED_RUNTIME_S)
 
 
 def is_number(value) -> bool:

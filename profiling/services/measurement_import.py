@@ -178,17 +178,17 @@ class ImportSummary:
 def _reader(source) -> Reader:
     return reader_from_settings(
         source, max_bytes=None, delimiters="".join(DELIMITERS),
-        max_decompressed=getattr(settings, "MAX_IMPORT_UNCOMPRESSED_MB", 1024) * 1024 * 1024)
+        max_decompressed=settings.MAX_IMPORT_UNCOMPRESSED_MB * 1024 * 1024)
 
 
 def _reader_error(exc: TableError, rows_done: int, shown: dict[int, str]) -> ImportFailed:
     """The shared reader's refusal (energyweb/tabular.py), worded as this importer words errors."""
     if exc.kind == "decompressed":
-        limit = getattr(settings, "MAX_IMPORT_UNCOMPRESSED_MB", 1024)
+        limit = settings.MAX_IMPORT_UNCOMPRESSED_MB
         return ImportFailed([RowError(f"The file expands to more than {limit} MB when uncompressed "
                                       "(ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB); split it. Nothing was imported.")])
     if exc.kind == "ratio":
-        ratio = getattr(settings, "IMPORT_MAX_GZIP_RATIO", 100)
+        ratio = settings.IMPORT_MAX_GZIP_RATIO
         return ImportFailed([RowError(f"The gzip file expands more than {ratio} times "
                                       "(ENERGYWEB_IMPORT_MAX_GZIP_RATIO): refused as a likely gzip bomb. "
                                       "Nothing was imported.")])

@@ -220,7 +220,7 @@ def idle_baseline(meter):
 
     if all(s in EnergySource.estimated() for s in _meter_sources(meter)):
         return None
-    return measure_idle(meter, duration_s=float(getattr(settings, "PROFILING_IDLE_S", 5)))
+    return measure_idle(meter, duration_s=float(settings.PROFILING_IDLE_S))
 
 
 def run_body(run: ProfilingRun, handle: job_service.JobHandle, *, refit: bool = True,

@@ -100,7 +100,7 @@ def _draw(rng: np.random.Generator, dist: dict, n: int) -> np.ndarray:
 def generate_arrays(n: int, tin_spec: str, tout_spec: str, seed: int = 0,
                     max_context: int | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """Draw n queries; returns (tin, tout, description of the generator)."""
-    max_context = max_context or int(getattr(settings, "MAX_CONTEXT_TOKENS", 131072))
+    max_context = max_context or int(settings.MAX_CONTEXT_TOKENS)
     if not isinstance(n, int) or n < 1 or n > MAX_QUERIES:
         raise GeneratorError(f"The number of queries must be between 1 and {MAX_QUERIES:,}.", "n")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:

@@ -74,7 +74,7 @@ def check_deployments(deployments, params: dict | None) -> None:
 
 
 def max_active_jobs() -> int:
-    return int(getattr(settings, "MAX_ACTIVE_JOBS_PER_USER", 5))
+    return int(settings.MAX_ACTIVE_JOBS_PER_USER)
 
 
 def check_job_quota(user, model=None, what: str = "planning jobs") -> None:

@@ -122,7 +122,7 @@ class ParsedWorkload:
 
 
 def _max_bytes() -> int:
-    return int(getattr(settings, "MAX_UPLOAD_MB", 200)) * 1024 * 1024
+    return int(settings.MAX_UPLOAD_MB) * 1024 * 1024
 
 
 def _reader_error(exc: TableError, max_bytes: int, rows_done: int = 0,
@@ -137,7 +137,7 @@ def _reader_error(exc: TableError, max_bytes: int, rows_done: int = 0,
                                  "(ENERGYWEB_MAX_UPLOAD_MB); split it.")
     if exc.kind == "ratio":
         return WorkloadFileError("The gzip file expands more than "
-                                 f"{getattr(settings, 'IMPORT_MAX_GZIP_RATIO', 100)} times "
+                                 f"{settings.IMPORT_MAX_GZIP_RATIO} times "
                                  "(ENERGYWEB_IMPORT_MAX_GZIP_RATIO): refused as a likely gzip bomb.")
     if exc.kind == "encoding":
         return WorkloadFileError(
@@ -282,7 +282,7 @@ def parse_workload(source, *, max_context: int | None = None, max_bytes: int | N
     The file is streamed (energyweb/tabular.py) and parsed a chunk at a time; ``progress``, when
     given, is called with the number of rows read so far after each chunk."""
     max_bytes = max_bytes or _max_bytes()
-    max_context = max_context or int(getattr(settings, "MAX_CONTEXT_TOKENS", 131072))
+    max_context = max_context or int(settings.MAX_CONTEXT_TOKENS)
     reader = reader_from_settings(source, max_bytes=max_bytes, max_decompressed=max_bytes)
     filename = filename or reader.name
     chunks = reader.chunks()
