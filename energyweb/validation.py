@@ -236,9 +236,3 @@ def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
         if not removed:
             return False
     return bool(brackets)
-
-
-def name_problem(text: str, what: str = "name") -> str | None:
-    if len(text) > MAX_NAME_LENGTH:
-        return f"The {what} is {len(text):,} characters long; at most {MAX_NAME_LENGTH}."
-    return None

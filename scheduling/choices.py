@@ -14,11 +14,3 @@ class Objective(models.TextChoices):
     PAPER_ENERGY_RUNTIME = "paper-energy-runtime", "Energy vs runtime (paper eq. 3.1, zeta weighted)"
     MIN_ENERGY_ACCURACY_TARGET = "min-energy-accuracy-target", "Minimum energy for an accuracy target"
     MAX_ACCURACY_ENERGY_BUDGET = "max-accuracy-energy-budget", "Maximum accuracy within an energy budget"
-
-
-class Distribution(models.TextChoices):
-    LOGNORMAL = "lognormal", "Log-normal (mu, sigma of log tokens)"
-    UNIFORM = "uniform", "Uniform integers (low, high)"
-    ZIPF = "zipf", "Zipf (a > 1)"
-    POISSON = "poisson", "Poisson (lam)"
-    CONSTANT = "constant", "Constant (value)"

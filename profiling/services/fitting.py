@@ -66,7 +66,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from profiling.fitting import intervals
-from profiling.fitting.support import Support, cell_index  # noqa: F401 (cell_index: public here too)
+from profiling.fitting.support import Support, cell_index
 from profiling.services import terms as term_defs
 
 FORMS = {
@@ -312,12 +312,6 @@ def _cv_groups(tin, tout, seed: int = 0) -> tuple[np.ndarray, str]:
     k = min(KFOLD, len(tin))
     rng = np.random.default_rng(seed)
     return rng.permutation(len(tin)) % k, f"{k}-fold (shuffled, seed {seed})"
-
-
-def cross_validated_mape(form: str, tin, tout, y, groups=None, scheme=None) -> tuple[float | None, str]:
-    """Mean absolute percentage error of predictions for rows held out of the fit."""
-    cv, scheme, _se = cross_validate(form, tin, tout, y, groups, scheme)
-    return cv, scheme
 
 
 def row_weights(y, weighting: str) -> np.ndarray:

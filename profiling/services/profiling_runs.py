@@ -15,7 +15,6 @@ import math
 import time
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from energyweb.jobs import service as job_service
@@ -326,7 +325,3 @@ def summary(run: ProfilingRun) -> dict:
         "estimated": sources["estimated"], "attempts": run.attempts, "error": run.error,
         "duration_s": run.duration_seconds, "idle_power_w": (run.summary or {}).get("idle_power_w"),
     }
-
-
-def validation_errors(exc: ValidationError) -> dict:
-    return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}

@@ -48,13 +48,6 @@ OBJECTIVES = {
     MAX_ACCURACY_ENERGY_BUDGET,
 }
 
-OBJECTIVE_LABELS = {
-    PAPER_ENERGY_ACCURACY: "Energy-accuracy trade-off (paper eq. 3.5)",
-    PAPER_ENERGY_RUNTIME: "Energy-runtime trade-off (paper eq. 3.1)",
-    MIN_ENERGY_ACCURACY_TARGET: "Minimum energy at an accuracy target",
-    MAX_ACCURACY_ENERGY_BUDGET: "Maximum accuracy within an energy budget",
-}
-
 # Objectives whose reported value is maximised (the solvers always minimise
 # the negated cost internally).
 MAXIMISED = {MAX_ACCURACY_ENERGY_BUDGET}

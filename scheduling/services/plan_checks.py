@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from energyweb.jobs.choices import JobStatus
 from energyweb.validation import INT64_MAX, is_number
-from profiling.choices import JobStatus
 from scheduling.services.jobs import JobParameterError
 
 NUMERIC_PARAMETERS = ("zeta", "accuracy_target", "energy_budget_j", "deadline_s", "time_limit_s")

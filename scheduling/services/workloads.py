@@ -756,11 +756,6 @@ def load_workload_arrays(workload, with_meta: bool = False) -> WorkloadArrays:
     return WorkloadArrays(tin=tin, tout=tout, ids=ids, timestamps=ts)
 
 
-def delete_workload_file(workload) -> None:
-    if workload.data_file and default_storage.exists(workload.data_file.name):
-        default_storage.delete(workload.data_file.name)
-
-
 def stats_rows(workload) -> list[dict]:
     """Histogram rows for CSV/JSON download."""
     rows = []
