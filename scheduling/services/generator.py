@@ -14,6 +14,7 @@ import math
 import numpy as np
 from django.conf import settings
 
+from energyweb.validation import FieldError
 from scheduling.services.workloads import ParsedWorkload, WorkloadFileError, store_workload
 
 DISTRIBUTIONS = {
@@ -32,10 +33,8 @@ MAX_SEED = 2**63 - 1
 MAX_PARAM = 1e12
 
 
-class GeneratorError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class GeneratorError(FieldError):
+    """A generator specification was refused; ``field`` names it."""
 
 
 def parse_distribution(spec: str, field: str = "distribution") -> dict:

@@ -41,6 +41,7 @@ from django.db import transaction
 
 from energyweb.diskfull import write_new
 from energyweb.tabular import TableError, reader_from_settings
+from energyweb.validation import FieldError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,7 +69,7 @@ REQUIRED = ("tin", "tout")
 FIELD_LABEL = {"tin": "input tokens", "tout": "output tokens"}
 
 
-class WorkloadFileError(ValueError):
+class WorkloadFileError(FieldError):
     """A workload file was refused. ``errors`` lists dicts {row, column, message}
     (at most MAX_REPORTED_ERRORS); ``total`` counts every problem found."""
 
@@ -76,8 +77,7 @@ class WorkloadFileError(ValueError):
                  field: str = "file"):
         self.errors = errors or []
         self.total = total if total is not None else len(self.errors)
-        self.field = field
-        super().__init__(message)
+        super().__init__(message, field)
 
     @property
     def more(self) -> int:
