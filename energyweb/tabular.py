@@ -38,6 +38,10 @@ DEFAULT_CHUNK_LINES = 100_000
 # columns held a web worker past its 120 s timeout, an 8 MB one workers for minutes at 2-4 GB;
 # the header is checked as soon as its line (or the first block of it) is read.
 DEFAULT_MAX_COLUMNS = 256
+# The delimiters every importer accepts (workloads and measurements alike), in the order that
+# breaks a tie, and how an error message names them.
+DELIMITERS = ",;\t|"
+DELIMITER_WORDS = "commas, semicolons, tabs or pipes"
 
 
 class TableError(ValueError):
@@ -73,6 +77,17 @@ def _split_header(line: str, delimiter: str) -> list[str]:
         return next(csv.reader([line], delimiter=delimiter), [])
     except csv.Error:  # an unclosed quote: the importer words that error; count plainly here
         return line.split(delimiter)
+
+
+def sniff_delimiter(header_line: str, delimiters: str = DELIMITERS) -> str | None:
+    """The delimiter of a file, read from its header line: the candidate that occurs there most
+    often (a tie goes to the earlier in ``delimiters``), or None when none occurs (one column).
+
+    The one sniffer of every importer and of the Reader's header check, so that a file one
+    importer accepts, the other reads the same way."""
+    counts = {d: header_line.count(d) for d in delimiters}
+    best = max(counts, key=counts.get) if counts else None
+    return best if best is not None and counts[best] else None
 
 
 def _is_numberish(text: str) -> bool:
@@ -162,7 +177,7 @@ class Reader:
     def __init__(self, source, *, max_bytes: int | None = None, max_decompressed: int | None = None,
                  max_ratio: float | None = None, max_field: int | None = None,
                  chunk_chars: int = DEFAULT_CHUNK, chunk_lines: int = DEFAULT_CHUNK_LINES,
-                 delimiters: str = ",;\t|", max_columns: int | None = DEFAULT_MAX_COLUMNS):
+                 delimiters: str = DELIMITERS, max_columns: int | None = DEFAULT_MAX_COLUMNS):
         self.source = source
         self.max_columns = max_columns
         self.name = source_name(source)
@@ -325,11 +340,11 @@ class Reader:
         stripped = buf.lstrip("\r\n")
         ends = [i for i in (stripped.find("\n"), stripped.find("\r")) if i >= 0]
         line = stripped[:min(ends)] if ends else stripped
-        counts = {d: line.count(d) for d in self.delimiters}
-        delimiter = max(counts, key=counts.get) if counts else ","
-        if counts.get(delimiter, 0) + 1 > self.max_columns:  # quoted delimiters only make it an upper bound
+        delimiter = sniff_delimiter(line, self.delimiters) or ","
+        found = line.count(delimiter)
+        if found + 1 > self.max_columns:  # quoted delimiters only make it an upper bound
             names = _split_header(line, delimiter) if ends or final else None
-            n = len(names) if names is not None else counts[delimiter] + 1
+            n = len(names) if names is not None else found + 1
             if names is None or n > self.max_columns:
                 more = "" if names is not None else " or more"
                 raise TableError(f"The header (row 1) has {n:,}{more} columns; at most {self.max_columns} are "

@@ -38,7 +38,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import slugify
 
-from energyweb.tabular import Reader, TableError, is_seekable, reader_from_settings, sha256_of
+from energyweb.tabular import (
+    DELIMITER_WORDS,
+    Reader,
+    TableError,
+    is_seekable,
+    reader_from_settings,
+    sha256_of,
+    sniff_delimiter,
+)
 from energyweb.validation import MAX_NAME_LENGTH, MeasurementRules
 from profiling.choices import EnergySource
 from profiling.models import LLM, Hardware, HardwareAlias, ImportBatch, LLMAlias, Measurement, RefitJob
@@ -50,7 +58,6 @@ MAX_REPORTED_ERRORS = 50
 INSERT_BATCH = 5000
 # The wake-up task of an owed refit (profiling/models/refits.py): derived from the model label.
 REFIT_TASK = RefitJob.job_task
-DELIMITERS = (",", ";", "\t")
 # Phase prefixes of measurement rows: Swing/Palmetto files, and the M1-Pro files.
 INFERENCE_PHASES = ("start-inference", "inference-")
 
@@ -177,7 +184,7 @@ class ImportSummary:
 
 def _reader(source) -> Reader:
     return reader_from_settings(
-        source, max_bytes=None, delimiters="".join(DELIMITERS),
+        source, max_bytes=None,
         max_decompressed=settings.MAX_IMPORT_UNCOMPRESSED_MB * 1024 * 1024)
 
 
@@ -206,12 +213,6 @@ def _reader_error(exc: TableError, rows_done: int, shown: dict[int, str]) -> Imp
     if exc.kind == "header":
         return ImportFailed([RowError(str(exc), line=1)])
     return ImportFailed([RowError(str(exc))])
-
-
-def sniff_delimiter(header: str) -> str | None:
-    counts = {d: header.count(d) for d in DELIMITERS}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else None
 
 
 # --- value parsing ----------------------------------------------------------------------
@@ -588,7 +589,7 @@ class _RowState:
         if delimiter is None:
             raise ImportFailed([RowError(
                 f"Only one column was detected in the header ({header_line[:120]!r}): the file must be "
-                "delimited by commas, semicolons or tabs.", column=None)])
+                f"delimited by {DELIMITER_WORDS}.", column=None)])
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         try:
             header = next(r for r in reader if r and any(c.strip() for c in r))

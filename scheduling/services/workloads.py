@@ -40,7 +40,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from energyweb.diskfull import write_new
-from energyweb.tabular import TableError, reader_from_settings
+from energyweb.tabular import DELIMITER_WORDS, TableError, reader_from_settings, sniff_delimiter
 from energyweb.validation import FieldError
 
 if TYPE_CHECKING:
@@ -158,17 +158,6 @@ def _reader_error(exc: TableError, max_bytes: int, rows_done: int = 0,
         return WorkloadFileError(f"The CSV is malformed: {msg}.",
                                  [{"row": exc.line, "column": None, "message": msg}])
     return WorkloadFileError(str(exc))
-
-
-def _sniff_delimiter(text: str) -> str:
-    sample = text[:65536]
-    # Sniff on whole lines only: a cut line confuses the sniffer.
-    if len(text) > len(sample) and "\n" in sample:
-        sample = sample[: sample.rfind("\n")]
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
 
 
 def _match_columns(header: list[str]) -> dict[str, str]:
@@ -384,8 +373,8 @@ def _header(text: str) -> tuple[str, dict[str, str]]:
 
     ``text`` may be only the start of the file (at least 65,537 characters when
     the file is longer, so the sniffer sees the same cut sample)."""
-    delimiter = _sniff_delimiter(text)
     header_line = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
+    delimiter = sniff_delimiter(header_line) or ","  # the one sniffer, shared with measurement imports
     try:
         header = next(csv.reader([header_line], delimiter=delimiter))
     except csv.Error as exc:  # a header field past the csv module's field size limit
@@ -398,7 +387,7 @@ def _header(text: str) -> tuple[str, dict[str, str]]:
             f"no {FIELD_LABEL[k]} column: expected one of "
             + ", ".join(repr(a) for a in COLUMN_ALIASES[k][:4]))} for k in missing]
         shown = ", ".join(repr(h) for h in header[:8]) + (" ..." if len(header) > 8 else "")
-        hint = "" if delimiter in text[:2000] else " (is the delimiter one of , ; tab | ?)"
+        hint = "" if delimiter in header_line else f" (is the file delimited by {DELIMITER_WORDS}?)"
         raise WorkloadFileError(
             f"Missing required column{'s' if len(missing) > 1 else ''}: the header (row 1) has "
             f"{shown}{hint}.", errors)
