@@ -67,6 +67,7 @@ from scipy import optimize, stats
 
 from profiling.fitting import intervals
 from profiling.fitting.support import Support, cell_index
+from profiling.meters import base as meter_base
 from profiling.services import terms as term_defs
 
 FORMS = {
@@ -782,7 +783,7 @@ class PairData:
     components: str = ""  # energy components the target sums, e.g. "gpu" or "gpu+cpu"
 
 
-ENERGY_FIELDS = {"gpu": "gpu_energy_j", "cpu": "cpu_energy_j", "dram": "dram_energy_j"}
+ENERGY_FIELDS = dict(zip(meter_base.COMPONENTS, meter_base.ENERGY_FIELDS, strict=True))
 
 
 def common_components(qs) -> list[str]:

@@ -49,6 +49,7 @@ from energyweb.tabular import (
 )
 from energyweb.validation import MAX_NAME_LENGTH, MeasurementRules
 from profiling.choices import EnergySource
+from profiling.meters.base import COMPONENTS, ENERGY_FIELDS, SOURCE_FIELDS
 from profiling.models import LLM, Hardware, HardwareAlias, ImportBatch, LLMAlias, Measurement, RefitJob
 from profiling.services.copy_keys import keys_checked_once
 from profiling.services.measurement_fast import copy_frame, frame_rows, parse_fast
@@ -98,8 +99,6 @@ PAPER_COLUMNS = {
     "total number of tokens": "total_tokens",
 }
 
-COMPONENTS = ("gpu", "cpu", "dram")
-ENERGY_COLUMNS = tuple(f"{c}_energy_j" for c in COMPONENTS)
 SOURCE_VALUES = set(EnergySource.values)
 ESTIMATED = EnergySource.estimated()
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}
@@ -108,8 +107,7 @@ FALSE_WORDS = {"0", "false", "no", "n", "f", ""}
 # Columns written per measurement, in this order (COPY and bulk_create share it).
 DB_FIELDS = (
     "llm_id", "hardware_id", "import_batch_id", "input_tokens", "output_tokens", "batch_size",
-    "runtime_s", "gpu_energy_j", "cpu_energy_j", "dram_energy_j", "total_energy_j",
-    "gpu_energy_source", "cpu_energy_source", "dram_energy_source", "is_estimated",
+    "runtime_s", *ENERGY_FIELDS, "total_energy_j", *SOURCE_FIELDS, "is_estimated",
     "is_warmup", "iteration", "measured_at",
 )
 
@@ -627,7 +625,7 @@ class _RowState:
                 alt = f" (or the paper's {paper.title()!r})" if paper else ""
                 errors.append(RowError(f"Missing required column {col!r}{alt}. Columns found: {found}.",
                                        column=col))
-        if not any(c in columns for c in ENERGY_COLUMNS):
+        if not any(c in columns for c in ENERGY_FIELDS):
             errors.append(RowError(
                 "No energy column: give at least one of gpu_energy_j, cpu_energy_j, dram_energy_j "
                 f"(or the paper's 'GPU Energy (J)', 'CPU Energy (J)'). Columns found: {found}.",
@@ -905,7 +903,7 @@ class _RowState:
                     ok = False
             if ok and all(v is None for v, _ in values):
                 bad("No energy value in this row (GPU, CPU and DRAM are all empty or invalid).",
-                    next(c for c in ENERGY_COLUMNS if c in columns))
+                    next(c for c in ENERGY_FIELDS if c in columns))
                 ok = False
 
             warmup = iteration == 0 if (i_iter is not None and iteration is not None) else False
