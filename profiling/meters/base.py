@@ -131,6 +131,8 @@ class Meter(ABC):
     name: str = ""
     components: tuple[str, ...] = ()
     min_window_s: float = 0.0
+    # An estimate, not a measurement: auto_meter uses it only where no measuring meter covers.
+    fallback: bool = False
 
     def __init__(self) -> None:
         self._t0: float | None = None
