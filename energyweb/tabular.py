@@ -50,9 +50,10 @@ class TableError(ValueError):
     ``offset`` (decoded byte offset) say where, when known."""
 
     def __init__(self, message: str, kind: str, *, line: int | None = None, offset: int | None = None,
-                 column: int | None = None):
+                 column: int | None = None, limit: float | None = None):
         super().__init__(message)
         self.kind = kind
+        self.limit = limit  # the cap that was passed: bytes (too_big, decompressed) or the ratio
         self.line = line
         self.offset = offset
         # 0-based field index, for ``field``. The lines before that record have all been yielded
@@ -205,11 +206,11 @@ class Reader:
             raise TableError(f"No such file: {self.source}", "missing")
         size = source_size(self.source)
         if self.max_bytes is not None and size is not None and size > self.max_bytes:
-            raise TableError("too big", "too_big")
+            raise TableError("too big", "too_big", limit=self.max_bytes)
         for block in _blocks(self.source):
             self.raw_bytes += len(block)
             if self.max_bytes is not None and self.raw_bytes > self.max_bytes:
-                raise TableError("too big", "too_big")
+                raise TableError("too big", "too_big", limit=self.max_bytes)
             self._sha.update(block)
             yield block
 
@@ -264,10 +265,10 @@ class Reader:
     def _count(self, n: int) -> None:
         self.decompressed_bytes += n
         if self.max_decompressed is not None and self.decompressed_bytes > self.max_decompressed:
-            raise TableError("decompressed", "decompressed")
+            raise TableError("decompressed", "decompressed", limit=self.max_decompressed)
         if (self.max_ratio is not None and self.decompressed_bytes > RATIO_GRACE
                 and self.decompressed_bytes > self.max_ratio * max(1, self.consumed_bytes)):
-            raise TableError("ratio", "ratio")
+            raise TableError("ratio", "ratio", limit=self.max_ratio)
 
     # --- text ------------------------------------------------------------------------
 
@@ -426,6 +427,27 @@ class Reader:
             odd = (odd + buf.count('"', prev, pos)) % 2
             pos = prev
         return pos + 1
+
+
+def report(exc: TableError, *, size_setting: str = "ENERGYWEB_MAX_UPLOAD_MB") -> str:
+    """The one wording of a reader's refusal, for every importer (each adds its own row and
+    column entries, and says what was kept). ``size_setting`` names the setting behind the
+    size caps the importer passed (max_bytes, max_decompressed), so the message says what to change."""
+    mb = f"{exc.limit / (1024 * 1024):g}" if exc.limit else "?"
+    if exc.kind == "too_big":
+        return f"The file is larger than the upload limit of {mb} MB ({size_setting}); split it or compress it with gzip."
+    if exc.kind == "decompressed":
+        return f"The decompressed file exceeds the limit of {mb} MB ({size_setting}); split it."
+    if exc.kind == "ratio":
+        return (f"The gzip file expands more than {exc.limit:g} times (ENERGYWEB_IMPORT_MAX_GZIP_RATIO): "
+                "refused as a likely gzip bomb.")
+    if exc.kind == "encoding":
+        return f"The file is not UTF-8 text (byte {exc.offset} on line {exc.line}); save it as UTF-8 CSV."
+    if exc.kind == "field":
+        return f"{exc} (ENERGYWEB_IMPORT_MAX_FIELD_KB)"
+    if exc.kind == "record":
+        return f"{exc} (an unclosed quote?)"
+    return str(exc)
 
 
 def reader_from_settings(source, *, max_bytes: int | None, max_decompressed: int | None, **kwargs) -> Reader:

@@ -44,6 +44,7 @@ from energyweb.tabular import (
     TableError,
     is_seekable,
     reader_from_settings,
+    report,
     sha256_of,
     sniff_delimiter,
 )
@@ -187,30 +188,20 @@ def _reader(source) -> Reader:
 
 
 def _reader_error(exc: TableError, rows_done: int, shown: dict[int, str]) -> ImportFailed:
-    """The shared reader's refusal (energyweb/tabular.py), worded as this importer words errors."""
-    if exc.kind == "decompressed":
-        limit = settings.MAX_IMPORT_UNCOMPRESSED_MB
-        return ImportFailed([RowError(f"The file expands to more than {limit} MB when uncompressed "
-                                      "(ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB); split it. Nothing was imported.")])
-    if exc.kind == "ratio":
-        ratio = settings.IMPORT_MAX_GZIP_RATIO
-        return ImportFailed([RowError(f"The gzip file expands more than {ratio} times "
-                                      "(ENERGYWEB_IMPORT_MAX_GZIP_RATIO): refused as a likely gzip bomb. "
-                                      "Nothing was imported.")])
-    if exc.kind == "encoding":
-        return ImportFailed([RowError(f"The file is not UTF-8 text (byte {exc.offset} on line {exc.line}); "
-                                      "save it as UTF-8 CSV.")])
+    """The shared reader's refusal in its one wording (energyweb.tabular.report), with this
+    importer's row, line and column where the reader says where."""
+    msg = report(exc, size_setting="ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB")
+    if exc.kind in ("decompressed", "ratio"):
+        return ImportFailed([RowError(f"{msg} Nothing was imported.")])
     if exc.kind == "field":
         # Every line before it has been read: the header (when there was one) and rows_done rows.
         row = rows_done + 1 if shown else None
-        return ImportFailed([RowError(f"This record cannot be read: {exc} (ENERGYWEB_IMPORT_MAX_FIELD_KB).",
-                                      row, exc.line, shown.get(exc.column))])
+        return ImportFailed([RowError(f"This record cannot be read: {msg}.", row, exc.line, shown.get(exc.column))])
     if exc.kind == "record":
-        return ImportFailed([RowError(f"This record cannot be read: {exc} (an unclosed quote?).",
-                                      line=exc.line)])
+        return ImportFailed([RowError(f"This record cannot be read: {msg}.", line=exc.line)])
     if exc.kind == "header":
-        return ImportFailed([RowError(str(exc), line=1)])
-    return ImportFailed([RowError(str(exc))])
+        return ImportFailed([RowError(msg, line=1)])
+    return ImportFailed([RowError(msg)])
 
 
 # --- value parsing ----------------------------------------------------------------------

@@ -40,7 +40,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from energyweb.diskfull import write_new
-from energyweb.tabular import DELIMITER_WORDS, TableError, reader_from_settings, sniff_delimiter
+from energyweb.tabular import DELIMITER_WORDS, TableError, reader_from_settings, report, sniff_delimiter
 from energyweb.validation import FieldError
 
 if TYPE_CHECKING:
@@ -125,39 +125,25 @@ def _max_bytes() -> int:
     return int(settings.MAX_UPLOAD_MB) * 1024 * 1024
 
 
-def _reader_error(exc: TableError, max_bytes: int, rows_done: int = 0,
+def _reader_error(exc: TableError, rows_done: int = 0,
                   header: list[str] | None = None) -> WorkloadFileError:
-    """The shared reader's refusal, worded as this importer words its errors."""
-    mb = max_bytes / (1024 * 1024)
-    if exc.kind == "too_big":
-        return WorkloadFileError(f"The file is larger than the upload limit of {mb:g} MB "
-                                 "(ENERGYWEB_MAX_UPLOAD_MB); split it or compress it with gzip.")
-    if exc.kind == "decompressed":
-        return WorkloadFileError(f"The decompressed file exceeds the upload limit of {mb:g} MB "
-                                 "(ENERGYWEB_MAX_UPLOAD_MB); split it.")
-    if exc.kind == "ratio":
-        return WorkloadFileError("The gzip file expands more than "
-                                 f"{settings.IMPORT_MAX_GZIP_RATIO} times "
-                                 "(ENERGYWEB_IMPORT_MAX_GZIP_RATIO): refused as a likely gzip bomb.")
+    """The shared reader's refusal in its one wording (energyweb.tabular.report), with this
+    importer's row and column entry where the reader says where."""
+    msg = report(exc, size_setting="ENERGYWEB_MAX_UPLOAD_MB")
     if exc.kind == "encoding":
-        return WorkloadFileError(
-            f"The file is not UTF-8 text (invalid byte at row {exc.line}); save it as UTF-8 CSV.",
-            [{"row": exc.line, "column": None, "message": "invalid UTF-8 byte"}])
+        return WorkloadFileError(msg, [{"row": exc.line, "column": None, "message": "invalid UTF-8 byte"}])
     if exc.kind == "field":
         # Every line before it has been read: the header (row 1, when there was one) and the rows.
         row = rows_done + 2 if header else 1
         header = header or []
         column = header[exc.column] if exc.column is not None and exc.column < len(header) else None
-        msg = f"{exc} (ENERGYWEB_IMPORT_MAX_FIELD_KB)"
         return WorkloadFileError(f"The file cannot be read: row {row} has {msg}.",
                                  [{"row": row, "column": column, "message": msg}])
     if exc.kind == "header":
-        return WorkloadFileError(str(exc), [{"row": 1, "column": None, "message": str(exc)}])
+        return WorkloadFileError(msg, [{"row": 1, "column": None, "message": msg}])
     if exc.kind == "record":
-        msg = f"{exc} (an unclosed quote?)"
-        return WorkloadFileError(f"The CSV is malformed: {msg}.",
-                                 [{"row": exc.line, "column": None, "message": msg}])
-    return WorkloadFileError(str(exc))
+        return WorkloadFileError(f"The CSV is malformed: {msg}.", [{"row": exc.line, "column": None, "message": msg}])
+    return WorkloadFileError(msg)
 
 
 def _match_columns(header: list[str]) -> dict[str, str]:
@@ -325,7 +311,7 @@ def parse_workload(source, *, max_context: int | None = None, max_bytes: int | N
         if late is not None:
             raise late
     except TableError as exc:
-        raise _reader_error(exc, max_bytes, rows, header) from None
+        raise _reader_error(exc, rows, header) from None
     if total_errors:
         raise WorkloadFileError(
             f"{total_errors} invalid value{'s' if total_errors != 1 else ''} in "

@@ -149,7 +149,7 @@ def test_gzip_expanding_past_the_limit(pair, settings):
 
     settings.MAX_IMPORT_UNCOMPRESSED_MB = 1
     data = gzip.compress(own_csv(*[GOOD] * 30000))
-    assert "more than 1 MB when uncompressed" in failing(data).errors[0].message
+    assert "exceeds the limit of 1 MB (ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB)" in failing(data).errors[0].message
 
 
 def test_line_numbers_count_blank_lines_and_crlf(pair):
