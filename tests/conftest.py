@@ -57,6 +57,43 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(getattr(pytest.mark, mark))
 
 
+# A test left unmarked must not start a process or load torch on its own: it would land in
+# `make test-fast` and cost seconds there. Such a test fails, naming the fixture to ask for.
+HEAVY_MODULES = ("torch", "transformers", "vllm")
+# What ctypes.util.find_library runs when a library (GDAL, through an import) looks itself up:
+# a probe of the system, not a process a test started.
+LIBRARY_PROBES = {"ldconfig", "gcc", "cc", "ld", "objdump"}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    if any(item.get_closest_marker(m) for m in ("slow", "worker", "browser")):
+        return (yield)
+    spawned: list[str] = []
+    original = subprocess.Popen.__init__
+
+    def watched(self, args, *a, **kw):
+        program = args[0] if isinstance(args, (list, tuple)) and args else str(args).split(" ")[0]
+        if Path(str(program)).name not in LIBRARY_PROBES:
+            spawned.append(str(args)[:200])
+        return original(self, args, *a, **kw)
+
+    loaded = {m for m in HEAVY_MODULES if m in sys.modules}
+    subprocess.Popen.__init__ = watched
+    try:
+        result = yield
+    finally:
+        subprocess.Popen.__init__ = original
+    if spawned:
+        pytest.fail(f"{item.nodeid} starts a process ({spawned[0]}) but is not marked slow: ask for the "
+                    "run_python fixture (or a worker fixture), which marks it", pytrace=False)
+    imported = sorted(m for m in HEAVY_MODULES if m in sys.modules and m not in loaded)
+    if imported:
+        pytest.fail(f"{item.nodeid} imports {', '.join(imported)} but is not marked slow: ask for the torch "
+                    "fixture, which marks it", pytrace=False)
+    return result
+
+
 @pytest.fixture(scope="session")
 def torch():
     """PyTorch, for the tests that need it: importing it alone takes seconds (so: slow)."""
