@@ -59,6 +59,7 @@ test-fast: $(STAMP_DEV)
 
 lint: $(STAMP_DEV)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP_DEV)
 	@set -e; for script in benchmarks/*.py; do \

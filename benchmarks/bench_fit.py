@@ -34,23 +34,24 @@ def main():
     vendor = _django.setup()
 
     from profiling.choices import EnergySource
+    from profiling.fitting import regression
+    from profiling.fitting.anova import two_way_anova
     from profiling.models import LLM, Hardware, Measurement
     from profiling.services import fitting
-    from profiling.services.anova import two_way_anova
 
     tin, tout, energy = synthetic(args.rows)
     rows = []
 
     t = time.perf_counter()
-    fitting.fit_all(tin[:200], tout[:200], energy[:200])  # first call imports statsmodels/scipy.sparse
+    regression.fit_all(tin[:200], tout[:200], energy[:200])  # first call imports statsmodels/scipy.sparse
     rows.append(("first call, 200 rows (imports)", 200, time.perf_counter() - t, ""))
     t = time.perf_counter()
-    results, selected = fitting.fit_all(tin, tout, energy)
+    results, selected = regression.fit_all(tin, tout, energy)
     t_fit = time.perf_counter() - t
     t = time.perf_counter()
     anova = two_way_anova(tin, tout, energy)
     t_anova = time.perf_counter() - t
-    rows.append((f"service: fit_all ({len(fitting.FORMS)} forms, CV)", args.rows, t_fit, selected))
+    rows.append((f"service: fit_all ({len(regression.FORMS)} forms, CV)", args.rows, t_fit, selected))
     rows.append(("service: two-way ANOVA", args.rows, t_anova, "available" if anova["available"] else "n/a"))
 
     llm = LLM.objects.create(name="Bench LLM", parameters_b=7, weights="bench/llm")

@@ -52,7 +52,7 @@ def prepare(rows: int) -> dict:
     from profiling.services.measurement_import import import_measurements
     from scheduling.models import Deployment, ScheduleJob
     from scheduling.services import jobs
-    from scheduling.services.deployments import ensure_reference_deployments
+    from scheduling.services.reference_deployments import ensure_reference_deployments
     from scheduling.services.workloads import import_workload
 
     call_command("migrate", verbosity=0)

@@ -59,15 +59,16 @@ def seeded_specs():
     return [spec_from_entry({"llm": n, "hardware": SYSTEM}) for n in PUBLISHED]
 
 
-def online_table(specs, train, test):
-    print(f"\n## 1. Online policy vs the offline oracle (zeta {ZETA}, train {len(train[0]):,} / "
+def online_table(specs, train, test, explore_share: float = 0.0):
+    label = f", exploring {explore_share:g} per deployment" if explore_share else ""
+    print(f"\n## 1. Online policy vs the offline oracle (zeta {ZETA}{label}, train {len(train[0]):,} / "
           f"replay {len(test[0]):,} queries; energy in kWh, estimated from fitted models)\n")
     print(f"{'policy':34} {'energy':>9} {'acc %':>6} {'regret %':>8} {'obj regret %':>12} {'vs RR %':>8} "
           f"{'in bounds':>9} {'build s':>7} {'replay s':>8}")
     rows = {}
     for predictor in ("empirical", "bucket-median"):
         t = time.perf_counter()
-        pol = build_policy(*train, specs, zeta=ZETA, predictor=predictor)
+        pol = build_policy(*train, specs, zeta=ZETA, predictor=predictor, explore_share=explore_share)
         built = time.perf_counter() - t
         t = time.perf_counter()
         r = replay(pol, *test)
@@ -85,30 +86,40 @@ def online_table(specs, train, test):
     return rows["empirical"][0]
 
 
-def feedback_table(specs, train, test):
-    print("\n## 2. One deployment's energy model 30% wrong (x0.7 or x1.3), then one round of feedback\n")
-    print("regret = energy regret against the oracle on the true models; obj = the objective's regret\n")
+def feedback_table(specs, train, test, explore_share: float = 0.0):
+    label = f"exploration {explore_share:g} per under-observed deployment" if explore_share else "no exploration"
+    print(f"\n## 2. One deployment's energy model 30% wrong (x0.7 or x1.3), then one round of feedback "
+          f"({label})\n")
+    print("regret = energy regret against the oracle on the true models; obj = the objective's regret;\n"
+          "after = the policy re-solved with the replay's readings (exploring only deployments still under-observed)\n")
     print(f"{'biased deployment':32} {'x':>3} {'regret %':>8} {'obj %':>6} {'after %':>7} {'obj %':>6} "
-          f"{'share':>6} {'after':>6} {'factor':>6}")
-    worst = 0.0
+          f"{'share':>6} {'after':>6} {'factor':>6} {'reads':>5}")
+    worst, rows = 0.0, []
     for wrong in (0.7, 1.3):
         for j, spec in enumerate(sorted(specs, key=lambda s: s.key)):
             biased = [replace(s, energy_coefs={k: v * wrong for k, v in s.energy_coefs.items()})
                       if s.key == spec.key else s for s in specs]
-            pol = build_policy(*train, biased, zeta=ZETA)
+            pol = build_policy(*train, biased, zeta=ZETA, explore_share=explore_share)
             first = replay(pol, *test, truth=specs, keep_queries=True)
             obs = feedback.observations(pol.edges, len(pol.keys), test[0], first["assignment"],
                                         first["charged_j"], first["predicted_j"])
-            fixed = build_policy(*train, biased, zeta=ZETA, corrections=feedback.corrections(obs))
+            factors = feedback.bounded_step(feedback.corrections(obs), pol.corrections)
+            still = [pol.keys[d] for d in feedback.under_observed(obs, len(pol.keys))]
+            fixed = build_policy(*train, biased, zeta=ZETA, corrections=factors, explore_share=explore_share,
+                                 explore=still)
             second = replay(fixed, *test, truth=specs)
             worst = max(worst, abs(second["regret_pct"]), second["objective_regret_pct"])
             factor = np.asarray(fixed.corrections)[:, j]
-            used = np.asarray(obs["n"])[:, j] > 0
-            shown = f"{np.average(factor[used], weights=np.asarray(obs['n'])[used, j]):.3f}" if used.any() else "-"
+            n_j = np.asarray(obs["n"])[:, j]
+            used = n_j > 0
+            shown = f"{np.average(factor[used], weights=n_j[used]):.3f}" if used.any() else "-"
+            rows.append((spec.key, wrong, first, second))
             print(f"{spec.key:32} {wrong:3.1f} {first['regret_pct']:8.2f} {first['objective_regret_pct']:6.2f} "
                   f"{second['regret_pct']:7.2f} {second['objective_regret_pct']:6.2f} "
-                  f"{first['shares'][spec.key]:6.4f} {second['shares'][spec.key]:6.4f} {shown:>6}")
+                  f"{first['shares'][spec.key]:6.4f} {second['shares'][spec.key]:6.4f} {shown:>6} "
+                  f"{int(n_j.sum()):5d}")
     print(f"\nworst |energy regret| or objective regret after one round of feedback: {worst:.2f}% (target <= 5%)")
+    return rows
 
 
 def router_speed(pol, tins, n):
@@ -124,7 +135,7 @@ def router_speed(pol, tins, n):
           f"target >= 50,000/s; the wall figure falls when other work shares the two cores)")
 
 
-def load(pol_pk: int, users: str, duration: float) -> None:
+def load(pol_pk: int, users: str, duration: float, server: str = "asgi", extra=()) -> None:
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
@@ -133,7 +144,7 @@ def load(pol_pk: int, users: str, duration: float) -> None:
     info = Path(tempfile.mkdtemp(prefix="ew-route-")) / "info.json"
     info.write_text(json.dumps({"token": token.key, "policy": pol_pk}))
     subprocess.run([sys.executable, str(Path(__file__).with_name("bench_routing_load.py")), str(info),
-                    "--users", users, "--duration", str(duration)], check=True)
+                    "--users", users, "--duration", str(duration), "--server", server, *extra], check=True)
 
 
 def main() -> int:
@@ -142,6 +153,13 @@ def main() -> int:
     ap.add_argument("--load", action="store_true", help="also load-test POST /api/v1/route with locust")
     ap.add_argument("--users", default="1,10,50")
     ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--server", choices=("asgi", "sync"), default="asgi",
+                    help="asgi: the server make run and the container start (energyweb/webserver.py)")
+    ap.add_argument("--load-only", action="store_true", help="skip tables 1-3")
+    ap.add_argument("--nice", type=int, default=0, help="the server's niceness in the load test")
+    ap.add_argument("--in-process", type=int, default=2000, help="in-process requests per variant (0: skip)")
+    ap.add_argument("--explore", type=float, nargs="*", default=[feedback.EXPLORE_SHARE],
+                    help="exploration shares to repeat tables 1-3 with (feedback.py)")
     args = ap.parse_args()
     if not AZURE_CONV.exists():
         print(f"SKIP: Azure trace absent ({AZURE_CONV})")
@@ -153,10 +171,15 @@ def main() -> int:
     tin, tout = load_azure()  # in time order (the file is sorted by TIMESTAMP)
     half = len(tin) // 2
     train, test = (tin[:half], tout[:half]), (tin[half:], tout[half:])
-    pol = online_table(specs, train, test)
-    feedback_table(specs, train, test)
-    router_speed(pol, test[0], args.decisions)
-    if args.load:
+    if not args.load_only:
+        pol = online_table(specs, train, test)
+        feedback_table(specs, train, test)
+        router_speed(pol, test[0], args.decisions)
+        for share in args.explore:
+            explored = online_table(specs, train, test, explore_share=share)
+            feedback_table(specs, train, test, explore_share=share)
+            router_speed(explored, test[0], args.decisions)
+    if args.load or args.load_only:
         from profiling.models import Hardware  # noqa: F401  (Django is set up)
         from scheduling.models import Workload
         from scheduling.services import routing
@@ -167,7 +190,8 @@ def main() -> int:
         wl = Workload.objects.filter(name="azure-conv first half").first() or import_workload(
             path, "azure-conv first half")
         row = routing.make_policy(wl, specs, params={"zeta": ZETA})
-        load(row.pk, args.users, args.duration)
+        load(row.pk, args.users, args.duration, args.server,
+             ["--nice", str(args.nice), "--in-process", str(args.in_process)])
     return 0
 
 

@@ -140,7 +140,7 @@ def child(step: str, data: str) -> None:
     if step in DJANGO_STEPS:
         django_child(step, data)
         return
-    from scheduling.services import solver
+    from scheduling.planner import solver
 
     with np.load(data) as z:
         tin, tout = z["tin"], z["tout"]

@@ -33,8 +33,8 @@ from benchmarks.bench_schedule_common import (  # noqa: E402
     published_deployments,
     resample,
 )
-from scheduling.services import solver  # noqa: E402
-from scheduling.services.types import DeploymentSpec  # noqa: E402
+from scheduling.planner import solver  # noqa: E402
+from scheduling.planner.types import DeploymentSpec  # noqa: E402
 
 
 def fmt_gap(g):
@@ -119,7 +119,7 @@ def main() -> int:
 
     ctin, ctout = resample(trace_tin, trace_tout, args.capacity_queries, args.seed + 2)
     ftin, ftout = ctin.astype(float), ctout.astype(float)
-    from profiling.services.terms import predict
+    from profiling.fitting.terms import predict
 
     capped = []
     for d in deps:

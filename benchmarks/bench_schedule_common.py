@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scheduling.services.types import DeploymentSpec
+from scheduling.planner.types import DeploymentSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = Path(os.environ.get("ENERGYWEB_REFERENCE", ROOT.parent / "shared" / "reference"))

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "energyweb.settings")
 
 from benchmarks.bench_schedule_common import azure_workload, machine, print_table, published_deployments  # noqa: E402
-from scheduling.services import paper_mip, solver  # noqa: E402
+from scheduling.planner import solver  # noqa: E402
+from tests.oracles import paper_mip  # noqa: E402
 
 
 def main() -> int:

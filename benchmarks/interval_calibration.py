@@ -42,18 +42,18 @@ def take(data, mask):
     return {k: v[mask] for k, v in data.items()}
 
 
-def judge(fitting, intervals, train, test, target, col):
-    results, sel = fitting.fit_all(train["tin"], train["tout"], train[col], target=target)
+def judge(regression, intervals, train, test, target, col):
+    results, sel = regression.fit_all(train["tin"], train["tout"], train[col], target=target)
     r = results[sel]
     m = r.metrics()
     y = test[col]
-    yhat, lo, hi = fitting.prediction_interval(r.coefficients, m, test["tin"], test["tout"])
-    _, lo0, hi0 = fitting.prediction_interval(r.coefficients, {**m, "kappa": None}, test["tin"], test["tout"])
+    yhat, lo, hi = regression.prediction_interval(r.coefficients, m, test["tin"], test["tout"])
+    _, lo0, hi0 = regression.prediction_interval(r.coefficients, {**m, "kappa": None}, test["tin"], test["tout"])
     ext = intervals.beyond_support(m["support"], test["tin"], test["tout"])[1]
     return {
         "form": sel, "kappa": r.kappa, "ext": float(ext.mean()),
         "before": float(np.mean((y >= lo0) & (y <= hi0))), "after": float(np.mean((y >= lo) & (y <= hi))),
-        "width": float(np.median((hi - lo) / 2 / yhat)), "mape": fitting.mape(y, yhat),
+        "width": float(np.median((hi - lo) / 2 / yhat)), "mape": regression.mape(y, yhat),
         "cv_mape": r.cv_mape, "loo": r.cv_coverage,
     }
 
@@ -63,8 +63,8 @@ def main():
         print(f"SKIP: reference data {REFERENCE} is absent (it lives in ../shared/reference, not in the repo)")
         return 0
     sys.path.insert(0, str(ROOT))
-    from profiling.fitting import intervals
-    from profiling.services import fitting, swing_reference
+    from profiling.fitting import intervals, regression
+    from profiling.services import swing_reference
 
     sweeps = swing_reference.sweeps(REFERENCE)
     head = (f"{'shift':12s} {'LLM':15s} {'target':8s} {'form':>9s} {'kappa':>6s} {'extrap':>7s} "
@@ -79,7 +79,7 @@ def main():
         for target, col in TARGETS:
             for shift, train, test in (("small→large", take(g, small), take(g, large)),
                                        ("sweeps→grid", sweeps[model], g)):
-                row = judge(fitting, intervals, train, test, target, col)
+                row = judge(regression, intervals, train, test, target, col)
                 w = worst.setdefault(shift, {"cov": 1.0, "ext": 1.0, "mape": 0.0})
                 w["cov"] = min(w["cov"], row["after"])
                 w["ext"] = min(w["ext"], row["ext"])
@@ -87,7 +87,7 @@ def main():
                 print(f"{shift:12s} {model:15s} {target:8s} {row['form']:>9s} {row['kappa']:6.3f} "
                       f"{row['ext'] * 100:6.1f}% {row['before'] * 100:9.1f}% {row['after'] * 100:8.1f}% "
                       f"{row['width'] * 100:5.1f}% {row['mape']:5.1f}%")
-            results, sel = fitting.fit_all(g["tin"], g["tout"], g[col], target=target)
+            results, sel = regression.fit_all(g["tin"], g["tout"], g[col], target=target)
             loo_rows.append((model, target, sel, results[sel]))
     print("\n# leave one grid cell out (all 81 cells): the selected form's CV MAPE and coverage")
     head = f"{'LLM':15s} {'target':8s} {'form':>9s} {'kappa':>6s} {'CV MAPE':>8s} {'LOO cov':>8s}"

@@ -42,7 +42,7 @@ from benchmarks.bench_schedule_common import (  # noqa: E402
     published_deployments,
     resample,
 )
-from scheduling.services import solver  # noqa: E402
+from scheduling.planner import solver  # noqa: E402
 
 
 def kwh(j: float) -> str:

@@ -48,7 +48,7 @@ def main():
         print(f"SKIP: reference data {REFERENCE} is absent (it lives in ../shared/reference, not in the repo)")
         return 0
     sys.path.insert(0, str(ROOT))
-    from profiling.services import fitting
+    from profiling.fitting import regression
 
     d, keys = load(args.per_file)
     header = (f"{'pair':48s} {'n':>4s} {'cells':>5s} {'paper':>9s} {'nnls':>9s} {'extended':>9s} "
@@ -60,7 +60,7 @@ def main():
     for key, g in d.groupby(keys):
         tin = g["Number of Input Tokens"].to_numpy(float)
         tout = g["Number of Output Tokens"].to_numpy(float)
-        results, selected = fitting.fit_all(tin, tout, g[args.target].to_numpy(float), target=args.target)
+        results, selected = regression.fit_all(tin, tout, g[args.target].to_numpy(float), target=args.target)
         cols = []
         for form in ("paper", "nnls", "extended"):
             r = results[form]

@@ -27,11 +27,11 @@ REFERENCE = ROOT.parent / "shared" / "reference" / "wilkins2024"
 TARGETS = (("energy", "gpu"), ("runtime", "runtime"))
 
 
-def log_space_cv(form, tin, tout, y, fitting, term_defs):
+def log_space_cv(form, tin, tout, y, regression, term_defs):
     """Leave-one-cell-out MAPE of a non-negative fit minimising sum((log yhat - log y)^2)."""
     from scipy import optimize
 
-    names = fitting.FORMS[form]
+    names = regression.FORMS[form]
     x = term_defs.design_matrix(names, tin, tout)
     scale = np.linalg.norm(x / y[:, None], axis=0)
     scale[scale == 0] = 1.0
@@ -44,7 +44,7 @@ def log_space_cv(form, tin, tout, y, fitting, term_defs):
         res = optimize.least_squares(lambda b, xk=xk, logy=logy: np.log(np.maximum(xk @ b, 1e-300)) - logy,
                                      start + 1e-12, bounds=(0, np.inf))
         pred[i] = xs[i] @ res.x
-    return fitting.mape(y, pred)
+    return regression.mape(y, pred)
 
 
 def main():
@@ -52,10 +52,11 @@ def main():
         print(f"SKIP: reference data {REFERENCE} is absent (it lives in ../shared/reference, not in the repo)")
         return 0
     sys.path.insert(0, str(ROOT))
-    from profiling.services import fitting, swing_reference
-    from profiling.services import terms as term_defs
+    from profiling.fitting import regression
+    from profiling.fitting import terms as term_defs
+    from profiling.services import swing_reference
 
-    forms = list(fitting.FORMS)
+    forms = list(regression.FORMS)
     print("# 1. CV MAPE (%) per form on the 9x9 grids (leave one cell out; * = not eligible)")
     head = f"{'LLM':16s} {'target':8s} " + " ".join(f"{f:>9s}" for f in forms) + \
         f" {'selected':>9s} {'sel CV':>7s} {'cover95':>8s} {'time':>6s}"
@@ -66,9 +67,9 @@ def main():
         g = swing_reference.grid(REFERENCE, model)
         for target, col in TARGETS:
             t0 = time.perf_counter()
-            results, sel = fitting.fit_all(g["tin"], g["tout"], g[col], target=target)
+            results, sel = regression.fit_all(g["tin"], g["tout"], g[col], target=target)
             dt = time.perf_counter() - t0
-            cols = " ".join(f"{results[f].cv_mape:8.1f}{'' if fitting.eligible(results[f])[0] else '*'}"
+            cols = " ".join(f"{results[f].cv_mape:8.1f}{'' if regression.eligible(results[f])[0] else '*'}"
                             for f in forms)
             r = results[sel]
             chosen[(model, target)] = sel
@@ -87,9 +88,9 @@ def main():
         g = swing_reference.grid(REFERENCE, model)
         for target, col in TARGETS:
             form, y = chosen[(model, target)], g[col]
-            ols = fitting.cross_validate(form, g["tin"], g["tout"], y, weighting="ols")[0]
-            rel = fitting.cross_validate(form, g["tin"], g["tout"], y, weighting="relative")[0]
-            log = log_space_cv(form, g["tin"], g["tout"], y, fitting, term_defs)
+            ols = regression.cross_validate(form, g["tin"], g["tout"], y, weighting="ols")[0]
+            rel = regression.cross_validate(form, g["tin"], g["tout"], y, weighting="relative")[0]
+            log = log_space_cv(form, g["tin"], g["tout"], y, regression, term_defs)
             print(f"{model:16s} {target:8s} {form:>9s} {ols:7.1f} {rel:9.1f} {log:7.1f}")
 
     print("\n# 3. fitted on the two Swing sweeps alone, predicting the 9x9 grid (MAPE %)")
@@ -101,10 +102,10 @@ def main():
     for model in swing_reference.GRID_FILES:
         g, s = swing_reference.grid(REFERENCE, model), sw[model]
         for target, col in TARGETS:
-            results, sel = fitting.fit_all(s["tin"], s["tout"], s[col], target=target)
+            results, sel = regression.fit_all(s["tin"], s["tout"], s[col], target=target)
             r = results[sel]
-            yhat, lo, hi = fitting.prediction_interval(r.coefficients, r.metrics(), g["tin"], g["tout"])
-            err = fitting.mape(g[col], yhat)
+            yhat, lo, hi = regression.prediction_interval(r.coefficients, r.metrics(), g["tin"], g["tout"])
+            err = regression.mape(g[col], yhat)
             worst_grid = max(worst_grid, err)
             inside = float(np.mean((g[col] >= lo) & (g[col] <= hi))) * 100
             print(f"{model:16s} {target:8s} {len(s['tin']):10d} {r.diagnostics['cells']:8d} {sel:>9s} "
@@ -112,7 +113,7 @@ def main():
     print(f"\nsweeps-only models: worst grid MAPE {worst_grid:.1f}%")
     for model in sorted(set(sw) - set(swing_reference.GRID_FILES)):
         s = sw[model]
-        results, sel = fitting.fit_all(s["tin"], s["tout"], s["gpu"], target="energy")
+        results, sel = regression.fit_all(s["tin"], s["tout"], s["gpu"], target="energy")
         print(f"{model} (sweeps only, no grid to compare): selected {sel}, CV MAPE "
               f"{results[sel].cv_mape:.1f}%, coverage {results[sel].cv_coverage * 100:.1f}%")
     return 0

@@ -296,9 +296,14 @@ API_COUNT_CACHE_MIN_ROWS = env_int("ENERGYWEB_API_COUNT_CACHE_MIN_ROWS", 10000, 
 # Seconds a web process reuses the predict API's lookups (LLM, hardware, fits); see
 # profiling/services/predict_cache.py. 0 turns it off.
 PREDICT_CACHE_S = env_int("ENERGYWEB_PREDICT_CACHE_S", 5, minimum=0)
+# Seconds a web process trusts a valid API token without the database (energyweb/api/token_cache.py):
+# a deleted or rotated token stops working in other processes within this. 0 turns it off.
+API_TOKEN_CACHE_S = env_int("ENERGYWEB_API_TOKEN_CACHE_S", 10, minimum=0)
 # Per-user API rates (energyweb/api/throttling.py), "N/sec|min|hour|day": past them, 429 with Retry-After.
 PREDICT_RATE = env_str("ENERGYWEB_PREDICT_RATE", "120/min")
 JOB_CREATE_RATE = env_str("ENERGYWEB_JOB_CREATE_RATE", "30/min")
+# POST /api/v1/route decisions per user (a batch counts once per request, as for predict).
+ROUTE_RATE = env_str("ENERGYWEB_ROUTE_RATE", "6000/min")
 MAX_ACTIVE_JOBS_PER_USER = env_int("ENERGYWEB_MAX_ACTIVE_JOBS_PER_USER", 5, minimum=1)
 # Of those, how many may RUN at once on the shared default queue (plans and imports; energyweb/jobs/fair.py):
 # the rest wait in pending and start as the user's running ones end, so one user cannot hold every worker.
@@ -341,8 +346,9 @@ SPECTACULAR_SETTINGS = {
         "send it as `Authorization: Token <key>`. (Administrators: `manage.py create_api_token USER`.)\n\n"
         "**Paths** end in `/`; the same path without it is served too, for every method.\n\n"
         "**Limits**: `POST /api/v1/predict/` takes at most ENERGYWEB_PREDICT_MAX_PAIRS pairs (100,000; "
-        "more is a 400 on `pairs`); predictions and job creation (plans, profiling runs, executions, "
-        "imports) are rate-limited per user (ENERGYWEB_PREDICT_RATE, ENERGYWEB_JOB_CREATE_RATE: 429 "
+        "more is a 400 on `pairs`); predictions, routing and job creation (plans, profiling runs, executions, "
+        "imports) are rate-limited per user (ENERGYWEB_PREDICT_RATE, ENERGYWEB_ROUTE_RATE, "
+        "ENERGYWEB_JOB_CREATE_RATE: 429 "
         "with Retry-After); `?search=` is at most 200 characters; `?offset=` at most 10,000; the "
         "measurement and fit lists page by key with `?after=<last id>` (their `next` links)."),
     "VERSION": "1.0.0",

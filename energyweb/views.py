@@ -7,8 +7,8 @@ from django.http import JsonResponse
 from django.shortcuts import render
 
 from profiling.choices import FitTarget
+from profiling.fitting import terms
 from profiling.models import LLM, EnergyModelFit, Hardware
-from profiling.services import terms
 from profiling.views.inventory import fit_rows, latest_fits
 
 # The dashboard chart compares LLMs at one query shape: 512 tokens in, 512 out.

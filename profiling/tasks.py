@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.conf import settings
 
-from energyweb.jobs import service as job_service
-from energyweb.jobs import uploads
+from energyweb.jobs.registry import task
 
 log = logging.getLogger(__name__)
 
@@ -27,15 +25,8 @@ def refit_pair(llm_id: int, hardware_id: int, include_estimated: bool = False) -
     return refit_now(llm, hardware, include_estimated=include_estimated)
 
 
-# An owed refit, on the shared job lifecycle: task name from the model label (profiling.refitjob.run).
-run_refit = job_service.register_job_task(None, "profiling.RefitJob", "profiling.services.refits:run_body",
-                                          soft_time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S, grace_s=60)
-
-
-# Run (or resume) one profiling run on its hardware's queue (energyweb/jobs/service.register_job_task).
-run_profiling = job_service.register_job_task(
-    "profiling.run_profiling", "profiling.ProfilingRun", "profiling.services.profiling_runs:run_body",
-    soft_time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S, grace_s=300)
-
-# Import one stored upload (services/import_jobs.py, energyweb/jobs/uploads.py).
-run_measurement_import = uploads.register_task("profiling.run_measurement_import", "profiling.MeasurementImportJob")
+# The job kinds' tasks are created by the registry (ProfilingConfig.ready(), energyweb/jobs/registry.py),
+# named from the model label; these names are for callers that run one in this process (tests).
+run_refit = task("profiling.RefitJob")
+run_profiling = task("profiling.ProfilingRun")
+run_measurement_import = task("profiling.MeasurementImportJob")

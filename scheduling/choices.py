@@ -1,5 +1,7 @@
 from django.db import models
 
+from scheduling.planner import objective_registry
+
 
 class FitChoice(models.TextChoices):
     """Which energy/runtime model a deployment plans with."""
@@ -9,8 +11,9 @@ class FitChoice(models.TextChoices):
     SPECIFIC = "specific", "A specific fit"
 
 
-class Objective(models.TextChoices):
-    PAPER_ENERGY_ACCURACY = "paper-energy-accuracy", "Energy vs accuracy (paper eq. 3.5, zeta weighted)"
-    PAPER_ENERGY_RUNTIME = "paper-energy-runtime", "Energy vs runtime (paper eq. 3.1, zeta weighted)"
-    MIN_ENERGY_ACCURACY_TARGET = "min-energy-accuracy-target", "Minimum energy for an accuracy target"
-    MAX_ACCURACY_ENERGY_BUDGET = "max-accuracy-energy-budget", "Maximum accuracy within an energy budget"
+# The model field's, the form's and the API's choices, from the objective registry: a new
+# objective is declared there once (a changed label or a new one needs a migration of the
+# fields' choices, as any TextChoices change does).
+Objective = models.TextChoices(
+    "Objective", [(k.name.upper().replace("-", "_"), (k.name, k.label)) for k in objective_registry.all_kinds()])
+

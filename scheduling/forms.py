@@ -3,8 +3,8 @@ from django.conf import settings
 
 from profiling.choices import FitTarget
 from profiling.models import EnergyModelFit
-from scheduling.choices import Objective
 from scheduling.models import Deployment, Workload
+from scheduling.planner import objective_registry
 from scheduling.services.generator import DEFAULT_TIN, DEFAULT_TOUT, MAX_QUERIES, MAX_SEED
 
 
@@ -69,7 +69,8 @@ class PlanForm(forms.Form):
     add_reference = forms.BooleanField(
         required=False, label="Also add the reference deployments (every LLM with selected fitted "
                               "energy and runtime models, on its hardware)")
-    objective = forms.ChoiceField(choices=Objective.choices, initial=Objective.PAPER_ENERGY_ACCURACY)
+    objective = forms.ChoiceField(choices=objective_registry.choices,
+                                  initial=objective_registry.PAPER_ENERGY_ACCURACY.name)
     zeta = forms.FloatField(min_value=0, max_value=1, initial=0.5,
                             help_text="Weight of energy against accuracy (or runtime): 1 = energy only.")
     sweep = forms.BooleanField(required=False, initial=True,

@@ -140,14 +140,14 @@ def holdout(args, backend, counter, idle, design, rows) -> dict:
 
     import numpy as np
 
-    from profiling.services import fitting
+    from profiling.fitting import regression, terms
     from profiling.sweeps import Cell, Trial, run_trial
 
     tin = np.array([r["tin"] for r in rows], float)
     tout = np.array([r["tout"] for r in rows], float)
     fits = {}
     for target, key in (("energy", "counter_j"), ("runtime", "runtime_s")):
-        results, selected = fitting.fit_all(tin, tout, np.array([r[key] for r in rows], float), target=target)
+        results, selected = regression.fit_all(tin, tout, np.array([r[key] for r in rows], float), target=target)
         if selected is None:
             # Every form carries a flag (a tiny grid, a noisy CPU): the app would plan with none of
             # them. The check still compares, with the lowest-CV-MAPE form, and says so.
@@ -173,7 +173,7 @@ def holdout(args, backend, counter, idle, design, rows) -> dict:
     qout = np.array([q["tout"] for q in queries], float)
     for target, key in (("energy", "energy_j"), ("runtime", "runtime_s")):
         form, fit = fits[target]
-        predicted = fitting.term_defs.predict(fit.coefficients, qin, qout)
+        predicted = terms.predict(fit.coefficients, qin, qout)
         measured = np.array([q[key] for q in queries], float)
         rel = (predicted - measured) / measured
         out[target] = {"form": form, "cv_mape_pct": fit.cv_mape, "coefficients": fit.coefficients,

@@ -1,5 +1,5 @@
 """The API side of background imports: the 202 answer, the status GET and the OpenAPI shape of
-a job's status (energyweb/jobs/uploads.py ``status()``)."""
+a job's status (``Job.status_payload()``, the same for every job)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from energyweb.jobs import uploads
 from energyweb.jobs.choices import JobStatus
+from energyweb.jobs.usecases import cancel_job
 from energyweb.permissions import IMPORT_FOLLOWERS
 
 
@@ -20,10 +20,14 @@ def upload_job_schema(name: str, fields: dict, result_help: str):
         "id": serializers.IntegerField(),
         "status": serializers.ChoiceField(choices=JobStatus.choices),
         "filename": serializers.CharField(), "size_bytes": serializers.IntegerField(),
-        "percent": serializers.IntegerField(), "attempts": serializers.IntegerField(),
+        "steps_done": serializers.IntegerField(), "steps_total": serializers.IntegerField(),
+        "percent": serializers.IntegerField(),
+        "eta_seconds": serializers.FloatField(allow_null=True, help_text="While running: seconds left at this pace."),
+        "attempts": serializers.IntegerField(),
         "error": serializers.CharField(allow_blank=True),
         "result": serializers.DictField(help_text=result_help),
-        "created": serializers.DateTimeField(allow_null=True), "finished": serializers.DateTimeField(allow_null=True),
+        "created": serializers.DateTimeField(allow_null=True), "started": serializers.DateTimeField(allow_null=True),
+        "finished": serializers.DateTimeField(allow_null=True),
         **fields,
         "url": serializers.CharField(help_text="The progress page."),
         "status_url": serializers.CharField(help_text="This status, for polling."),
@@ -32,7 +36,7 @@ def upload_job_schema(name: str, fields: dict, result_help: str):
 
 def accepted(job) -> Response:
     """202 for an upload queued as a background import: its status, and ``Location`` to poll."""
-    body = uploads.status(job)
+    body = job.status_payload()
     return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
 
@@ -50,7 +54,7 @@ class UploadJobStatusView(APIView):
             raise NotFound("No such import.")
         if not self.allowed(request.user, job):
             raise PermissionDenied(IMPORT_FOLLOWERS)
-        return Response(uploads.status(job))
+        return Response(job.status_payload())
 
 
 def status_view_schema(job_schema):
@@ -70,16 +74,9 @@ class UploadJobCancelView(APIView):
                                             403: OpenApiResponse(description="Not staff or the uploader"),
                                             404: OpenApiResponse(description="No such import")})
     def post(self, request, pk: int):
-        from rest_framework.exceptions import ValidationError
-
-        from energyweb.permissions import may_manage_job
-
         job = self.model.objects.filter(pk=pk).first()
         if job is None:
             raise NotFound("No such import.")
-        if not may_manage_job(request.user, job):
-            raise PermissionDenied("Only staff or the user who uploaded the file may cancel its import.")
-        if not uploads.cancel(job):
-            raise ValidationError({"status": [f"The import has already {job.status}."]})
+        cancel_job(job, request.user, noun="import")
         job.refresh_from_db()
-        return Response(uploads.status(job))
+        return Response(job.status_payload())

@@ -5,7 +5,8 @@ each count the other's energy. Every such job model inherits ``MeteredJob``, whi
 the rule for all of them together: a claim locks the hardware row, and is undone while any
 metered job of any kind on that hardware holds a live lease; when one ends, the oldest
 waiting one of any kind is woken (``energyweb.jobs.service.wake_next``).
-A concrete model has a ``hardware`` foreign key to ``profiling.Hardware``.
+A concrete model has a ``hardware`` foreign key (to ``profiling.Hardware``); the kernel finds the
+hardware model through that field, so it imports no app.
 """
 
 from __future__ import annotations
@@ -31,11 +32,10 @@ class MeteredJob(Job):
     @classmethod
     def job_lock(cls, pk: int) -> None:
         """Serialise claims per hardware (a PostgreSQL row lock; SQLite serialises writes anyway)."""
-        from profiling.models import Hardware
-
+        hardware_model = cls._meta.get_field("hardware").related_model
         hardware_id = cls.objects.filter(pk=pk).values_list("hardware_id", flat=True).first()
         if hardware_id is not None:
-            list(Hardware.objects.select_for_update().filter(pk=hardware_id).values_list("pk", flat=True))
+            list(hardware_model.objects.select_for_update().filter(pk=hardware_id).values_list("pk", flat=True))
 
     @classmethod
     def job_conflicts(cls, pk: int) -> bool:

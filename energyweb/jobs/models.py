@@ -1,7 +1,9 @@
 """The abstract job row that every long job inherits.
 
-A concrete job declares how it is woken up (``job_task``, ``job_queue()``) and
-whether a lost attempt can be resumed (``job_resumable``): a profiling run
+A concrete job is registered as a job kind (energyweb/jobs/registry.py, from its app's
+``AppConfig.ready()``), which names its body and creates its Celery task; the task name comes
+from the model label (``job_task``). The model declares where it is woken up (``job_queue()``)
+and whether a lost attempt can be resumed (``job_resumable``): a profiling run
 resumes at its first missing trial, a plan restarts from scratch. It may also
 declare ``job_abandoned(pks)``, called after recovery failed jobs that no worker
 ran to the end (a background import removes its stored upload there).
@@ -21,9 +23,25 @@ def job_task_name(model_label: str) -> str:
     return f"{app_label}.{model_name.lower()}.run"
 
 
+class UnregisteredJobKind(LookupError):
+    """A job model without ``registry.register(...)`` in its app's ``AppConfig.ready()``."""
+
+
+def job_kind(model):
+    """The registered kind of a job model (set by energyweb/jobs/registry.py on the class, so the
+    lifecycle can ask without importing the registry); refused clearly when there is none."""
+    kind = model.__dict__.get("job_kind")  # own attribute only: a subclass is a kind of its own
+    if kind is None:
+        label = model._meta.label
+        raise UnregisteredJobKind(
+            f"{label} is not a registered job kind: call energyweb.jobs.registry.register({label!r}, body=...) "
+            f"from its app's AppConfig.ready()")
+    return kind
+
+
 class TaskFromLabel:
-    """``job_task = TaskFromLabel()``: the task name comes from the model label, never a string typed
-    in two places (the model and ``register_job_task`` both derive it; NetBox's JobRunner does the same)."""
+    """``Job.job_task``: the task name comes from the model label, never a string typed in two places
+    (the model and the registry's task both derive it; NetBox's JobRunner does the same)."""
 
     def __get__(self, obj, owner) -> str:
         return job_task_name(owner._meta.label)
@@ -49,8 +67,9 @@ class Job(models.Model):
     enqueued_at = models.DateTimeField(
         null=True, blank=True, help_text="When the last wake-up message was sent to the broker.")
 
+    # Derived, never declared: "app_label.modelname.run" (the registry's task has the same name).
+    job_task = TaskFromLabel()
     # What a concrete job declares.
-    job_task: str = ""
     job_resumable: bool = False
     job_label: str = "job"
 
@@ -78,6 +97,23 @@ class Job(models.Model):
         elapsed = (timezone.now() - self.started).total_seconds()
         left = max(self.steps_total - self.steps_done, 0)
         return elapsed / self.steps_done * left
+
+    def status_payload(self) -> dict:
+        """The one status JSON of every job, for the page's polling and the API alike; a kind adds
+        its own fields in ``status_fields()``."""
+        return {
+            "id": self.pk, "status": self.status, "steps_done": self.steps_done, "steps_total": self.steps_total,
+            "percent": self.progress_percent, "eta_seconds": self.eta_seconds, "attempts": self.attempts,
+            "error": self.error,
+            "created": self.created.isoformat() if self.created else None,
+            "started": self.started.isoformat() if self.started else None,
+            "finished": self.finished.isoformat() if self.finished else None,
+            **self.status_fields(),
+        }
+
+    def status_fields(self) -> dict:
+        """What this kind adds to ``status_payload()`` (cells of a run, the file of an import...)."""
+        return {}
 
     @property
     def duration_seconds(self) -> float | None:

@@ -21,14 +21,14 @@ import logging
 import threading
 from datetime import timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import Q
 from django.utils import timezone
 
 from energyweb.jobs.choices import JobStatus
-from energyweb.jobs.models import Job
+from energyweb.jobs.registry import job_models
+from energyweb.jobs.service import abandoned, max_attempts, send_wakeup
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +36,8 @@ _stop = threading.Event()
 _thread: threading.Thread | None = None
 
 
-def job_models() -> list[type[Job]]:
-    return [m for m in apps.get_models() if issubclass(m, Job) and m.job_task]
-
-
 def recover(now=None) -> dict:
-    """One recovery pass over every job model; returns counts per model for logs and tests."""
-    from energyweb.jobs.service import max_attempts, send_wakeup
-
+    """One recovery pass over every registered job kind; returns counts per model for logs and tests."""
     now = now or timezone.now()
     limit = max_attempts()
     resend_after = timedelta(seconds=float(settings.JOB_RESEND_AFTER_S))
@@ -75,14 +69,6 @@ def recover(now=None) -> dict:
                         "%d wake-ups re-sent", model.__name__, failed, limit, requeued, resent)
         report[model._meta.label] = {"failed": failed, "requeued": requeued, "resent": resent}
     return report
-
-
-def abandoned(model, pks) -> None:
-    """Let a job model clean up after jobs failed without a worker (``job_abandoned``: an
-    import's stored upload); only the rows that are failed now, whoever failed them."""
-    hook = getattr(model, "job_abandoned", None)
-    if hook is not None:
-        hook(model.objects.filter(pk__in=list(pks), status=JobStatus.FAILED).values_list("pk", flat=True))
 
 
 def _loop(interval: float) -> None:

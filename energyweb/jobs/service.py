@@ -35,6 +35,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from energyweb.jobs.choices import JobStatus
+from energyweb.jobs.models import job_kind
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +173,6 @@ def claim(model, pk: int, worker: str | None = None) -> JobHandle | None:
                             attempts__gte=limit).update(
             status=JobStatus.FAILED, finished=now, lease_owner="", lease_expires=None,
             error=f"Its worker was lost {limit} times (killed or unreachable); giving up."):
-        from energyweb.jobs.recovery import abandoned
-
         abandoned(model, [pk])
         return None
     token = uuid.uuid4().hex
@@ -205,9 +204,9 @@ def release_workers(names: list[str]) -> int:
     """Hand back every running job held by these worker processes (``host:pid``), e.g. after a
     supervisor stopped them: the jobs go back to pending at once instead of waiting for their
     leases to expire, and the next recovery pass sends their wake-ups."""
-    from django.db import connections
+    from django.apps import apps
 
-    from energyweb.jobs.recovery import job_models
+    job_models = [m for m in apps.get_models() if "job_kind" in m.__dict__]  # the registered kinds
 
     # After a PostgreSQL restart this process's connection is dead and the first query fails; the
     # hand-back then runs again on a fresh connection (each update is idempotent), else the jobs
@@ -215,7 +214,7 @@ def release_workers(names: list[str]) -> int:
     for attempt in range(3):
         try:
             released = 0
-            for model in job_models():
+            for model in job_models:
                 reset = {"status": JobStatus.PENDING, "lease_owner": "", "lease_expires": None, "enqueued_at": None}
                 if not model.job_resumable:
                     reset["steps_done"] = 0
@@ -239,19 +238,30 @@ def cancel(job) -> bool:
     return done
 
 
+def abandoned(model, pks) -> None:
+    """Let a job model clean up after jobs failed without a worker (``job_abandoned``: an
+    import's stored upload); only the rows that are failed now, whoever failed them."""
+    hook = getattr(model, "job_abandoned", None)
+    if hook is not None:
+        hook(model.objects.filter(pk__in=list(pks), status=JobStatus.FAILED).values_list("pk", flat=True))
+
+
 def submit(job) -> None:
-    """Send the job's wake-up message once the surrounding transaction commits."""
+    """Send the job's wake-up message once the surrounding transaction commits.
+
+    A job model nobody registered is refused here (UnregisteredJobKind), before any row is stamped."""
     from energyweb.queue import enqueue_on_commit
 
+    task_name = job_kind(type(job)).task_name
     type(job).objects.filter(pk=job.pk).update(enqueued_at=timezone.now())
-    enqueue_on_commit(job.job_task, args=[job.pk], queue=job.job_queue())
+    enqueue_on_commit(task_name, args=[job.pk], queue=job.job_queue())
 
 
 def send_wakeup(job) -> bool:
     """Send a wake-up now (recovery, the next job in line); the row is stamped only if it went out."""
     from energyweb.queue import send_now
 
-    sent = send_now(job.job_task, args=[job.pk], queue=job.job_queue())
+    sent = send_now(job_kind(type(job)).task_name, args=[job.pk], queue=job.job_queue())
     if sent:
         type(job).objects.filter(pk=job.pk).update(enqueued_at=timezone.now())
     return sent
@@ -381,28 +391,3 @@ def _is_bug(exc: BaseException) -> bool:
 
 # Only a lost database connection is worth retrying; anything else the job records itself.
 TRANSIENT = (OperationalError, InterfaceError)
-
-
-def register_job_task(name: str | None, model_label: str, body: str, *, soft_time_limit: float, grace_s: float):
-    """The thin Celery task of one job model: claim the row by id and run ``body`` ("module:function",
-    imported when the task runs) under the lease; the row decides, not the message. Returns "done" or
-    "skipped" (gone, finished, or held by a live worker: a re-delivered message). The time limits only
-    stop a runaway; a soft limit is recorded by the job, the hard one ``grace_s`` later kills the child."""
-    import importlib
-
-    from celery import shared_task
-    from django.apps import apps
-
-    from energyweb.jobs.models import job_task_name
-
-    name = name or job_task_name(model_label)  # new kinds: derived from the label (TaskFromLabel)
-
-    @shared_task(name=name, autoretry_for=TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=3,
-                 ignore_result=True, soft_time_limit=soft_time_limit, time_limit=soft_time_limit + grace_s)
-    def job_task(job_id: int) -> str:
-        module, function = body.split(":")
-        return run_claimed(apps.get_model(model_label), job_id, getattr(importlib.import_module(module), function),
-                           transient=TRANSIENT)
-
-    job_task.__doc__ = f"Claim and run one {model_label} by id ({body})."
-    return job_task

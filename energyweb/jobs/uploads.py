@@ -3,13 +3,13 @@
 A large upload leaves the request path: the request streams it to MEDIA_ROOT/imports (0600,
 O_EXCL, hashed on the way), creates an ``UploadJob`` row and answers at once; a worker claims
 the job and runs the importer on the stored file. What each importer declares is small (the
-hooks on ``UploadJob``); storing, queuing, running, reporting and removing the stored file
+hooks named when it is registered, ``registry.register_upload``); storing, queuing, running, reporting and removing the stored file
 live here, once.
 
 Never twice, never half-written: an importer writes its result inside one transaction and
 records it on the job row in that same transaction with a write conditional on the claim
 (``handle.progress``), so a worker that lost its claim rolls back; a restarted job first asks
-``upload_committed()`` and only reports what an earlier attempt committed. The stored upload
+the ``committed`` hook and only reports what an earlier attempt committed. The stored upload
 is removed once the row is final (succeeded, failed, cancelled, or failed by recovery), never
 while another attempt may still need it.
 """
@@ -27,6 +27,7 @@ from django.db import models, transaction
 from django.urls import reverse
 
 from energyweb.diskfull import write_new
+from energyweb.jobs import registry
 from energyweb.jobs import service as job_service
 from energyweb.jobs.choices import JobStatus
 from energyweb.jobs.fair import FairShareJob
@@ -48,7 +49,8 @@ class UploadJob(FairShareJob):
     """A stored upload waiting for, or going through, its all-or-nothing importer.
 
     An import is one transaction, so it cannot resume: a lost worker's job restarts.
-    A concrete job declares ``job_task``, its two routes and the hooks below.
+    A concrete job declares its two routes and ``status_fields()``; its importer's hooks are
+    named where the kind is registered (``registry.register_upload``), not relayed by the model.
     """
 
     filename = models.CharField(max_length=255)
@@ -81,21 +83,13 @@ class UploadJob(FairShareJob):
 
     # --- what a concrete upload job declares ---------------------------------------------
 
-    def upload_committed(self) -> dict | None:
-        """The result of an earlier attempt that committed before its worker was lost, else None."""
-        raise NotImplementedError
-
-    def upload_import(self, path: Path, handle) -> dict:
-        """Import the stored file under ``handle``'s claim; return the result or raise UploadRefused."""
-        raise NotImplementedError
-
-    def upload_leftovers(self) -> None:
-        """Remove what a lost attempt may have left outside the database (files written before
-        its commit). Called before an attempt and when the job ends; the default has none."""
-
     def status_fields(self) -> dict:
-        """The importer's own progress fields for ``status()``."""
-        return {}
+        """What every upload job adds to ``status_payload()``; an importer adds its own progress
+        fields with ``{**super().status_fields(), ...}``."""
+        return {
+            "filename": self.filename, "size_bytes": self.size_bytes, "result": self.result or {},
+            "url": self.get_absolute_url(), "status_url": reverse(self.status_route, args=[self.pk]),
+        }
 
     @classmethod
     def job_abandoned(cls, pks) -> None:
@@ -110,6 +104,27 @@ class UploadJob(FairShareJob):
 def runs_in_background(upload) -> bool:
     """Uploads above ENERGYWEB_IMPORT_SYNC_MAX_KB leave the request path."""
     return (getattr(upload, "size", 0) or 0) > settings.IMPORT_SYNC_MAX_BYTES
+
+
+@dataclass
+class Submitted:
+    """What a ``submit_*`` upload use case did: imported in the request (``result``) or queued (``job``)."""
+
+    job: UploadJob | None = None
+    result: object = None
+
+    @property
+    def queued(self) -> bool:
+        return self.job is not None
+
+
+def import_now_or_queue(upload, *, now, queue) -> Submitted:
+    """The one place that decides "import now or in the background" for every importer: ``now()``
+    imports in the request and returns the result, ``queue()`` stores the upload and returns the job.
+    Either may raise the importer's field-keyed errors; nothing is written then."""
+    if runs_in_background(upload):
+        return Submitted(job=queue())
+    return Submitted(result=now())
 
 
 @dataclass
@@ -163,20 +178,6 @@ def submit(model: type[UploadJob], stored: StoredUpload, *, user=None, steps_tot
     return job
 
 
-def status(job: UploadJob) -> dict:
-    """What the progress page and the API show; the same shape for both."""
-    return {
-        "id": job.pk, "status": job.status, "filename": job.filename, "size_bytes": job.size_bytes,
-        "percent": job.progress_percent, "attempts": job.attempts, "error": job.error,
-        "result": job.result or {},
-        "created": job.created.isoformat() if job.created else None,
-        "finished": job.finished.isoformat() if job.finished else None,
-        **job.status_fields(),
-        "url": job.get_absolute_url(),
-        "status_url": reverse(job.status_route, args=[job.pk]),
-    }
-
-
 def cancel(job: UploadJob) -> bool:
     """Cancel a pending or running import. A running one stops at its next progress note and its
     transaction rolls back (nothing written); its worker then removes the stored upload. A pending
@@ -197,8 +198,9 @@ def cancel(job: UploadJob) -> bool:
 
 def run(job: UploadJob, handle) -> None:
     """The job body (``run_claimed``): import the stored file once, record the outcome."""
+    kind = registry.kind(type(job))
     try:
-        committed = job.upload_committed()
+        committed = kind.call("committed", job)
         if committed is not None:
             # A worker died after the import committed and before it finished the job: report it.
             handle.finish(steps_done=job.steps_total, result=committed)
@@ -207,9 +209,9 @@ def run(job: UploadJob, handle) -> None:
         if not path.exists():
             handle.fail("The stored upload is gone; upload the file again.")
             return
-        job.upload_leftovers()
+        kind.call("leftovers", job)
         try:
-            result = job.upload_import(path, handle)
+            result = kind.call("import_file", job, path, handle)
         except UploadRefused as exc:
             handle.fail(str(exc), result=exc.result)
             return
@@ -225,17 +227,6 @@ def end(job: UploadJob) -> None:
     """Remove the stored upload and any leftovers of a job that has ended."""
     job.stored_path.unlink(missing_ok=True)
     try:
-        job.upload_leftovers()
+        registry.kind(type(job)).call("leftovers", job)
     except OSError:
         log.warning("could not remove the leftovers of %s %s", type(job).__name__, job.pk, exc_info=True)
-
-
-def run_task(model: type[UploadJob], job_id: int) -> str:
-    """What every upload task does, in this process: claim the job and run it."""
-    return job_service.run_claimed(model, job_id, run, transient=job_service.TRANSIENT)
-
-
-def register_task(name: str, model_label: str):
-    """The thin Celery task of one upload job model (``app_label.Model``)."""
-    return job_service.register_job_task(name, model_label, "energyweb.jobs.uploads:run",
-                                         soft_time_limit=settings.LONG_JOB_SOFT_TIME_LIMIT_S, grace_s=300)

@@ -23,7 +23,6 @@ from energyweb.permissions import IsStaff
 from profiling.forms import MeasurementFilter
 from profiling.models import ImportBatch, Measurement, MeasurementImportJob
 from profiling.services import import_jobs
-from profiling.services.measurement_import import ImportFailed, import_measurements
 
 
 class MeasurementSerializer(serializers.ModelSerializer):
@@ -142,15 +141,11 @@ class MeasurementImportView(APIView):
         options = dict(llm=data["llm"], hardware=data["hardware"], create_missing=data["create_missing"],
                        negative_energy="error" if data["strict_energy"] else "drop", user=request.user,
                        allow_duplicate=data["allow_duplicate"])
-        try:
-            if import_jobs.runs_in_background(data["file"]):
-                job = import_jobs.submit_upload(data["file"], **options)
-                return accepted(job)
-            summary = import_measurements(data["file"], **options)
-        except ImportFailed as exc:
-            code = status.HTTP_409_CONFLICT if exc.duplicate_of is not None else status.HTTP_400_BAD_REQUEST
-            return Response(exc.as_dict(), status=code)
-        return Response(summary.as_dict(), status=status.HTTP_201_CREATED)
+        # ImportFailed is answered by the exception handler: its row/column report, 400 (409 for a duplicate).
+        done = import_jobs.submit_measurements(data["file"], **options)
+        if done.queued:
+            return accepted(done.job)
+        return Response(done.result.as_dict(), status=status.HTTP_201_CREATED)
 
 
 @status_view_schema(IMPORT_JOB_SCHEMA)

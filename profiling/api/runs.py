@@ -5,11 +5,12 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from energyweb.api.throttling import JobCreationThrottle
-from energyweb.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff, may_manage_job
+from energyweb.jobs.usecases import cancel_job
+from energyweb.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff
 from profiling.choices import Dtype, InferenceBackend, SweepDesign
 from profiling.models import LLM, Hardware, ProfilingRun
 from profiling.services import coverage, profiling_runs
@@ -67,34 +68,26 @@ class ProfilingRunCreateSerializer(serializers.Serializer):
 
 
 def start_run(data: dict, user) -> ProfilingRun:
-    """Create a run from validated data; RunParameterError becomes a field-keyed 400."""
+    """Create a run from validated data; RunParameterError becomes a field-keyed 400 (energyweb/api/exceptions.py)."""
     if "cover_workload" in data or data["design"] == SweepDesign.COVERAGE:
         return start_coverage(data, user)
     params = {k: data[k] for k in ("batch_size", "min_trials", "max_trials", "ci_tolerance_s", "warmup_trials",
                                    "seed", "input_tokens", "output_tokens") if k in data}
-    try:
-        return profiling_runs.create_run(data["llm"], data["hardware"], backend=data["backend"],
-                                         design=data["design"], params=params, dtype=data["dtype"],
-                                         use_cache=data["use_cache"], user=user)
-    except profiling_runs.RunParameterError as exc:
-        raise ValidationError({exc.field or "non_field_errors": [str(exc)]}) from exc
+    return profiling_runs.create_run(data["llm"], data["hardware"], backend=data["backend"],
+                                     design=data["design"], params=params, dtype=data["dtype"],
+                                     use_cache=data["use_cache"], user=user)
 
 
 def start_coverage(data: dict, user) -> ProfilingRun:
-    from scheduling.models import Workload
-
     if "cover_workload" not in data:
         raise ValidationError({"cover_workload": ["A coverage run is designed from a workload: give its id."]})
-    workload = Workload.objects.filter(pk=data["cover_workload"]).first()
+    workload = coverage.find("workload", data["cover_workload"])
     if workload is None:
         raise ValidationError({"cover_workload": [f"No workload has id {data['cover_workload']}."]})
-    try:
-        return coverage.start_coverage_run(data["llm"], data["hardware"], workload, target=data["target_share"],
-                                           budget_trials=data["budget_trials"], backend=data["backend"],
-                                           dtype=data["dtype"], use_cache=data["use_cache"],
-                                           seed=data.get("seed", 0), user=user)
-    except profiling_runs.RunParameterError as exc:
-        raise ValidationError({exc.field or "non_field_errors": [str(exc)]}) from exc
+    return coverage.start_coverage_run(data["llm"], data["hardware"], workload, target=data["target_share"],
+                                       budget_trials=data["budget_trials"], backend=data["backend"],
+                                       dtype=data["dtype"], use_cache=data["use_cache"],
+                                       seed=data.get("seed", 0), user=user)
 
 
 class ProfilingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
@@ -125,10 +118,7 @@ class ProfilingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     def cancel(self, request, pk=None):
         """Cancel a pending or running run; a running one stops after its current trial."""
         run = self.get_object()
-        if not may_manage_job(request.user, run):
-            raise PermissionDenied("Only staff or the run's creator may cancel it.")
-        if not profiling_runs.cancel(run):
-            raise ValidationError({"status": [f"The run has already {run.status}."]})
+        cancel_job(run, request.user, noun="run")
         run.refresh_from_db()
         return Response(ProfilingRunSerializer(run, context={"request": request}).data)
 

@@ -29,10 +29,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import numpy as np
-from scipy import stats
+from scipy.special import stdtrit
 
+from profiling.fitting import terms
 from profiling.fitting.support import Support, cell_index
-from profiling.services import terms
 
 # Quantile of the per-cell excess-per-distance ratios taken as κ (a 95% interval).
 KAPPA_QUANTILE = 0.95
@@ -116,10 +116,12 @@ def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.
     x = terms.design_matrix(cov_terms, tin, tout)
     cov = np.asarray(cov, dtype=np.float64)
     coef_var = np.maximum(np.sum((x @ cov) * x, axis=1), 0.0)
-    t = stats.t.ppf(0.5 + level / 2, df)
+    # Student t quantile (scipy.stats.t.ppf) from scipy.special: importing scipy.stats cost
+    # ~0.5 s of every `schedule` run and worker start, for this one number.
+    t = float(stdtrit(df, 0.5 + level / 2))
     q = metrics.get("interval_q95")
     if q is not None and level == 0.95:
-        # Jackknife half-width, calibrated by cross-validation (profiling.services.fitting._held_out_covered).
+        # Jackknife half-width, calibrated by cross-validation (profiling.fitting.regression._held_out_covered).
         noise = q * (np.abs(yhat) if metrics.get("error_model") == "relative" else 1.0)
         half = np.sqrt(noise * noise + t * t * coef_var)
     else:

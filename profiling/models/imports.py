@@ -15,7 +15,6 @@ class MeasurementImportJob(UploadJob):
     after a commit finds the batch and never imports the file twice.
     """
 
-    job_task = "profiling.run_measurement_import"
     job_label = "measurement import"
     page_route = "profiling:import-job"
     status_route = "measurement-import-job"
@@ -26,15 +25,6 @@ class MeasurementImportJob(UploadJob):
     rows_written = models.PositiveIntegerField(default=0)
     batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    def upload_committed(self) -> dict | None:
-        from profiling.services import import_jobs
-
-        return import_jobs.committed(self)
-
-    def upload_import(self, path, handle) -> dict:
-        from profiling.services import import_jobs
-
-        return import_jobs.import_stored(self, path, handle)
-
     def status_fields(self) -> dict:
-        return {"rows_validated": self.rows_validated, "rows_written": self.rows_written, "batch": self.batch_id}
+        return {**super().status_fields(), "rows_validated": self.rows_validated, "rows_written": self.rows_written,
+                "batch": self.batch_id}

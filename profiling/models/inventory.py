@@ -284,6 +284,13 @@ class FitQuerySet(models.QuerySet):
         fit = self.selected().filter(llm=llm, hardware=hardware, target=target).first()
         return fit if fit is not None and not fit.blocking_flag else None
 
+    def published_for(self, llm, hardware, target):
+        """The newest published fit of a pair and target, or None: the one rule for "published",
+        used by the predict API and planning alike. It may carry flags (the paper form can go
+        negative) since it is only used when asked for; ``unusable_reason`` still applies."""
+        return (self.filter(llm=llm, hardware=hardware, target=target, source=FitSource.PUBLISHED)
+                .order_by("-created", "-id").first())
+
     def shown(self) -> list:
         """For pages and charts only: see ``shown_fits``."""
         return shown_fits(self.filter(is_stale=False, identifiable=True).order_by("-created", "-id"))
@@ -365,10 +372,21 @@ class EnergyModelFit(models.Model):
         """In-memory twin of ``FitQuerySet.to_use()`` for lists already loaded."""
         return self.is_selected and self.identifiable and not self.is_stale and not self.blocking_flag
 
+    def unusable_reason(self) -> str:
+        """Why no one may predict or plan with this fit, however it was chosen ("" if nothing bars it):
+        the checks the predict API and planning share."""
+        if not self.identifiable:
+            return "not identifiable"
+        if self.is_stale:
+            return "stale"
+        if not self.coefficients:
+            return "no coefficients"
+        return ""
+
     @property
     def blocking_flag(self) -> str:
         """Why this fit may not be planned with ("" if nothing bars it): fitting.blocking_flag."""
-        from profiling.services.fitting import blocking_flag
+        from profiling.fitting.regression import blocking_flag
 
         return blocking_flag(self.coefficients, self.identifiable, self.diagnostics)
 

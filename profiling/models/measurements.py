@@ -21,7 +21,6 @@ class ProfilingRun(MeteredJob):
     time, since two would corrupt each other's energy readings.
     """
 
-    job_task = "profiling.run_profiling"
     job_resumable = True
     job_label = "profiling run"
 
@@ -56,6 +55,9 @@ class ProfilingRun(MeteredJob):
 
     def __str__(self) -> str:
         return f"Run {self.pk}: {self.llm} @ {self.hardware} ({self.status})"
+
+    def status_fields(self) -> dict:
+        return {"cells_done": self.cells_done, "cells_total": self.cells_total, "worker": self.worker}
 
     def get_absolute_url(self) -> str:
         from django.urls import reverse
@@ -115,8 +117,8 @@ class Measurement(models.Model):
     sum of the measured components.
     """
 
-    # No index of their own for llm, profiling_run and execution_batch: each is the first column of
-    # another index (Meta.indexes; the two partial unique constraints, which serve "= id" and the
+    # No index of their own for llm and profiling_run: each is the first column of
+    # another index (Meta.indexes; the partial unique constraint, which serves "= id" and the
     # cascades since "= id" implies NOT NULL), so a second copy only slowed every import (the
     # nullable two also held a NULL entry per imported row). docs/BENCHMARKS.md, issue 10.
     llm = models.ForeignKey(LLM, on_delete=models.PROTECT, related_name="measurements", db_index=False)
@@ -128,12 +130,8 @@ class Measurement(models.Model):
     import_batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="measurements"
     )
-    # A query served by an executed plan (scheduling.ExecutedBatch); ``iteration`` is its position in
-    # the batch. Marks the row as coming from an execution, so fits and the explorer can tell.
-    execution_batch = models.ForeignKey(
-        "scheduling.ExecutedBatch", null=True, blank=True, on_delete=models.CASCADE, related_name="measurements",
-        db_index=False,
-    )
+    # A row from an executed plan is linked from scheduling (ExecutedMeasurement), never from here:
+    # profiling does not depend on scheduling.
     input_tokens = models.PositiveIntegerField()
     output_tokens = models.PositiveIntegerField()
     batch_size = models.PositiveIntegerField(default=1)
@@ -168,11 +166,6 @@ class Measurement(models.Model):
                 fields=["profiling_run", "cell_index", "trial_index"],
                 condition=models.Q(profiling_run__isnull=False),
                 name="one_measurement_per_trial",
-            ),
-            models.UniqueConstraint(
-                fields=["execution_batch", "iteration"],
-                condition=models.Q(execution_batch__isnull=False),
-                name="one_measurement_per_executed_query",
             ),
         ]
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 from django.db import models
 
 from energyweb.jobs.choices import JobStatus
-from energyweb.jobs.models import Job, TaskFromLabel
+from energyweb.jobs.models import Job
 from profiling.models.inventory import LLM, Hardware
 
 
 class RefitJob(Job):
-    job_task = TaskFromLabel()  # "profiling.refitjob.run"
     job_resumable = False
     job_label = "refit"
 

@@ -119,10 +119,10 @@ def published_diagnostics(coefficients: dict, target: str, notes: list[str]) -> 
     """The validity checks every fitted form gets: negative coefficients, negative predictions
     inside the published range (Table 5.2's negative a0 predicts negative energy for short
     outputs on long prompts)."""
-    from profiling.services import fitting
+    from profiling.fitting import regression
 
-    negative = fitting.negative_region(coefficients, TOKEN_RANGE, TOKEN_RANGE)
-    warnings = list(notes) + fitting.model_warnings("paper", coefficients, TOKEN_RANGE, TOKEN_RANGE,
+    negative = regression.negative_region(coefficients, TOKEN_RANGE, TOKEN_RANGE)
+    warnings = list(notes) + regression.model_warnings("paper", coefficients, TOKEN_RANGE, TOKEN_RANGE,
                                                     target=target)
     return {"warnings": warnings, "negative_in_range": negative, "eligible": negative is None,
             "ineligible_reason": "predicts negative values inside the measured range (physically invalid)"

@@ -32,6 +32,22 @@ class CoverageError(RunParameterError):
     """Bad input for a coverage run; ``field`` names it."""
 
 
+# Workloads and plans are scheduling's rows. Scheduling registers how to find them
+# (SchedulingConfig.ready), so profiling imports no scheduling module: the layers go one way.
+# Kinds: "workload" (by id), "workload_named" (by name), "plan" (by id, its workload loaded).
+_finders: dict = {}
+
+
+def register_finder(kind: str, find) -> None:
+    _finders[kind] = find
+
+
+def find(kind: str, key):
+    """The row of ``kind`` for ``key``, or None (also when no app registered that kind)."""
+    finder = _finders.get(kind)
+    return finder(key) if finder is not None and key is not None else None
+
+
 def context_length(llm) -> int | None:
     """The LLM's maximum input + output tokens from its architecture config, capped by the site's limit."""
     config = llm.architecture_config or {}
@@ -160,10 +176,8 @@ def summary(run: ProfilingRun) -> dict:
 
 def share_after(run: ProfilingRun, meta: dict | None = None) -> float | None:
     """The workload's extrapolated share against the pair's measurements up to the run's last trial."""
-    from scheduling.models import Workload
-
     meta = meta or (run.summary or {}).get("coverage") or {}
-    workload = Workload.objects.filter(pk=meta.get("workload")).first()
+    workload = find("workload", meta.get("workload"))
     if workload is None:
         return None  # deleted since: the share before stays in the summary
     last = Measurement.objects.filter(profiling_run=run).order_by("-pk").values_list("pk", flat=True).first()

@@ -14,7 +14,13 @@ from energyweb.jobs.choices import JobStatus
 from profiling.models import ImportBatch, MeasurementImportJob
 from profiling.services.measurement_import import ImportFailed, _duplicate, import_measurements
 
-runs_in_background = uploads.runs_in_background
+
+def submit_measurements(upload, **options) -> uploads.Submitted:
+    """The measurement upload use case (page and API): a small file is imported in the request
+    (``result``: the ImportSummary), a large one stored and queued (``job``; the same file being
+    imported already is that job). Raises ImportFailed (row/column errors, or a duplicate)."""
+    return uploads.import_now_or_queue(upload, now=lambda: import_measurements(upload, **options),
+                                       queue=lambda: submit_upload(upload, **options))
 
 
 def submit_upload(upload, *, llm=None, hardware=None, create_missing=False, negative_energy="drop",
@@ -69,8 +75,3 @@ def import_stored(job: MeasurementImportJob, path, handle) -> dict:
     except ImportFailed as exc:
         raise uploads.UploadRefused(exc.summary(), exc.as_dict()) from exc
     return summary.as_dict()
-
-
-# The job body and the status dict are the shared ones.
-run_job = uploads.run
-status = uploads.status

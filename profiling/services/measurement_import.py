@@ -145,6 +145,11 @@ class ImportFailed(Exception):
     def more(self) -> int:
         return self.error_count - len(self.errors)
 
+    @property
+    def status_code(self) -> int:
+        """The API's answer (energyweb/api/exceptions.py): 409 when the rows were imported before, else 400."""
+        return 409 if self.duplicate_of is not None else 400
+
     def summary(self) -> str:
         lines = [str(e) for e in self.errors]
         if self.more:

@@ -47,6 +47,7 @@ def _current(llm, hardware, target) -> bool:
 
 
 def seed_measurements(fit: bool = True) -> FixtureReport:
+    from profiling.fitting import regression
     from profiling.models import LLM, Hardware
     from profiling.services import catalogue, fitting
     from profiling.services.measurement_import import ImportFailed, import_measurements
@@ -71,7 +72,7 @@ def seed_measurements(fit: bool = True) -> FixtureReport:
                 continue
             try:
                 out = fitting.fit_pair(llm, hardware, target)
-            except fitting.FitError as exc:
+            except regression.FitError as exc:
                 report.failed.append(f"{label}: {exc}")
                 continue
             (report.fitted if out["selected"] else report.failed).append(

@@ -39,7 +39,8 @@ def request_refit(llm_id: int, hardware_id: int, *, include_estimated: bool = Fa
 
 def refit_now(llm, hardware, include_estimated: bool = False) -> dict:
     """Refit every form of the pair for energy and runtime, here; per target the result or why skipped."""
-    from profiling.services.fitting import FitError, fit_pair
+    from profiling.fitting.regression import FitError
+    from profiling.services.fitting import fit_pair
 
     done = {}
     for target in ("energy", "runtime"):

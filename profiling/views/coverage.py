@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404
+from django.shortcuts import redirect
 from django.urls import path
 from django.views.decorators.http import require_POST
 
@@ -28,10 +29,10 @@ def _target(request) -> float:
 @require_POST
 def cover_workload(request, pk):
     """Start a coverage run of the workload for the chosen (LLM, hardware) pair."""
-    from scheduling.models import Workload
-
     require_staff(request, STAFF_ONLY)
-    workload = get_object_or_404(Workload, pk=pk)
+    workload = coverage.find("workload", pk)
+    if workload is None:
+        raise Http404("No such workload.")
     llm = LLM.objects.filter(pk=request.POST.get("llm") or 0).first()
     hardware = Hardware.objects.filter(pk=request.POST.get("hardware") or 0, is_reference=False).first()
     try:
@@ -51,10 +52,10 @@ def cover_workload(request, pk):
 @require_POST
 def cover_plan(request, pk):
     """One coverage run per (LLM, hardware) pair of the plan that a worker can profile."""
-    from scheduling.models import ScheduleJob
-
     require_staff(request, STAFF_ONLY)
-    job = get_object_or_404(ScheduleJob.objects.select_related("workload"), pk=pk)
+    job = coverage.find("plan", pk)
+    if job is None:
+        raise Http404("No such plan.")
     pairs = {(d.llm, d.hardware) for d in job.deployments.select_related("llm", "hardware")}
     started = 0
     for llm, hardware in sorted(pairs, key=lambda p: (p[0].name, p[1].name)):

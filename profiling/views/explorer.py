@@ -20,8 +20,9 @@ from django.views.decorators.http import require_POST
 
 from energyweb.permissions import staff_required
 from profiling.choices import FitSource, FitTarget
+from profiling.fitting import regression, terms
 from profiling.models import LLM, EnergyModelFit, Hardware, Measurement
-from profiling.services import fitting, terms
+from profiling.services import fitting
 
 TARGETS = {"energy": "total_energy_j", "runtime": "runtime_s"}
 MAX_POINTS = 4000  # raw points per target sent to the browser; cell means are always complete
@@ -146,7 +147,7 @@ def pair_data(llm, hardware) -> dict:
         if tins is not None:
             grid = np.unique(np.round(np.geomspace(lo_out, hi_out, 40)))
             for t in tins:
-                mu, lo, hi = fitting.prediction_interval(plot.coefficients, plot.metrics or {},
+                mu, lo, hi = regression.prediction_interval(plot.coefficients, plot.metrics or {},
                                                           np.full_like(grid, t), grid)
                 curves.append({"tin": int(t), "points": [
                     {"tout": int(g), "y": _num(mu[j]), "lower": None if lo is None else _num(lo[j]),

@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path
 
 from profiling.choices import FitTarget
+from profiling.fitting import terms
 from profiling.models import LLM, EnergyModelFit, Hardware
 from profiling.models.inventory import shown_fits
-from profiling.services import terms
 
 # Token counts at which pages evaluate energy models for charts (the paper's sweep grid).
 CHART_TOKENS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048]

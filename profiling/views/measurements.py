@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from energyweb.csvsafe import safe_row
-from energyweb.jobs import uploads
+from energyweb.jobs.usecases import JobEnded, cancel_job
 from energyweb.permissions import staff_required
 from profiling.forms import ImportForm, MeasurementFilter
 from profiling.models import ImportBatch, Measurement, MeasurementImportJob
@@ -24,7 +24,6 @@ from profiling.services.measurement_import import (
     OWN_COLUMNS,
     PAPER_COLUMNS,
     ImportFailed,
-    import_measurements,
 )
 
 # Download columns: the importer's own columns first, so a download imports back as it is.
@@ -116,14 +115,15 @@ def measurement_import(request):
                            negative_energy="error" if data["strict_energy"] else "drop", user=request.user,
                            allow_duplicate=data["allow_duplicate"])
             try:
-                if import_jobs.runs_in_background(data["file"]):
-                    job = import_jobs.submit_upload(data["file"], **options)
-                    messages.info(request, f"{job.filename} is being imported in the background (import #{job.pk}).")
-                    return redirect(job)
-                summary = import_measurements(data["file"], **options)
+                done = import_jobs.submit_measurements(data["file"], **options)
             except ImportFailed as exc:
                 errors = exc
             else:
+                if done.queued:
+                    messages.info(request, f"{done.job.filename} is being imported in the background "
+                                           f"(import #{done.job.pk}).")
+                    return redirect(done.job)
+                summary = done.result
                 messages.success(request, f"Imported {summary.rows} measurement(s) from {summary.filename} "
                                           f"as batch #{summary.batch_id}.")
                 form = ImportForm()
@@ -149,12 +149,12 @@ def import_job(request, pk):
         errors = {**result, "more": result["error_count"] - len(result["errors"])}
     summary = result if job.status == "succeeded" and "pairs" in result else None
     return render(request, "profiling/import_job.html", {
-        "job": job, "status": import_jobs.status(job), "errors": errors, "summary": summary})
+        "job": job, "status": job.status_payload(), "errors": errors, "summary": summary})
 
 
 @staff_required
 def import_job_status(request, pk):
-    return JsonResponse(import_jobs.status(get_object_or_404(MeasurementImportJob, pk=pk)))
+    return JsonResponse(get_object_or_404(MeasurementImportJob, pk=pk).status_payload())
 
 
 # The paper's headers as its files spell them (PAPER_COLUMNS holds them lower-cased for matching).
@@ -184,10 +184,12 @@ def batch_delete(request, pk):
 @require_POST
 def import_job_cancel(request, pk):
     job = get_object_or_404(MeasurementImportJob, pk=pk)
-    if uploads.cancel(job):
-        messages.info(request, f"Import #{job.pk} cancelled; nothing it read is written.")
+    try:
+        cancel_job(job, request.user, noun="import")
+    except JobEnded as exc:
+        messages.warning(request, str(exc))
     else:
-        messages.warning(request, f"Import #{job.pk} had already {job.status}.")
+        messages.info(request, f"Import #{job.pk} cancelled; nothing it read is written.")
     return redirect(job)
 
 

@@ -13,7 +13,8 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from energyweb.csvsafe import safe_cell
-from energyweb.permissions import may_manage_job, require_staff
+from energyweb.jobs.usecases import JobEnded, cancel_job
+from energyweb.permissions import require_staff
 from profiling.choices import Dtype, InferenceBackend, SweepDesign
 from profiling.models import LLM, Hardware, Measurement, ProfilingRun
 from profiling.services import profiling_runs
@@ -49,12 +50,6 @@ class RunForm(forms.Form):
         return {k: self.cleaned_data[k] for k in self.PARAMS if self.cleaned_data.get(k) not in (None, "")}
 
 
-def _status(run) -> dict:
-    return {"id": run.pk, "status": run.status, "steps_done": run.steps_done, "steps_total": run.steps_total,
-            "cells_done": run.cells_done, "cells_total": run.cells_total, "percent": run.progress_percent,
-            "eta_seconds": run.eta_seconds, "attempts": run.attempts, "worker": run.worker, "error": run.error}
-
-
 @login_required
 def run_list(request):
     runs = ProfilingRun.objects.select_related("llm", "hardware").order_by("-created", "-id")[:200]
@@ -87,14 +82,14 @@ def run_new(request):
 def run_detail(request, pk):
     run = get_object_or_404(ProfilingRun.objects.select_related("llm", "hardware"), pk=pk)
     return render(request, "profiling/run_detail.html", {
-        "run": run, "status": _status(run), "estimated": (run.summary or {}).get("estimated"),
+        "run": run, "status": run.status_payload(), "estimated": (run.summary or {}).get("estimated"),
         "hardware_online": run.hardware.is_online, "coverage": coverage_summary(run),
     })
 
 
 @login_required
 def run_status(request, pk):
-    return JsonResponse(_status(get_object_or_404(ProfilingRun, pk=pk)))
+    return JsonResponse(get_object_or_404(ProfilingRun, pk=pk).status_payload())
 
 
 def _rows(run):
@@ -116,19 +111,19 @@ def run_measurements(request, pk):
         writer.writeheader()
         writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)  # one escaper for every CSV
         return resp
-    return JsonResponse({"run": _status(run), "measurements": rows})
+    return JsonResponse({"run": run.status_payload(), "measurements": rows})
 
 
 @login_required
 @require_POST
 def run_cancel(request, pk):
     run = get_object_or_404(ProfilingRun, pk=pk)
-    if not may_manage_job(request.user, run):
-        require_staff(request, "Only staff or the run's creator may cancel it.")
-    if profiling_runs.cancel(run):
-        messages.info(request, f"Profiling run #{run.pk} cancelled; it stops after its current trial.")
+    try:
+        cancel_job(run, request.user, noun="run")
+    except JobEnded as exc:
+        messages.warning(request, str(exc))
     else:
-        messages.warning(request, f"Profiling run #{run.pk} had already {run.status}.")
+        messages.info(request, f"Profiling run #{run.pk} cancelled; it stops after its current trial.")
     return redirect(run)
 
 

@@ -7,12 +7,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from energyweb.api.throttling import JobCreationThrottle
-from energyweb.permissions import ReadAuthenticatedWriteStaff, may_manage_job
+from energyweb.jobs.usecases import cancel_job
+from energyweb.permissions import ReadAuthenticatedWriteStaff
 from profiling.choices import InferenceBackend
 from scheduling.models import Execution, ExecutionJob, ScheduleJob
 from scheduling.services import execution as ex
@@ -53,13 +53,10 @@ class ExecuteSerializer(serializers.Serializer):
 
 
 def start(job, data: dict, user) -> Execution:
-    """Create an execution from validated data; ExecutionError becomes a field-keyed 400."""
-    try:
-        return ex.create_execution(job, data.get("batch_size"), plan_index=data.get("plan_index"),
-                                   backend=data.get("backend", InferenceBackend.HF),
-                                   drift_threshold_pct=data.get("drift_threshold_pct"), user=user)
-    except ex.ExecutionError as exc:
-        raise ValidationError({exc.field or "non_field_errors": [str(exc)]}) from exc
+    """Create an execution from validated data; ExecutionError becomes a field-keyed 400 (energyweb/api/exceptions.py)."""
+    return ex.create_execution(job, data.get("batch_size"), plan_index=data.get("plan_index"),
+                               backend=data.get("backend", InferenceBackend.HF),
+                               drift_threshold_pct=data.get("drift_threshold_pct"), user=user)
 
 
 class ExecutePlanView(APIView):
@@ -99,10 +96,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def cancel(self, request, pk=None):
         """Cancel the unfinished parts (staff or its creator); a running part stops before its next batch."""
         execution = self.get_object()
-        if not may_manage_job(request.user, execution):
-            raise PermissionDenied("Only staff or the execution's creator may cancel it.")
-        if not ex.cancel(execution):
-            raise ValidationError({"status": [f"The execution has already {execution.status}."]})
+        cancel_job(execution, request.user, noun="execution", cancel=ex.cancel)
         execution = Execution.objects.get(pk=execution.pk)  # the prefetched parts are stale now
         return Response(ExecutionSerializer(execution, context={"request": request}).data)
 

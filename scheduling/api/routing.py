@@ -2,10 +2,19 @@
 
 Every bad input is answered 400 keyed by its field (``policy``, ``input_tokens``,
 ``queries[3].max_tokens`` ...), never a 500: the service raises RoutingError naming it.
+
+``POST /api/v1/route`` has a lean path (RouteView.dispatch): a well-formed request with a
+token the process already trusts (energyweb/api/token_cache.py) for a policy it already
+holds is answered without DRF's request/response machinery and without a database query;
+anything else (a session, an unknown token, a large body, any error) takes the ordinary DRF
+path, so the answers, the errors and the schema are the same on both.
 """
 
 from __future__ import annotations
 
+import json
+
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -13,14 +22,17 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from energyweb.api import token_cache
+from energyweb.api.authentication import ThrottledTokenAuthentication, address_locked_out
+from energyweb.api.throttling import RouteThrottle
 from energyweb.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff, may_manage_job
-from energyweb.validation import FieldError
+from energyweb.validation import FieldError, json_depth_exceeds
 from scheduling.choices import Objective
 from scheduling.models import Deployment, RoutingPolicy, Workload
+from scheduling.planner.types import PlanningError
 from scheduling.services import routing
 from scheduling.services.deployments import DeploymentResolutionError, spec_for_deployment
 from scheduling.services.plan_checks import check_deployments
-from scheduling.services.types import PlanningError
 
 
 def _field_error(exc) -> ValidationError:
@@ -47,6 +59,59 @@ class RouteView(APIView):
     models) and runtime, each with an interval over the unknown output length."""
 
     permission_classes = [AuthenticatedMayPost]
+    throttle_classes = [RouteThrottle]
+    FAST_MAX_BODY = 4096
+
+    def dispatch(self, request, *args, **kwargs):
+        fast = self._fast(request)
+        if fast is not None:
+            return fast
+        return super().dispatch(request, *args, **kwargs)
+
+    def _fast(self, request):
+        """The answer without DRF, or None to take the DRF path (which then decides everything)."""
+        if request.method != "POST" or request.content_type != "application/json":
+            return None
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        keyword = ThrottledTokenAuthentication.keyword
+        parts = header.split()
+        if len(parts) != 2 or parts[0].lower() != keyword.lower():
+            return None
+        hit = token_cache.get(parts[1])
+        if hit is None or address_locked_out(request):
+            return None
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None
+        if not 0 < length <= self.FAST_MAX_BODY:
+            return None
+        raw = request.body
+        if json_depth_exceeds(raw):
+            return None
+        try:
+            data = json.loads(raw, parse_constant=_refuse_constant)
+            if not isinstance(data, dict) or "queries" in data:
+                return None
+            pk = routing.parse_policy_id(data.get("policy"))
+            query = routing.parse_query(data)
+            routing.cached_policy(pk)  # raises when unknown: the DRF path answers that 400
+        except (ValueError, RecursionError, FieldError):
+            return None
+        user = hit[0]
+        if not RouteThrottle().allow_user(user.pk):
+            return None  # the DRF path answers the 429 (a refused request is not counted)
+        request.user = user
+        result = routing.route(pk, [query])[0]
+        try:
+            body = json.dumps({"policy": pk, **result}, separators=(",", ":"), allow_nan=False)
+        except ValueError:
+            return None
+        response = HttpResponse(body, content_type="application/json")
+        # As DRF's answer carries them.
+        response["Vary"] = "Accept"
+        response["Allow"] = "POST, OPTIONS"
+        return response
 
     @extend_schema(request=RouteRequestSerializer, responses={
         200: OpenApiResponse(description="deployment, queue, energy_j, energy_j_interval, runtime_s, "
@@ -76,6 +141,10 @@ class RouteView(APIView):
         return Response({"policy": pk, **results[0]})
 
 
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
 class RoutingPolicyCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     workload = serializers.PrimaryKeyRelatedField(queryset=Workload.objects.all())
@@ -83,7 +152,9 @@ class RoutingPolicyCreateSerializer(serializers.Serializer):
                                                      many=True)
     objective = serializers.ChoiceField(choices=Objective.choices, default=Objective.PAPER_ENERGY_ACCURACY)
     parameters = serializers.JSONField(required=False, default=dict,
-                                       help_text="zeta, accuracy_target, energy_budget_j, predictor, per_octave, seed")
+                                       help_text="zeta, accuracy_target, energy_budget_j, predictor, per_octave, seed, "
+                                                 "explore_share (least share of each under-observed deployment, "
+                                                 "default 0.01)")
 
 
 class RoutingPolicySerializer(serializers.ModelSerializer):

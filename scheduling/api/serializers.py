@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from scheduling.choices import FitChoice
 from scheduling.models import Deployment, ScheduleJob, Workload
+from scheduling.planner import objective_registry
 from scheduling.services.generator import MAX_QUERIES, MAX_SEED
 
 
@@ -73,7 +74,10 @@ class ScheduleJobCreateSerializer(serializers.Serializer):
     workload = serializers.PrimaryKeyRelatedField(queryset=Workload.objects.all())
     deployments = serializers.PrimaryKeyRelatedField(queryset=Deployment.objects.all(), many=True,
                                                      allow_empty=False)
-    objective = serializers.CharField(default="paper-energy-accuracy")
+    objective = serializers.ChoiceField(
+        choices=objective_registry.choices(), default=objective_registry.PAPER_ENERGY_ACCURACY.name,
+        error_messages={"invalid_choice": "Unknown objective {input!r}: one of " + ", ".join(objective_registry.names())
+                        + "."})
     parameters = serializers.DictField(
         required=False, default=dict,
         help_text="zeta (or zetas: list, or sweep: true), accuracy_target, energy_budget_j, deadline_s, "

@@ -2,7 +2,7 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from energyweb.api.parsers import BoundedJSONParser
@@ -14,7 +14,7 @@ from energyweb.api.upload_jobs import (
     status_view_schema,
     upload_job_schema,
 )
-from energyweb.jobs import uploads
+from energyweb.jobs.usecases import cancel_job
 from energyweb.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteStaff, may_manage_job
 from scheduling.api.serializers import (
     DeploymentSerializer,
@@ -26,10 +26,9 @@ from scheduling.api.serializers import (
 )
 from scheduling.models import Deployment, ScheduleJob, Workload, WorkloadImportJob
 from scheduling.services import jobs, workload_jobs
-from scheduling.services.deployments import DeploymentResolutionError
-from scheduling.services.generator import DEFAULT_TIN, DEFAULT_TOUT, GeneratorError, generate_workload
-from scheduling.services.plan_checks import QuotaExceeded, check_deployments, check_job_quota
-from scheduling.services.workloads import WorkloadFileError, import_workload, stats_rows
+from scheduling.services.generator import DEFAULT_TIN, DEFAULT_TOUT, generate_workload
+from scheduling.services.plans import submit_plan
+from scheduling.services.workloads import stats_rows
 
 WORKLOAD_IMPORT_JOB_SCHEMA = upload_job_schema("WorkloadImportJob", {
     "name": serializers.CharField(), "step": serializers.ChoiceField(choices=WorkloadImportJob.STEPS),
@@ -65,20 +64,11 @@ class WorkloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         upload = WorkloadUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         d = upload.validated_data
-        try:
-            if uploads.runs_in_background(d["file"]):
-                job = workload_jobs.submit_upload(d["file"], d["name"], description=d["description"],
-                                                  user=request.user)
-                return accepted(job)
-            wl = import_workload(d["file"], d["name"], description=d["description"], user=request.user,
-                                 filename=d["file"].name)
-        except QuotaExceeded as exc:
-            raise Throttled(detail=str(exc)) from exc
-        except WorkloadFileError as exc:
-            body = exc.as_dict()
-            body[exc.field] = [str(exc)]
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
-        return Response(WorkloadSerializer(wl, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        done = workload_jobs.submit_workload(d["file"], d["name"], description=d["description"], user=request.user)
+        if done.queued:
+            return accepted(done.job)
+        return Response(WorkloadSerializer(done.result, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
 
     @extend_schema(request=WorkloadGenerateSerializer, responses={201: WorkloadSerializer})
     @action(detail=False, methods=["post"])
@@ -87,11 +77,8 @@ class WorkloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         s = WorkloadGenerateSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         d = s.validated_data
-        try:
-            wl = generate_workload(d["name"], d["n"], d.get("tin") or DEFAULT_TIN, d.get("tout") or DEFAULT_TOUT,
-                                   d["seed"], user=request.user)
-        except GeneratorError as exc:
-            raise ValidationError({exc.field or "non_field_errors": [str(exc)]}) from exc
+        wl = generate_workload(d["name"], d["n"], d.get("tin") or DEFAULT_TIN, d.get("tout") or DEFAULT_TOUT,
+                               d["seed"], user=request.user)
         return Response(WorkloadSerializer(wl, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get"])
@@ -130,6 +117,12 @@ class ScheduleJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     serializer_class = ScheduleJobSerializer
     filterset_fields = ["status", "objective", "workload"]
 
+    def field_error_key(self, field):
+        """On create, a parameter's error goes under ``parameters``, the request field that holds it."""
+        if self.action != "create" or field in ("objective", "deployments"):
+            return field
+        return "parameters"
+
     def get_permissions(self):
         if self.action in ("create", "cancel"):
             return [AuthenticatedMayPost()]
@@ -140,10 +133,7 @@ class ScheduleJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     def cancel(self, request, pk=None):
         """Cancel a pending or running job (staff, or the user who created it)."""
         job = self.get_object()
-        if not may_manage_job(request.user, job):
-            raise PermissionDenied("Only staff or the job's creator may cancel it.")
-        if not jobs.cancel(job):
-            raise ValidationError({"status": [f"The job has already {job.status}."]})
+        cancel_job(job, request.user)
         job.refresh_from_db()
         return Response(ScheduleJobSerializer(job, context={"request": request}).data)
 
@@ -152,22 +142,7 @@ class ScheduleJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
         s = ScheduleJobCreateSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         d = s.validated_data
-        try:
-            check_deployments(d["deployments"], d["parameters"])
-            check_job_quota(request.user)
-        except QuotaExceeded as exc:
-            raise Throttled(detail=str(exc)) from exc
-        except jobs.JobParameterError as exc:
-            key = exc.field if exc.field in ("objective", "deployments") else "parameters"
-            raise ValidationError({key: [str(exc)]}) from exc
-        try:
-            job = jobs.create_job(d["workload"], d["deployments"], d["objective"], d["parameters"],
-                                  user=request.user)
-        except jobs.JobParameterError as exc:
-            key = exc.field if exc.field in ("objective", "deployments") else "parameters"
-            raise ValidationError({key: [str(exc)]}) from exc
-        except DeploymentResolutionError as exc:
-            raise ValidationError({"deployments": [str(exc)]}) from exc
+        job = submit_plan(d["workload"], d["deployments"], d["objective"], d["parameters"], user=request.user)
         return Response(ScheduleJobSerializer(job, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)
 

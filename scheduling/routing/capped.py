@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from scheduling.services.objectives import PAPER_ENERGY_ACCURACY, PAPER_ENERGY_RUNTIME, Problem, unit_costs
+from scheduling.planner import objective_registry
+from scheduling.planner.objectives import Problem, unit_costs
 
 from .buckets import bucket_edges
 from .predictors import Points
@@ -60,7 +61,7 @@ def cap_table(bp: Problem, x: np.ndarray, pts: Points, seen: np.ndarray, n_bucke
     ``bp``/``x``: the bucketed problem and its optimal class counts (phantom row included);
     ``evaluate(points, key)`` gives (points, D) energy or runtime per query.
     """
-    if objective not in (PAPER_ENERGY_ACCURACY, PAPER_ENERGY_RUNTIME) or bp.has_capacity:
+    if objective_registry.get(objective).side is not None or bp.has_capacity:
         return None
     costs = unit_costs(bp, objective, zeta)
     mu = dual_prices(bp, costs, x)

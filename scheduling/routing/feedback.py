@@ -18,6 +18,13 @@ Why it stays stable:
 - Sums, not a moving average: readings accumulate, so the factor converges as they
   grow and one noisy batch cannot swing it; factors are also clipped to [0.25, 4] so a
   broken meter cannot make a deployment look free.
+- A bounded step per round (``step``): a re-solve moves no factor by more than MAX_STEP
+  (x1.5 or /1.5) from the policy's previous one, so even a large batch of bad readings
+  changes the routing by a bounded amount per round (a 30% bias, x1.43, is learnt in one).
+- Exploration (policy.py): a deployment the plan sends almost nothing would never be
+  measured (the paper's one query cannot outweigh a prior of 50), so its model, however
+  wrong, would stand for ever. Deployments with fewer than PRIOR_QUERIES readings
+  (under_observed) get a bounded minimum share, EXPLORE_SHARE by default, until they have them.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from .buckets import bucket_of
 
 PRIOR_QUERIES = 50.0
 CLIP = (0.25, 4.0)
+MAX_STEP = 1.5
+EXPLORE_SHARE = 0.01
 
 
 def observations(edges, n_deployments: int, tin, deployment, measured_j, modelled_j) -> dict:
@@ -68,6 +77,13 @@ def corrections(obs: dict, prior_queries: float = PRIOR_QUERIES) -> np.ndarray:
     r = (prior * others + m) / np.maximum(prior + p, 1e-300)
     r = np.where(n > 0, r, r_d[None, :])
     return np.clip(r, *CLIP)
+
+
+def bounded_step(new, previous, step: float = MAX_STEP) -> np.ndarray:
+    """``new`` factors moved at most ``step`` times (or 1/step) from ``previous`` (None: 1, the model)."""
+    new = np.asarray(new, np.float64)
+    prev = np.ones_like(new) if previous is None else np.asarray(previous, np.float64)
+    return np.clip(np.clip(new, prev / step, prev * step), *CLIP)
 
 
 def under_observed(obs: dict | None, n_deployments: int, prior_queries: float = PRIOR_QUERIES) -> list[int]:

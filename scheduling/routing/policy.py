@@ -13,18 +13,28 @@ and accuracy by the largest value over (query, deployment) pairs. Bucket means a
 smaller than the largest single query, so a zero-count class carrying the training
 workload's largest per-query values is added: it sets the normalisers exactly as on the
 query-level problem and takes no queries.
+
+Exploration (``explore_share``, for feedback.py): a policy that sends a deployment only the
+paper's one query cannot learn that deployment's model is wrong. Each deployment named in
+``explore`` (those with fewer readings than the feedback prior, feedback.under_observed) gets
+a minimum of ``explore_share`` of the queries, within its max share: the same exact planner
+then places that traffic where it costs the objective least (the buckets where the deployment
+is least bad), and the router holds it over live traffic like any minimum share. The budget
+is bounded twice: at most explore_share per deployment, and only until the deployment has
+enough readings, after which the re-solved policy drops it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from profiling.services import terms
-from scheduling.services.objectives import Problem, build_problem
-from scheduling.services.solver import plan_problem
-from scheduling.services.types import DeploymentSpec, PlanningError
+from profiling.fitting import terms
+from scheduling.planner.objectives import Problem, build_problem
+from scheduling.planner.solver import plan_problem
+from scheduling.planner.types import DeploymentSpec, PlanningError
 
 from . import capped, predictors
 from .buckets import DEFAULT_PER_OCTAVE, bucket_edges, bucket_of
@@ -62,6 +72,13 @@ class Policy:
     # cannot be priced (then shares apply).
     cap_edges: list[int] = field(default_factory=list)
     cap_choice: list[list[int]] = field(default_factory=list)
+    # Per deployment, the least share it gets to be measured (module doc): 0 where it is not explored.
+    explore_share: list[float] = field(default_factory=list)
+
+    def route_min_share(self) -> list[float]:
+        """The minimum shares the router holds: the bounds', raised where a deployment is explored."""
+        explore = self.explore_share or [0.0] * len(self.keys)
+        return [max(a, b) for a, b in zip(self.min_share, explore, strict=True)]
 
     @property
     def n_buckets(self) -> int:
@@ -111,7 +128,7 @@ class Policy:
             # The 7.5% and 92.5% output quantiles: a 90% range over the unknown output length.
             lo, hi = values[:, 1], values[:, -2]
             if fits.get(target):
-                from profiling.services.fitting import prediction_interval
+                from profiling.fitting.regression import prediction_interval
 
                 ends = np.concatenate([tout.min(axis=1), tout.max(axis=1)])
                 _, lower, upper = prediction_interval(spec[coefs_key], fits[target], np.concatenate([tins, tins]),
@@ -128,11 +145,13 @@ def build_policy(tin, tout, specs: list[DeploymentSpec], *, objective: str = "pa
                  zeta: float = 0.5, accuracy_target: float | None = None, energy_budget_j: float | None = None,
                  deadline_s: float | None = None, paper_default_shares: bool = True, allow_clamping: bool = False,
                  time_limit_s: float = 60.0, predictor: str = "empirical", per_octave: int = DEFAULT_PER_OCTAVE,
-                 corrections=None, fit_metrics: dict | None = None) -> Policy:
+                 corrections=None, fit_metrics: dict | None = None, explore_share: float = 0.0,
+                 explore=None) -> Policy:
     """Solve the bucketed problem on a training workload; raises PlanningError on bad input.
 
     ``corrections`` (buckets, deployments) multiplies the modelled energy (feedback.py);
-    its shape must match the buckets this training workload gives.
+    its shape must match the buckets this training workload gives. ``explore``: deployment
+    keys to give at least ``explore_share`` of the queries (None: every deployment).
     """
     pred = predictors.get(predictor)
     p = build_problem(tin, tout, specs, paper_default_shares=paper_default_shares, deadline_s=deadline_s,
@@ -158,6 +177,7 @@ def build_policy(tin, tout, specs: list[DeploymentSpec], *, objective: str = "pa
     counts = np.bincount(cb, weights=p.class_count, minlength=B).astype(np.int64)
     bp = _bucket_problem(p, counts[seen], tokens, mean(energy), mean(runtime),
                          p.energy * factor[cb], p.runtime)
+    explored = _explore(bp, p.keys, explore_share, explore)
     result = plan_problem(bp, objective=objective, zeta=zeta, accuracy_target=accuracy_target,
                           energy_budget_j=energy_budget_j, time_limit_s=time_limit_s)
     if result.class_counts is None or result.status in ("error", "infeasible"):
@@ -186,7 +206,7 @@ def build_policy(tin, tout, specs: list[DeploymentSpec], *, objective: str = "pa
         objective=objective, zeta=float(zeta),
         parameters={"accuracy_target": accuracy_target, "energy_budget_j": energy_budget_j, "deadline_s": deadline_s,
                     "paper_default_shares": paper_default_shares, "allow_clamping": allow_clamping,
-                    "time_limit_s": time_limit_s, "per_octave": per_octave},
+                    "time_limit_s": time_limit_s, "per_octave": per_octave, "explore_share": explore_share},
         predictor=pred.name,
         plan={"status": result.status, "objective_value": result.objective_value, "gap": result.gap,
               "expected_energy_j": result.total_energy_j, "expected_accuracy": result.accuracy,
@@ -196,7 +216,30 @@ def build_policy(tin, tout, specs: list[DeploymentSpec], *, objective: str = "pa
         warnings=list(dict.fromkeys(result.warnings)),
         fit_metrics=dict(fit_metrics or {}),
         cap_edges=list(caps[0]) if caps else [], cap_choice=cap_choice.tolist(),
+        explore_share=explored,
     )
+
+
+def _explore(bp: Problem, keys: list[str], share: float, explore) -> list[float]:
+    """Raise the explored deployments' minimum counts in ``bp`` (in place); their shares."""
+    if not 0 <= share <= 0.5 or not math.isfinite(share):
+        raise PlanningError(f"explore_share must lie in 0..0.5, not {share}")
+    D = len(keys)
+    if share == 0:
+        return [0.0] * D
+    wanted = set(keys if explore is None else explore)
+    lo = bp.lo.copy()
+    out = [0.0] * D
+    for j, key in enumerate(keys):
+        if key in wanted:
+            # Within the deployment's max share (hi), and never above what the bounds allow.
+            lo[j] = max(lo[j], min(math.ceil(share * bp.n), int(bp.hi[j])))
+            out[j] = min(share, lo[j] / bp.n) if bp.n else 0.0
+    if lo.sum() > bp.n:  # the other minima leave no room: explore nothing rather than fail
+        bp.warnings.append(f"no exploration: {share:g} per deployment does not fit the minimum shares")
+        return [0.0] * D
+    bp.lo = lo
+    return out
 
 
 def _at(pts, deployments, key: str) -> np.ndarray:

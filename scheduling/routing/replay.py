@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from profiling.services import terms
-from scheduling.services.baselines import baselines_for_problem
-from scheduling.services.objectives import (
+from profiling.fitting import terms
+from scheduling.planner.baselines import baselines_for_problem
+from scheduling.planner.objectives import (
     build_problem,
     class_counts_from_assignment,
     metrics,
     objective_value,
 )
-from scheduling.services.solver import plan_problem
-from scheduling.services.types import DeploymentSpec, PlanningError
+from scheduling.planner.solver import plan_problem
+from scheduling.planner.types import DeploymentSpec, PlanningError
 
 from .policy import Policy
 from .router import Router

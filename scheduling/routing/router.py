@@ -43,9 +43,18 @@ class Router:
         self._credit = [[float(u) * t for u, t in zip(rng.random(D), row, strict=True)] for row in self._targets]
         self.counts = [0] * D
         self.total = 0
-        lo, hi = list(policy.min_share), list(policy.max_share)
+        # Minimum shares raised for exploration (policy.py) are held like the bounds'.
+        lo, hi = policy.route_min_share(), list(policy.max_share)
         self._lo, self._hi = lo, hi
         self._guarded = any(v > 0 for v in lo) or any(v < 1 for v in hi)
+        # Skipping the guard while it cannot act (exploration makes most policies guarded, and
+        # the guard costs ~20x a decision): with no max share below 1, the guard differs from
+        # the credit rule only once some deployment is more than one query below its minimum,
+        # i.e. when total + 1 > (counts[d] + 1) / lo[d]. That deadline moves only when d is
+        # chosen, so the earliest one is kept and the guard runs only past it.
+        self._max_bound = any(v < 1 for v in hi)
+        self._deadline = [1.0 / v if v > 0 else float("inf") for v in lo]
+        self._next_guard = min(self._deadline) if self._deadline else float("inf")
         # A bucket placed whole on one deployment (most of them: an optimal vertex splits few
         # classes) needs no credit arithmetic: adding 1 and paying 1 leaves its credits unchanged.
         self._single = [row.index(1.0) if 1.0 in row else -1 for row in self._targets]
@@ -67,25 +76,29 @@ class Router:
             if m >= 0:
                 choice = self._cap_choice[b][m]
                 if not self._guarded or self._within(choice):
-                    self.counts[choice] += 1
-                    self.total += 1
-                    return choice
-        if not self._guarded:
+                    return self._count(choice)
+        guard = self._guarded and (self._max_bound or self.total + 1 > self._next_guard)
+        if not guard:
             single = self._single[b]
             if single >= 0:
-                self.counts[single] += 1
-                self.total += 1
-                return single
+                return self._count(single)
         credit, target = self._credit[b], self._targets[b]
         for d in self._range:
             credit[d] += target[d]
-        if self._guarded:
+        if guard:
             choice = self._guard(credit)
         else:
             choice = max(self._range, key=credit.__getitem__)
         credit[choice] -= 1.0
-        self.counts[choice] += 1
+        return self._count(choice)
+
+    def _count(self, choice: int) -> int:
+        count = self.counts[choice] = self.counts[choice] + 1
         self.total += 1
+        lo = self._lo[choice]
+        if lo > 0:
+            self._deadline[choice] = (count + 1) / lo
+            self._next_guard = min(self._deadline)
         return choice
 
     def route_many(self, tins) -> np.ndarray:

@@ -17,7 +17,7 @@ from energyweb.validation import FieldError
 from profiling.choices import FitSource, FitTarget
 from profiling.models import LLM, EnergyModelFit, Hardware
 from scheduling.choices import FitChoice
-from scheduling.services.types import DeploymentSpec
+from scheduling.planner.types import DeploymentSpec
 
 
 class DeploymentResolutionError(FieldError):
@@ -49,23 +49,24 @@ def resolve_fit(llm: LLM, hardware: Hardware, target: str, choice: str | int,
                 f"No selected {label} model for {llm} @ {hardware}: fit its measurements (fit_models) "
                 "or choose the published model explicitly.", field)
     elif choice == FitChoice.PUBLISHED:
-        fit = (EnergyModelFit.objects.filter(llm=llm, hardware=hardware, target=target, source=FitSource.PUBLISHED)
-               .order_by("-created", "-id").first())
+        fit = EnergyModelFit.objects.published_for(llm, hardware, target)
         if fit is None:
             raise DeploymentResolutionError(f"No published {label} model for {llm} @ {hardware}.", field)
     else:
         raise DeploymentResolutionError(
             f"Unknown fit choice {choice!r}: use published, selected or a fit id.", field)
-    if not fit.identifiable:
+    # The checks the predict API makes too (EnergyModelFit.unusable_reason), however the fit was chosen.
+    reason = fit.unusable_reason()
+    if reason == "not identifiable":
         raise DeploymentResolutionError(
             f"The {label} model (fit {fit.pk}) for {llm} @ {hardware} is not identifiable: the "
             "measurements cannot separate its terms, so it cannot be used for planning. "
             "Measure a grid of input and output lengths and refit.", field)
-    if fit.is_stale:
+    if reason == "stale":
         raise DeploymentResolutionError(
             f"The {label} model (fit {fit.pk}) for {llm} @ {hardware} is stale: the measurements it was "
             "made from were deleted. Choose the selected fit or refit.", field)
-    if not fit.coefficients:
+    if reason:
         raise DeploymentResolutionError(f"Fit {fit.pk} has no coefficients.", field)
     return fit
 
@@ -217,30 +218,3 @@ def spec_from_json(data: dict) -> DeploymentSpec:
     data["model_notes"] = tuple(data.get("model_notes") or ())
     data["supports"] = tuple(data.get("supports") or ())
     return DeploymentSpec(**data)
-
-
-def ensure_reference_deployments(create: bool = True) -> list | None:
-    """A Deployment (selected fits, default shares) for every LLM and hardware pair that has a
-    selected energy and runtime fit and a known accuracy; existing ones are reused. With
-    ``create=False`` (a reader who may not add inventory) None when any of them is missing."""
-    from scheduling.models import Deployment
-
-    selected = EnergyModelFit.objects.selected()
-    pairs = set(selected.filter(target=FitTarget.ENERGY, llm__accuracy__isnull=False)
-                .values_list("llm_id", "hardware_id"))
-    pairs &= set(selected.filter(target=FitTarget.RUNTIME).values_list("llm_id", "hardware_id"))
-    rows = []
-    for llm_id, hardware_id in sorted(pairs):
-        dep = Deployment.objects.filter(llm_id=llm_id, hardware_id=hardware_id,
-                                        energy_fit_choice=FitChoice.SELECTED,
-                                        runtime_fit_choice=FitChoice.SELECTED,
-                                        min_share=0.0, max_share=1.0, horizon_s__isnull=True).first()
-        if dep is None and not create:
-            return None
-        dep = (dep
-               or Deployment.objects.create(llm_id=llm_id, hardware_id=hardware_id,
-                                            energy_fit_choice=FitChoice.SELECTED,
-                                            runtime_fit_choice=FitChoice.SELECTED,
-                                            notes="Reference deployment (selected fitted models)."))
-        rows.append(dep)
-    return rows

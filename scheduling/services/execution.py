@@ -1,7 +1,7 @@
 """Execute a finished plan: serve its queries on each deployment's hardware and meter them.
 
 ``create_execution`` validates and saves an Execution with one ExecutionJob per deployment
-(see scheduling/execution_models.py for why a child job per deployment) and wakes each on its
+(see scheduling/models/executions.py for why a child job per deployment) and wakes each on its
 hardware's queue. ``run_body`` is the worker side, shared by the Celery task and the
 ``execute_plan`` command: it loads the meter and the backend once per attempt, then serves
 the deployment's queries batch by batch. A batch is its queries run one after another with
@@ -28,7 +28,7 @@ from energyweb.jobs import service as job_service
 from energyweb.jobs.choices import JobStatus
 from energyweb.validation import FieldError, whole_field
 from profiling.choices import InferenceBackend
-from profiling.services import terms
+from profiling.fitting import terms
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def request_refit(execution) -> list[tuple[int, int]]:
 
     pairs = []
     for llm_id, hardware_id in execution.jobs.values_list("llm_id", "hardware_id").distinct():
-        rows = Measurement.objects.filter(execution_batch__execution=execution, llm_id=llm_id,
+        rows = Measurement.objects.filter(executed_link__batch__execution=execution, llm_id=llm_id,
                                           hardware_id=hardware_id)
         if not rows.exists():
             continue
@@ -244,7 +244,7 @@ def _rows(child, handle, b: int, idx, tin, tout, pe, pr, window, runtimes, meter
             deployment_index=child.deployment_index, input_tokens=int(tin[k]), output_tokens=int(tout[k]),
             predicted_energy_j=float(pe[k]), predicted_runtime_s=float(pr[k]),
             energy_j=fields["total_energy_j"], runtime_s=float(runtimes[k])))
-        measurements.append(Measurement(llm_id=child.llm_id, hardware_id=child.hardware_id, execution_batch=batch,
+        measurements.append(Measurement(llm_id=child.llm_id, hardware_id=child.hardware_id,
                                         measured_at=now, iteration=k, **fields))
     return batch, queries, measurements
 
@@ -252,7 +252,7 @@ def _rows(child, handle, b: int, idx, tin, tout, pe, pr, window, runtimes, meter
 def run_body(child, handle: job_service.JobHandle) -> None:
     """Serve (or resume) one deployment's batches under ``handle``; each batch stored once, fenced."""
     from profiling.backends import load_backend
-    from scheduling.models import ExecutedBatch, ExecutedQuery
+    from scheduling.models import ExecutedBatch, ExecutedMeasurement, ExecutedQuery
 
     wall0 = time.perf_counter()
     execution = child.execution
@@ -303,6 +303,8 @@ def run_body(child, handle: job_service.JobHandle) -> None:
                     batch.save()
                     ExecutedQuery.objects.bulk_create(queries)
                     type(measurements[0]).objects.bulk_create(measurements)
+                    ExecutedMeasurement.objects.bulk_create(
+                        ExecutedMeasurement(batch=batch, iteration=k, measurement=m) for k, m in enumerate(measurements))
             except IntegrityError:
                 # Already stored: cannot happen while claims are fenced; never stored twice.
                 log.warning("batch %s of execution %s deployment %s exists; skipping", b, execution.pk,

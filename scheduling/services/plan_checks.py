@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from energyweb.jobs.choices import JobStatus
+from energyweb.jobs.usecases import JobQuotaExceeded
 from energyweb.validation import INT64_MAX, is_number
 from scheduling.services.jobs import JobParameterError
 
@@ -19,7 +20,7 @@ NUMERIC_PARAMETERS = ("zeta", "accuracy_target", "energy_budget_j", "deadline_s"
 SHARE_TOLERANCE = 1e-9
 
 
-class QuotaExceeded(JobParameterError):
+class QuotaExceeded(JobParameterError, JobQuotaExceeded):
     """Too many of this user's jobs are queued or running (answered with 429)."""
 
 

@@ -16,21 +16,21 @@ import time
 
 import numpy as np
 
-from energyweb.validation import FieldError, max_context, whole_field
+from energyweb.validation import FieldError, max_context, number_field, whole_field
 from profiling.choices import FitTarget
+from profiling.fitting import terms
 from profiling.models import EnergyModelFit, Hardware
-from profiling.services import terms
 from scheduling.choices import Objective
+from scheduling.planner.types import DeploymentSpec, PlanningError
 from scheduling.routing import feedback as fb
 from scheduling.routing import predictors
 from scheduling.routing.policy import Policy, build_policy
 from scheduling.routing.replay import replay
 from scheduling.routing.router import Router
 from scheduling.services.jobs import normalise_parameters
-from scheduling.services.types import DeploymentSpec, PlanningError
 from scheduling.services.workloads import load_workload_arrays
 
-# The fit metrics a prediction interval needs (profiling.services.fitting.prediction_interval).
+# The fit metrics a prediction interval needs (profiling.fitting.regression.prediction_interval).
 INTERVAL_KEYS = ("cov", "cov_terms", "sigma2", "df_resid", "interval_q95", "error_model", "interval_method")
 MAX_BATCH = 10_000
 KEEP_REPLAYS = 10
@@ -52,6 +52,9 @@ def policy_parameters(objective: str, params: dict | None) -> dict:
                            "predictor")
     out["predictor"] = predictor
     out["per_octave"] = whole_field(params.get("per_octave"), "per_octave", 1, 8, default=2, error=RoutingError)
+    # Exploration (scheduling/routing/policy.py): the least share each under-observed deployment gets.
+    out["explore_share"] = number_field(params.get("explore_share"), "explore_share", 0.0, 0.5,
+                                        default=fb.EXPLORE_SHARE, error=RoutingError)
     return out
 
 
@@ -83,7 +86,9 @@ def _build_kwargs(objective: str, prm: dict) -> dict:
             "energy_budget_j": prm.get("energy_budget_j"), "deadline_s": prm.get("deadline_s"),
             "paper_default_shares": prm.get("paper_default_shares", True),
             "allow_clamping": prm.get("allow_clamping", False), "time_limit_s": prm.get("time_limit_s", 60.0),
-            "predictor": prm.get("predictor", "empirical"), "per_octave": prm.get("per_octave", 2)}
+            "predictor": prm.get("predictor", "empirical"), "per_octave": prm.get("per_octave", 2),
+            # Policies stored before exploration existed keep routing without it.
+            "explore_share": prm.get("explore_share", 0.0)}
 
 
 def _fits_and_queues(specs):
@@ -115,6 +120,7 @@ def summary(row) -> dict:
             "feedback_readings": int(np.asarray(row.feedback.get("n", [[0]])).sum()) if row.feedback else 0,
             "max_tokens_routing": bool(pol.get("cap_edges")),
             "under_observed": [pol["keys"][j] for j in fb.under_observed(row.feedback, len(pol["keys"]))],
+            "explore_share": {k: v for k, v in zip(pol["keys"], pol.get("explore_share") or [], strict=True) if v},
             "warnings": pol.get("warnings", []), "created": row.created.isoformat() if row.created else None}
 
 
@@ -156,6 +162,11 @@ def _entry(pk: int):
         _CACHE[pk] = cached
         _CHECKED[pk] = time.monotonic()
     return cached
+
+
+def cached_policy(pk: int) -> Policy:
+    """The policy as this process holds it (RoutingError ``policy`` when there is none)."""
+    return _entry(pk)[1]
 
 
 def parse_query(data, where: str = "") -> tuple[int, int | None]:
@@ -251,9 +262,12 @@ def apply_feedback(row, executions=None) -> dict:
 def _resolve(row, obs: dict, folded: list[int], readings: int) -> dict:
     arrays = load_workload_arrays(row.training_workload)
     pol = Policy.from_dict(row.policy)
+    # Bounded per round (feedback.bounded_step); exploration only where readings are still few.
+    factors = fb.bounded_step(fb.corrections(obs), pol.corrections)
+    still = [pol.keys[j] for j in fb.under_observed(obs, len(pol.keys))]
     try:
         new = build_policy(arrays.tin, arrays.tout, pol.deployment_specs(), **_build_kwargs(row.objective, row.parameters),
-                           corrections=fb.corrections(obs), fit_metrics=pol.fit_metrics)
+                           corrections=factors, fit_metrics=pol.fit_metrics, explore=still)
     except PlanningError as exc:
         raise RoutingError(str(exc), "feedback") from exc
     row.policy, row.feedback = new.to_dict(), obs

@@ -19,7 +19,7 @@ from energyweb.jobs import uploads
 from energyweb.jobs.choices import JobStatus
 from scheduling.models import Workload, WorkloadImportJob
 from scheduling.services.plan_checks import check_job_quota
-from scheduling.services.workloads import WorkloadFileError, parse_workload, store_workload
+from scheduling.services.workloads import WorkloadFileError, import_workload, parse_workload, store_workload
 
 ARRAYS_DIR = "workloads"
 PARSING, WRITING, DONE = 1, 2, 3  # steps_done: WorkloadImportJob.STEPS
@@ -45,6 +45,16 @@ def submit_upload(upload, name: str, *, description: str = "", user=None) -> Wor
     stored = uploads.store(upload)
     return uploads.submit(WorkloadImportJob, stored, user=user, steps_total=DONE, name=name,
                           description=description or "")
+
+
+def submit_workload(upload, name: str, *, description: str = "", user=None) -> uploads.Submitted:
+    """The workload upload use case (page and API): a small file is imported in the request
+    (``result``: the Workload), a large one stored and queued (``job``). Raises WorkloadFileError
+    (field-keyed, with the row/column errors) or QuotaExceeded; nothing is written then."""
+    return uploads.import_now_or_queue(
+        upload,
+        now=lambda: import_workload(upload, name, description=description, user=user, filename=upload.name),
+        queue=lambda: submit_upload(upload, name, description=description, user=user))
 
 
 def summary(workload: Workload) -> dict:

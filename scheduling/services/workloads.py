@@ -1,7 +1,7 @@
 """Workload files: parse and validate a CSV of token counts, store it, summarise it.
 
 A workload is stored as the Workload row plus one ``.npz`` of its columns (see
-scheduling/models.py for why; written uncompressed since issue 11, older
+scheduling/models/planning.py for why; written uncompressed since issue 11, older
 compressed files load the same). The file is streamed through the shared
 reader (energyweb/tabular.py: gzip with size and ratio caps, a field-size cap)
 and parsed a chunk at a time, vectorised with pandas: token columns are parsed
@@ -42,6 +42,7 @@ from django.db import transaction
 from energyweb.diskfull import write_new
 from energyweb.tabular import DELIMITER_WORDS, TableError, reader_from_settings, report, sniff_delimiter
 from energyweb.validation import FieldError
+from scheduling.planner.types import WorkloadArrays
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -623,14 +624,6 @@ def content_hash(tin: np.ndarray, tout: np.ndarray) -> str:
 # --- storage ---------------------------------------------------------------------------
 
 
-@dataclass
-class WorkloadArrays:
-    tin: np.ndarray
-    tout: np.ndarray
-    ids: np.ndarray | None = None
-    timestamps: np.ndarray | None = None
-
-
 def _save_npy(zf: zipfile.ZipFile, name: str, column: np.ndarray, dtype) -> None:
     """What np.savez writes for ``column.astype(dtype)``, converted a slice at a time."""
     dtype = np.dtype(dtype)
@@ -723,12 +716,8 @@ def import_workload(source, name: str, *, description: str = "", user=None, file
 
 
 def load_workload_arrays(workload, with_meta: bool = False) -> WorkloadArrays:
-    with default_storage.open(workload.data_file.name, "rb") as fh, np.load(fh) as data:
-        tin = data["tin"].astype(np.int64)
-        tout = data["tout"].astype(np.int64)
-        ids = data["ids"] if with_meta and "ids" in data.files else None
-        ts = data["timestamps"].astype("datetime64[ns]") if with_meta and "timestamps" in data.files else None
-    return WorkloadArrays(tin=tin, tout=tout, ids=ids, timestamps=ts)
+    """The stored arrays of a workload (``Workload.load_arrays``: the row knows its file)."""
+    return workload.load_arrays(with_meta=with_meta)
 
 
 def stats_rows(workload) -> list[dict]:

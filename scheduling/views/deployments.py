@@ -9,9 +9,9 @@ from scheduling.forms import DeploymentForm
 from scheduling.models import Deployment
 from scheduling.services.deployments import (
     DeploymentResolutionError,
-    ensure_reference_deployments,
     spec_for_deployment,
 )
+from scheduling.services.reference_deployments import ensure_reference_deployments
 
 
 @login_required

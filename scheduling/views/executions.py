@@ -7,13 +7,13 @@ import json
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from energyweb.permissions import may_manage_job
+from energyweb.jobs.usecases import JobEnded, cancel_job
+from energyweb.permissions import may_manage_job, require_staff
 from scheduling.models import Execution, ScheduleJob
 from scheduling.services import execution as ex
 from scheduling.services import execution_report
@@ -31,15 +31,13 @@ class ThresholdForm(forms.Form):
     drift_threshold_pct = forms.FloatField(min_value=0.01, max_value=1000, label="Drift threshold (%)")
 
 
-def _staff(request):
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff may execute plans or refit models (they occupy the hosts).")
+EXECUTORS = "Only staff may execute plans or refit models (they occupy the hosts)."
 
 
 @login_required
 @require_POST
 def execution_new(request, pk):
-    _staff(request)
+    require_staff(request, EXECUTORS)
     job = get_object_or_404(ScheduleJob, pk=pk)
     form = ExecuteForm(request.POST)
     if form.is_valid():
@@ -100,19 +98,19 @@ def execution_queries_csv(request, pk):
 @require_POST
 def execution_cancel(request, pk):
     execution = get_object_or_404(Execution, pk=pk)
-    if not may_manage_job(request.user, execution):
-        raise PermissionDenied("Only staff or the execution's creator may cancel it.")
-    if ex.cancel(execution):
-        messages.info(request, f"Execution #{execution.pk} cancelled; each part stops before its next batch.")
+    try:
+        cancel_job(execution, request.user, noun="execution", cancel=ex.cancel)
+    except JobEnded as exc:
+        messages.warning(request, str(exc))
     else:
-        messages.warning(request, f"Execution #{execution.pk} had already {execution.status}.")
+        messages.info(request, f"Execution #{execution.pk} cancelled; each part stops before its next batch.")
     return redirect(execution)
 
 
 @login_required
 @require_POST
 def execution_refit(request, pk):
-    _staff(request)
+    require_staff(request, EXECUTORS)
     execution = get_object_or_404(Execution, pk=pk)
     pairs = ex.request_refit(execution)
     messages.info(request, f"Refit requested for {len(pairs)} LLM and hardware pair(s) on the default queue.")
@@ -122,7 +120,7 @@ def execution_refit(request, pk):
 @login_required
 @require_POST
 def execution_threshold(request, pk):
-    _staff(request)
+    require_staff(request, EXECUTORS)
     execution = get_object_or_404(Execution, pk=pk)
     form = ThresholdForm(request.POST)
     if form.is_valid():

@@ -2,18 +2,19 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from energyweb.permissions import is_staff, may_manage_job
+from energyweb.jobs.usecases import JobEnded, cancel_job
+from energyweb.permissions import is_staff
 from scheduling.forms import PlanForm
 from scheduling.models import ScheduleJob
 from scheduling.services import jobs
-from scheduling.services.deployments import DeploymentResolutionError, ensure_reference_deployments
-from scheduling.services.plan_checks import QuotaExceeded, check_deployments, check_job_quota
+from scheduling.services.plan_checks import QuotaExceeded
+from scheduling.services.plans import submit_plan
+from scheduling.services.reference_deployments import ensure_reference_deployments
 
 
 @login_required
@@ -46,30 +47,19 @@ def plan_new(request):
             if not deployments:
                 raise jobs.JobParameterError("No reference deployments with published models exist.",
                                              "deployments")
-            check_deployments(deployments, form.parameters())
-            check_job_quota(request.user)
-            job = jobs.create_job(form.cleaned_data["workload"], deployments,
-                                  form.cleaned_data["objective"], form.parameters(), user=request.user)
+            job = submit_plan(form.cleaned_data["workload"], deployments, form.cleaned_data["objective"],
+                              form.parameters(), user=request.user)
         except QuotaExceeded as exc:
             form.add_error(None, str(exc))
             return render(request, "scheduling/plan_new.html", {"form": form}, status=429)
         except jobs.JobParameterError as exc:
             field = exc.field if exc.field in form.fields else ("zeta" if exc.field == "zetas" else None)
             form.add_error(field, str(exc))
-        except DeploymentResolutionError as exc:
-            form.add_error("deployments", str(exc))
         else:
             messages.success(request, f"Plan #{job.pk} queued.")
             return redirect(job)
     status = 400 if request.method == "POST" else 200
     return render(request, "scheduling/plan_new.html", {"form": form}, status=status)
-
-
-def _status(job) -> dict:
-    return {"id": job.pk, "status": job.status, "steps_done": job.steps_done, "steps_total": job.steps_total,
-            "percent": job.progress_percent, "error": job.error,
-            "started": job.started.isoformat() if job.started else None,
-            "finished": job.finished.isoformat() if job.finished else None}
 
 
 @login_required
@@ -79,7 +69,7 @@ def plan_detail(request, pk):
     from profiling.services.coverage import runs_for_plan
     from profiling.views.coverage import card_rows
 
-    ctx = {"job": job, "status": _status(job), "results": results,
+    ctx = {"job": job, "status": job.status_payload(), "results": results,
            "coverage_rows": card_rows(runs_for_plan(job.pk))}
     if results.get("plans"):
         ctx["summary"] = jobs.summary(results)
@@ -96,18 +86,18 @@ def plan_detail(request, pk):
 @require_POST
 def plan_cancel(request, pk):
     job = get_object_or_404(ScheduleJob, pk=pk)
-    if not may_manage_job(request.user, job):
-        raise PermissionDenied("Only staff or the plan's creator may cancel it.")
-    if jobs.cancel(job):
-        messages.info(request, f"Plan #{job.pk} cancelled.")
+    try:
+        cancel_job(job, request.user)
+    except JobEnded as exc:
+        messages.warning(request, str(exc))
     else:
-        messages.warning(request, f"Plan #{job.pk} had already finished.")
+        messages.info(request, f"Plan #{job.pk} cancelled.")
     return redirect(job)
 
 
 @login_required
 def plan_status(request, pk):
-    return JsonResponse(_status(get_object_or_404(ScheduleJob, pk=pk)))
+    return JsonResponse(get_object_or_404(ScheduleJob, pk=pk).status_payload())
 
 
 @login_required
@@ -115,7 +105,7 @@ def plan_summary(request, pk):
     job = get_object_or_404(ScheduleJob, pk=pk)
     if not job.results.get("plans"):
         raise Http404("This plan has no results yet.")
-    body = {"job": _status(job), "workload": job.workload.name, **jobs.summary(job.results)}
+    body = {"job": job.status_payload(), "workload": job.workload.name, **jobs.summary(job.results)}
     resp = HttpResponse(json.dumps(body, indent=2), content_type="application/json")
     resp["Content-Disposition"] = f'attachment; filename="plan-{job.pk}-summary.json"'
     return resp

@@ -11,14 +11,14 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from energyweb.csvsafe import safe_cell
-from energyweb.jobs import uploads
+from energyweb.jobs.usecases import JobEnded, cancel_job
 from energyweb.permissions import IMPORT_FOLLOWERS, may_manage_job, require_staff
 from scheduling.forms import WorkloadGenerateForm, WorkloadUploadForm
 from scheduling.models import Workload, WorkloadImportJob
 from scheduling.services import workload_jobs
 from scheduling.services.generator import GeneratorError, generate_workload
 from scheduling.services.plan_checks import QuotaExceeded
-from scheduling.services.workloads import WorkloadFileError, import_workload, stats_rows
+from scheduling.services.workloads import WorkloadFileError, stats_rows
 
 
 @login_required
@@ -50,16 +50,8 @@ def workload_upload(request):
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                if uploads.runs_in_background(upload):
-                    job = workload_jobs.submit_upload(upload, form.cleaned_data["name"],
-                                                      description=form.cleaned_data["description"],
-                                                      user=request.user)
-                    messages.info(request, f"{job.filename} is being imported in the background "
-                                           f"(import #{job.pk}).")
-                    return redirect(job)
-                wl = import_workload(upload, form.cleaned_data["name"],
-                                     description=form.cleaned_data["description"], user=request.user,
-                                     filename=upload.name)
+                done = workload_jobs.submit_workload(upload, form.cleaned_data["name"],
+                                                     description=form.cleaned_data["description"], user=request.user)
             except QuotaExceeded as exc:
                 form.add_error(None, str(exc))
                 status = 429
@@ -70,6 +62,11 @@ def workload_upload(request):
                     file_errors = exc
                     form.add_error("file", str(exc))
             else:
+                if done.queued:
+                    messages.info(request, f"{done.job.filename} is being imported in the background "
+                                           f"(import #{done.job.pk}).")
+                    return redirect(done.job)
+                wl = done.result
                 messages.success(request, f"Imported {wl.n_queries:,} queries into {wl.name}.")
                 return redirect(wl)
     else:
@@ -95,23 +92,25 @@ def workload_import_job(request, pk):
     if job.status == "failed" and "errors" in result:
         errors = WorkloadFileError(result.get("detail") or job.error, result["errors"], result.get("error_count"))
     return render(request, "scheduling/workload_import_job.html",
-                  {"job": job, "status": uploads.status(job), "errors": errors})
+                  {"job": job, "status": job.status_payload(), "errors": errors})
 
 
 @login_required
 @require_POST
 def workload_import_job_cancel(request, pk):
     job = _own_import(request, pk)
-    if uploads.cancel(job):
-        messages.info(request, f"Workload import #{job.pk} cancelled; nothing it read is stored.")
+    try:
+        cancel_job(job, request.user, noun="import")
+    except JobEnded as exc:
+        messages.warning(request, str(exc))
     else:
-        messages.warning(request, f"Workload import #{job.pk} had already {job.status}.")
+        messages.info(request, f"Workload import #{job.pk} cancelled; nothing it read is stored.")
     return redirect(job)
 
 
 @login_required
 def workload_import_job_status(request, pk):
-    return JsonResponse(uploads.status(_own_import(request, pk)))
+    return JsonResponse(_own_import(request, pk).status_payload())
 
 
 @login_required

@@ -42,7 +42,7 @@ def test_a_plan_over_two_tiny_deployments_executes_each_query_once(plan):
         assert batch.sources == {"cpu": "estimate-tdp"} and batch.is_estimated and batch.energy_j > 0
         assert sum(batch.executed_queries.values_list("energy_j", flat=True)) == pytest.approx(batch.energy_j)
     # Executed queries become measurements marked as coming from the execution, labelled estimated.
-    ms = Measurement.objects.filter(execution_batch__execution=execution)
+    ms = Measurement.objects.filter(executed_link__batch__execution=execution)
     assert ms.count() == rows.count() and all(m.is_estimated and m.cpu_energy_source == "estimate-tdp" for m in ms)
     rep = execution_report.report(execution)
     assert rep["queries_done"] == rep["queries_planned"] == assignment.shape[0]
@@ -145,5 +145,5 @@ def test_an_execution_records_the_window_warm_up_with_each_batch(plan):
                 covered |= set(range(lo, lo + n))
             for q in ExecutedQuery.objects.filter(batch=b):
                 assert set(range(q.input_tokens, q.input_tokens + q.output_tokens)) <= covered
-    m = Measurement.objects.filter(execution_batch__execution=execution).first()
+    m = Measurement.objects.filter(executed_link__batch__execution=execution).first()
     assert m.meter["warmup"] is not None and m.is_estimated and m.cpu_energy_source == "estimate-tdp"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from profiling.services.anova import two_way_anova
+from profiling.fitting.anova import two_way_anova
 
 
 def test_anova_on_a_synthetic_grid_finds_all_three_effects():
@@ -40,7 +40,7 @@ def test_anova_explains_why_a_sweep_has_none():
 
 
 def test_sufficient_statistics_table_equals_statsmodels(monkeypatch):
-    from profiling.services import anova
+    from profiling.fitting import anova
 
     rng = np.random.default_rng(9)
     tin, tout = np.meshgrid([8.0, 64, 512, 2048], [16.0, 256, 4096])

@@ -12,17 +12,18 @@ import numpy as np
 import pytest
 
 from profiling.choices import FitForm, FitSource
+from profiling.fitting import regression
 from profiling.models import EnergyModelFit
 from profiling.services import fitting
+from scheduling.planner.solver import plan
 from scheduling.services.deployments import DeploymentResolutionError, resolve_fit, spec_from_entry
-from scheduling.services.solver import plan
 from tests.fitting.conftest import add_grid
 
 
 def test_blocking_flag_names_the_reason():
-    assert fitting.blocking_flag({"tin": -0.1, "tout": 3.0}) == "physically invalid: negative coefficient(s) tin"
-    assert fitting.blocking_flag({"tin": 0.1}, identifiable=False) == "not identifiable"
-    assert fitting.blocking_flag({"tin": 0.1, "tout": 3.0}) == ""
+    assert regression.blocking_flag({"tin": -0.1, "tout": 3.0}) == "physically invalid: negative coefficient(s) tin"
+    assert regression.blocking_flag({"tin": 0.1}, identifiable=False) == "not identifiable"
+    assert regression.blocking_flag({"tin": 0.1, "tout": 3.0}) == ""
 
 
 def test_selection_refuses_the_flagged_paper_form_even_when_it_fits_best():
@@ -31,11 +32,11 @@ def test_selection_refuses_the_flagged_paper_form_even_when_it_fits_best():
     tin, tout = (a.ravel() for a in np.meshgrid(grid, grid))
     rng = np.random.default_rng(1)
     y = (-0.2 * tin + 30.0 * tout + 0.04 * tin * tout) * (1 + rng.normal(0, 0.01, tin.size))
-    results, selected = fitting.fit_all(tin, tout, y)
+    results, selected = regression.fit_all(tin, tout, y)
     assert results["paper"].coefficients["tin"] < 0
     assert any("Physically invalid" in w for w in results["paper"].warnings)
     assert selected is not None and selected != "paper"
-    assert not fitting.eligible(results["paper"])[0]
+    assert not regression.eligible(results["paper"])[0]
 
 
 def test_a_flagged_row_marked_selected_is_never_used(llm, hardware):

@@ -11,8 +11,8 @@ Figures: docs/BENCHMARKS.md, "Intervals off the data (issue 15, item 3)".
 import numpy as np
 import pytest
 
-from profiling.fitting import intervals
-from profiling.services import fitting, swing_reference
+from profiling.fitting import intervals, regression
+from profiling.services import swing_reference
 from tests.conftest import reference_file
 
 MODELS = list(swing_reference.GRID_FILES)
@@ -25,9 +25,9 @@ def wilkins():
 
 
 def _coverage(train, test, target, col):
-    results, selected = fitting.fit_all(train["tin"], train["tout"], train[col], target=target)
+    results, selected = regression.fit_all(train["tin"], train["tout"], train[col], target=target)
     m = results[selected].metrics()
-    _, lo, hi = fitting.prediction_interval(results[selected].coefficients, m, test["tin"], test["tout"])
+    _, lo, hi = regression.prediction_interval(results[selected].coefficients, m, test["tin"], test["tout"])
     flagged = intervals.beyond_support(m["support"], test["tin"], test["tout"])[1]
     return float(np.mean((test[col] >= lo) & (test[col] <= hi))), flagged
 
@@ -58,9 +58,9 @@ def test_the_band_grows_with_distance_when_the_form_extrapolates_badly():
     grid = np.array([8.0, 16, 32, 64, 128, 256, 512])
     tin, tout = (a.ravel() for a in np.meshgrid(grid, grid))
     y = 50 + 0.5 * tin + 0.002 * tin * tin + 30 * tout + 0.04 * tin * tout
-    r = fitting.fit_form("nnls", tin, tout, y)
+    r = regression.fit_form("nnls", tin, tout, y)
     assert r.kappa > intervals.MIN_KAPPA and r.kappa_detail["shifts"] == 4
     probe_in = np.array([256.0, 1024, 4096, 16384])
-    yhat, lo, hi = fitting.prediction_interval(r.coefficients, r.metrics(), probe_in, np.full(4, 64.0))
+    yhat, lo, hi = regression.prediction_interval(r.coefficients, r.metrics(), probe_in, np.full(4, 64.0))
     rel = (hi - lo) / 2 / yhat
     assert np.all(np.diff(rel) > 0), rel

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from profiling.choices import FitSource
+from profiling.fitting import regression
 from profiling.models import EnergyModelFit
 from profiling.services import fitting
 
@@ -42,7 +43,7 @@ def test_pair_page_and_json(client, plain_user, fitted):
     assert {c["tin"] for c in energy["cells"]} == {8, 64, 512, 2048}
     assert all("predicted" in c for c in energy["cells"])
     assert energy["anova"]["available"]
-    assert {f["form"] for f in data["fits"]["energy"]} == set(fitting.FORMS)
+    assert {f["form"] for f in data["fits"]["energy"]} == set(regression.FORMS)
 
 
 def test_refit_is_staff_only_post(client, plain_user, fitted):
@@ -89,7 +90,7 @@ def test_explorer_and_compare_render_charts_in_chromium(transactional_db, logged
         assert page.eval_on_selector(f"#{cid}", "c => c.dataset.rendered") == "true", cid
     assert page.locator(".downloads").count() == 5
     assert "input tokens" in page.inner_text("#anova-energy")
-    assert page.locator("#fit-table-energy > tbody > tr").count() == len(fitting.FORMS)
+    assert page.locator("#fit-table-energy > tbody > tr").count() == len(regression.FORMS)
     # The JSON download carries the chart's rows.
     with page.expect_download() as dl:
         page.locator(".downloads a[data-fmt=json]").first.click()
@@ -103,7 +104,7 @@ def test_explorer_and_compare_render_charts_in_chromium(transactional_db, logged
         llm=other, hardware=hardware, target="energy", form="paper", source=FitSource.PUBLISHED, is_selected=True,
         coefficients={"tin": -3.89, "tout": 31.52, "tin_tout": 4.27e-02}, tin_min=8, tin_max=2048, tout_min=8,
         tout_max=2048, citation="Wilkins et al. 2024, Table 5.2",
-        diagnostics={"warnings": fitting.model_warnings("paper", {"tin": -3.89, "tout": 31.52, "tin_tout": 4.27e-02},
+        diagnostics={"warnings": regression.model_warnings("paper", {"tin": -3.89, "tout": 31.52, "tin_tout": 4.27e-02},
                                                         (8, 2048), (8, 2048))})
     page.goto(f"{live_server.url}/explorer/")
     page.click("text=Llama-2 (7B)")

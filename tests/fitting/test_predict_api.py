@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from profiling.choices import FitSource
+from profiling.fitting import terms
 from profiling.models import EnergyModelFit
-from profiling.services import fitting, terms
+from profiling.services import fitting
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/predict"

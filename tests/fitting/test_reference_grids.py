@@ -7,7 +7,8 @@ the two sweeps alone predicts the grid within 15% MAPE. Skips when ../shared is 
 
 import pytest
 
-from profiling.services import fitting, swing_reference
+from profiling.fitting import regression
+from profiling.services import swing_reference
 
 MODELS = list(swing_reference.GRID_FILES)
 TARGETS = (("energy", "gpu"), ("runtime", "runtime"))
@@ -22,7 +23,7 @@ def wilkins(wilkins_dir):
 def test_selected_form_meets_cv_and_coverage_on_grid(wilkins, model):
     g = swing_reference.grid(wilkins, model)
     for target, col in TARGETS:
-        results, selected = fitting.fit_all(g["tin"], g["tout"], g[col], target=target)
+        results, selected = regression.fit_all(g["tin"], g["tout"], g[col], target=target)
         r = results[selected]
         assert r.cv_scheme.startswith("leave-one-cell-out (81")
         assert r.cv_mape < 8.0, (model, target, selected, r.cv_mape)
@@ -31,7 +32,7 @@ def test_selected_form_meets_cv_and_coverage_on_grid(wilkins, model):
         assert 0.90 <= r.cv_coverage <= 0.99, (model, target, r.cv_coverage)
         assert all(v >= 0 for v in r.coefficients.values())
         # Relative weights beat the unweighted fit of the same form on the same folds.
-        ols = fitting.cross_validate(selected, g["tin"], g["tout"], g[col], weighting="ols")[0]
+        ols = regression.cross_validate(selected, g["tin"], g["tout"], g[col], weighting="ols")[0]
         assert r.cv_mape < ols
 
 
@@ -39,8 +40,8 @@ def test_selected_form_meets_cv_and_coverage_on_grid(wilkins, model):
 def test_sweeps_only_model_predicts_the_grid(wilkins, model):
     g, s = swing_reference.grid(wilkins, model), swing_reference.sweeps(wilkins)[model]
     for target, col in TARGETS:
-        results, selected = fitting.fit_all(s["tin"], s["tout"], s[col], target=target)
+        results, selected = regression.fit_all(s["tin"], s["tout"], s[col], target=target)
         assert selected in ("cached", "recompute"), (model, target, selected)
-        yhat = fitting.prediction_interval(results[selected].coefficients, results[selected].metrics(),
+        yhat = regression.prediction_interval(results[selected].coefficients, results[selected].metrics(),
                                            g["tin"], g["tout"])[0]
-        assert fitting.mape(g[col], yhat) < 15.0, (model, target)
+        assert regression.mape(g[col], yhat) < 15.0, (model, target)

@@ -6,8 +6,8 @@ import pytest
 
 from energyweb.queue import send_now
 from profiling.choices import FitSource
+from profiling.fitting import regression
 from profiling.models import EnergyModelFit
-from profiling.services import fitting
 from tests.fitting.conftest import add_grid
 
 
@@ -24,7 +24,7 @@ def test_refit_pair_through_a_real_worker(celery_worker_process, llm, hardware):
         time.sleep(0.5)
     fits = EnergyModelFit.objects.filter(llm=llm, hardware=hardware, source=FitSource.FITTED)
     assert {(f.target, f.form) for f in fits} == {(t, f) for t in ("energy", "runtime")
-                                                  for f in fitting.FORMS}, \
+                                                  for f in regression.FORMS}, \
         celery_worker_process.log.read_text()[-3000:]
     selected = fits.filter(is_selected=True)
     assert {f.target for f in selected} == {"energy", "runtime"}

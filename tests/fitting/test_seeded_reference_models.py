@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 
 from profiling.choices import FitSource
+from profiling.fitting import terms as term_defs
 from profiling.models import LLM, EnergyModelFit, Measurement
 from profiling.services import catalogue, fitting
-from profiling.services import terms as term_defs
 
 pytestmark = pytest.mark.django_db
 

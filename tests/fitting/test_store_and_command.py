@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from profiling.choices import FitSource
+from profiling.fitting import regression
 from profiling.models import EnergyModelFit
 from profiling.services import fitting
 from tests.fitting.conftest import GRID, add_grid
@@ -40,7 +41,7 @@ def test_fit_pair_stores_every_form_and_selects_one(grid_pair):
         llm=llm, hardware=hw, target="energy", form="paper", source=FitSource.PUBLISHED, is_selected=True,
         coefficients={"tin": -1.0, "tout": 30.0, "tin_tout": 0.04})
     out = fitting.fit_pair(llm, hw, "energy")
-    assert set(out["fits"]) == set(fitting.FORMS)
+    assert set(out["fits"]) == set(regression.FORMS)
     assert out["selected"] in ("nnls", "extended")  # the data has a fixed overhead
     first = EnergyModelFit.objects.get(is_selected=True, source=FitSource.FITTED, llm=llm, target="energy")
     assert first.form == out["selected"] and first.identifiable
@@ -56,7 +57,7 @@ def test_fit_pair_stores_every_form_and_selects_one(grid_pair):
 
 def test_estimated_fit_is_labelled(llm, hardware):
     add_grid(llm, hardware, estimated=True)
-    with pytest.raises(fitting.FitError, match="include-estimated"):
+    with pytest.raises(regression.FitError, match="include-estimated"):
         fitting.fit_pair(llm, hardware, "energy")
     out = fitting.fit_pair(llm, hardware, "energy", include_estimated=True)
     fit = out["fits"]["paper"]
@@ -80,7 +81,7 @@ def test_fit_models_json_for_one_form(grid_pair):
 def test_fit_models_json_all_forms_marks_the_selected_one(grid_pair):
     llm, hw = grid_pair
     payload = json.loads(_run("--json"))
-    assert {f["form"] for f in payload["fits"]} == set(fitting.FORMS)
+    assert {f["form"] for f in payload["fits"]} == set(regression.FORMS)
     assert {f["target"] for f in payload["fits"]} == {"energy", "runtime"}
     key = f"{llm.name} | {hw.name} | energy"
     chosen = [f for f in payload["fits"] if f["is_selected"] and f["target"] == "energy"]
@@ -110,4 +111,4 @@ def test_refit_task_body_is_a_quiet_no_op_for_missing_rows(grid_pair):
     llm, hw = grid_pair
     assert refit_pair(999999, hw.pk) is None
     out = refit_pair(llm.pk, hw.pk)  # the task body, run in-process
-    assert out["energy"]["selected"] and set(out["runtime"]["fit_ids"]) == set(fitting.FORMS)
+    assert out["energy"]["selected"] and set(out["runtime"]["fit_ids"]) == set(regression.FORMS)

@@ -5,8 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from profiling.fitting import terms
 from profiling.models import LLM, EnergyModelFit, Hardware, HardwareAlias, LLMAlias
-from profiling.services import terms
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@
 
 The rule (energyweb/permissions.py): signed-in users read and compute (predict, plan);
 inventory writes are staff only; a planning job may be cancelled by its creator too, and a
-background workload import followed by its uploader.
+background workload import followed by its uploader, an execution cancelled by its creator.
 Anonymous visitors are sent to sign in on pages (302) and get 401 from the API.
 Each cell runs on a fresh database, so a write allowed in one cell cannot hide another.
 """
@@ -19,7 +19,7 @@ from django.test import Client
 from profiling.choices import EnergySource
 from profiling.models import EnergyModelFit, Hardware, ImportBatch, Measurement, MeasurementImportJob
 from profiling.services import profiling_runs
-from scheduling.models import Deployment, ScheduleJob, WorkloadImportJob
+from scheduling.models import Deployment, Execution, ExecutionJob, ScheduleJob, WorkloadImportJob
 from scheduling.services import jobs
 from scheduling.services.generator import generate_workload
 from tests.hardening.conftest import upload
@@ -116,6 +116,18 @@ TABLE = [
     ("profiling run measurements", "get", "/profiling/{run}/measurements.json", None, PAGE_READ),
     ("profiling run cancel", "post", "/profiling/{run}/cancel/", None,
      {"anon": 302, "user": 403, "creator": 302, "staff": 302}),
+    # Executions occupy the hosts: staff start them (the world's plan has not run, so staff are sent
+    # back to it with the reason), anyone signed in reads them, staff or their creator cancel them.
+    ("execution new", "post", "/plans/{job}/execute/", ("form", lambda w: {"batch_size": "4"}), PAGE_STAFF_WRITE),
+    ("execution detail", "get", "/executions/{ex}/", None, PAGE_READ),
+    ("execution report json", "get", "/executions/{ex}/report.json", None, PAGE_READ),
+    ("execution report csv", "get", "/executions/{ex}/report.csv", None, PAGE_READ),
+    ("execution queries csv", "get", "/executions/{ex}/queries.csv", None, PAGE_READ),
+    ("execution cancel", "post", "/executions/{ex}/cancel/", None,
+     {"anon": 302, "user": 403, "creator": 302, "staff": 302}),
+    ("execution refit", "post", "/executions/{ex}/refit/", None, PAGE_STAFF_WRITE),
+    ("execution threshold", "post", "/executions/{ex}/threshold/", ("form", lambda w: {"drift_threshold_pct": "10"}),
+     PAGE_STAFF_WRITE),
     ("admin", "get", "/admin/", None, {"anon": 302, "user": 302, "creator": 302, "staff": 200}),
     # --- API -----------------------------------------------------------------------------
     ("api root", "get", "/api/v1/", None, API_READ),
@@ -176,6 +188,17 @@ TABLE = [
      ("json", lambda w: {"llm": w["llm"], "hardware": w["host"], "design": "grid-small"}), API_CREATE),
     ("api profiling run cancel", "post", "/api/v1/profiling-runs/{run}/cancel/", None,
      {"anon": 401, "user": 403, "creator": 200, "staff": 200}),
+    # Staff may ask; the world's plan has not run, so the answer is the field-keyed refusal.
+    ("api execution create", "post", "/api/v1/schedule-jobs/{job}/execute/", ("json", lambda w: {"batch_size": 4}),
+     {"anon": 401, "user": 403, "creator": 403, "staff": 400}),
+    ("api execution list", "get", "/api/v1/executions/", None, API_READ),
+    ("api execution detail", "get", "/api/v1/executions/{ex}/", None, API_READ),
+    ("api execution report", "get", "/api/v1/executions/{ex}/report/", None, API_READ),
+    ("api execution queries", "get", "/api/v1/executions/{ex}/queries/", None, API_READ),
+    ("api execution cancel", "post", "/api/v1/executions/{ex}/cancel/", None,
+     {"anon": 401, "user": 403, "creator": 200, "staff": 200}),
+    ("api execution refit", "post", "/api/v1/executions/{ex}/refit/", None,
+     {"anon": 401, "user": 403, "creator": 403, "staff": 202}),
 ]
 
 
@@ -203,9 +226,14 @@ def world(db, settings, tmp_path):
                                total_energy_j=2.0)
     imp = MeasurementImportJob.objects.create(filename="big.csv", stored_file="imports/x.upload",
                                               content_hash="1" * 64)
+    # An execution of the plan (as create_execution leaves it, one part queued on the host), by the creator.
+    execution = Execution.objects.create(schedule_job=job, plan_index=0, batch_size=4, queries_planned=10,
+                                         created_by=users["creator"])
+    ExecutionJob.objects.create(execution=execution, deployment_index=0, deployment_key=dep.key, llm=llm,
+                                hardware=host, queries_total=10)
     wimp = WorkloadImportJob.objects.create(filename="big.csv", stored_file="imports/y.upload",
                                             content_hash="2" * 64, name="queued", created_by=users["creator"])
-    return {"imp": imp.pk, "wimp": wimp.pk, "hw": hw.slug, "hw_pk": hw.pk, "llm": llm.slug, "llm_pk": llm.pk, "dep": dep.pk, "wl": wl.pk,
+    return {"ex": execution.pk, "imp": imp.pk, "wimp": wimp.pk, "hw": hw.slug, "hw_pk": hw.pk, "llm": llm.slug, "llm_pk": llm.pk, "dep": dep.pk, "wl": wl.pk,
             "job": job.pk, "batch": batch.pk, "run": run.pk, "host": host.slug, "host_pk": host.pk, "fit": EnergyModelFit.objects.filter(llm=llm).first().pk,
             "users": users}
 

@@ -8,8 +8,8 @@ from rest_framework.test import APIClient
 
 from profiling.models import EnergyModelFit, ImportBatch, Measurement
 from scheduling.models import ScheduleJob
-from scheduling.services.deployments import ensure_reference_deployments
 from scheduling.services.generator import generate_workload
+from scheduling.services.reference_deployments import ensure_reference_deployments
 
 PREDICT = "/api/v1/predict/"
 

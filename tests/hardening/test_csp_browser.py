@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from scheduling.services import jobs
-from scheduling.services.deployments import ensure_reference_deployments
 from scheduling.services.generator import generate_workload
+from scheduling.services.reference_deployments import ensure_reference_deployments
 from tests.conftest import login
 
 pytestmark = pytest.mark.browser

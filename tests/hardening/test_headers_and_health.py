@@ -14,8 +14,8 @@ from django.core import mail
 from django.test import Client
 
 from scheduling.services import jobs
-from scheduling.services.deployments import ensure_reference_deployments
 from scheduling.services.generator import generate_workload
+from scheduling.services.reference_deployments import ensure_reference_deployments
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,9 +10,9 @@ import pytest
 from energyweb.names import normalise, skeleton
 from profiling.models import LLM, Hardware
 from scheduling.models import Deployment, ScheduleJob
-from scheduling.services.deployments import ensure_reference_deployments
 from scheduling.services.generator import generate_workload
 from scheduling.services.jobs import normalise_parameters
+from scheduling.services.reference_deployments import ensure_reference_deployments
 
 J = "application/json"
 

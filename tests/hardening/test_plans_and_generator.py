@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from scheduling.models import Deployment, ScheduleJob, Workload
-from scheduling.services.deployments import ensure_reference_deployments
 from scheduling.services.generator import generate_workload
+from scheduling.services.reference_deployments import ensure_reference_deployments
 
 J = "application/json"
 

@@ -17,7 +17,14 @@ def executed_plan(llm_name: str | None = None, tmp_media=None):
     from energyweb.jobs.choices import JobStatus
     from profiling.choices import EnergySource
     from profiling.models import LLM, Measurement
-    from scheduling.models import Deployment, ExecutedBatch, ExecutedQuery, Execution, ExecutionJob
+    from scheduling.models import (
+        Deployment,
+        ExecutedBatch,
+        ExecutedMeasurement,
+        ExecutedQuery,
+        Execution,
+        ExecutionJob,
+    )
     from scheduling.services import jobs
     from scheduling.services.workloads import import_workload
     from scheduling.tasks import run_schedule_job
@@ -44,10 +51,11 @@ def executed_plan(llm_name: str | None = None, tmp_media=None):
         ExecutedQuery.objects.create(execution=ex, batch=batch, query_index=q, deployment_index=0,
                                      input_tokens=tin, output_tokens=tout, predicted_energy_j=1.5,
                                      predicted_runtime_s=0.25, energy_j=1.65, runtime_s=0.3)
-        Measurement.objects.create(llm=llm, hardware=hw, execution_batch=batch, iteration=q, input_tokens=tin,
-                                   output_tokens=tout, runtime_s=0.3, gpu_energy_j=1.65,
-                                   gpu_energy_source=EnergySource.ESTIMATE_TDP, total_energy_j=1.65,
-                                   is_estimated=True)
+        m = Measurement.objects.create(llm=llm, hardware=hw, iteration=q, input_tokens=tin,
+                                       output_tokens=tout, runtime_s=0.3, gpu_energy_j=1.65,
+                                       gpu_energy_source=EnergySource.ESTIMATE_TDP, total_energy_j=1.65,
+                                       is_estimated=True)
+        ExecutedMeasurement.objects.create(batch=batch, iteration=q, measurement=m)
     return hw, llm, plan, ex
 
 

@@ -119,7 +119,7 @@ def test_recovery_takes_back_expired_jobs_and_resends_lost_wakeups(plan, setting
     report = recovery.recover()["scheduling.ScheduleJob"]
     assert report == {"failed": 0, "requeued": 1, "resent": 2}
     assert sorted(a[0] for _, a, _ in sent) == sorted([plan.pk, other.pk])
-    assert all(t == "scheduling.run_schedule_job" and q == "default" for t, _, q in sent)
+    assert all(t == ScheduleJob.job_task == "scheduling.schedulejob.run" and q == "default" for t, _, q in sent)
     plan.refresh_from_db()
     assert plan.status == JobStatus.PENDING and plan.enqueued_at is not None
     # The job that was sent a moment ago is left alone; a second pass resends nothing.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scheduling.services.types import DeploymentSpec
+from scheduling.planner.types import DeploymentSpec
 
 
 def spec(key, energy, runtime=None, accuracy=50.0, **kw) -> DeploymentSpec:

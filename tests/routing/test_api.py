@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scheduling.models import RoutingPolicy
-from scheduling.services.deployments import ensure_reference_deployments
+from scheduling.services.reference_deployments import ensure_reference_deployments
 
 
 @pytest.fixture

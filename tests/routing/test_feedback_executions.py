@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
+from profiling.fitting import terms
 from profiling.models import LLM, Hardware
-from profiling.services import terms
 from scheduling.models import (
     ExecutedBatch,
     ExecutedQuery,

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from scheduling.models import RoutingPolicy
-from scheduling.services.deployments import ensure_reference_deployments
+from scheduling.services.reference_deployments import ensure_reference_deployments
 
 
 @pytest.fixture

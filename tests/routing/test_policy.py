@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from scheduling.planner.types import PlanningError
 from scheduling.routing import buckets, predictors
 from scheduling.routing.policy import Policy, build_policy
-from scheduling.services.types import PlanningError
 from tests.routing.helpers import spec, two_deployments
 
 

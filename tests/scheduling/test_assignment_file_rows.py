@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from scheduling.services.npzstream import NpzArray, write_rows
+from scheduling.planner.npzstream import NpzArray, write_rows
 
 
 @pytest.mark.parametrize("plans,n", [(1, 1), (3, 1000), (11, 250_003)])

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from scheduling.models import Deployment
+from scheduling.planner.npzstream import NpzArray
 from scheduling.services import jobs
-from scheduling.services.npzstream import NpzArray
 from scheduling.services.workloads import import_workload, load_workload_arrays
 from scheduling.tasks import run_schedule_job
 

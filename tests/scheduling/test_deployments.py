@@ -9,11 +9,11 @@ from scheduling.choices import FitChoice
 from scheduling.models import Deployment
 from scheduling.services.deployments import (
     DeploymentResolutionError,
-    ensure_reference_deployments,
     spec_for_deployment,
     spec_from_entry,
     specs_from_entries,
 )
+from scheduling.services.reference_deployments import ensure_reference_deployments
 from tests.scheduling.conftest import SWING
 
 pytestmark = pytest.mark.django_db

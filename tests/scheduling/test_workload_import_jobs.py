@@ -1,8 +1,9 @@
-"""Large workload uploads leave the request path: stored 0600, imported by a job, never twice, never half-written."""
+"""What only the workload importer's background jobs do: the workload's name, size and quota checks, its
+arrays file (named after the job, removed when an attempt dies), its step, its uploader's rights. The shared
+contract of every upload kind is tests/jobs/test_upload_contract.py."""
 
 from __future__ import annotations
 
-import stat
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -45,36 +46,16 @@ def queued(api, data=None, name="wl big") -> WorkloadImportJob:
 
 def run_here(job) -> str:
     """The job body in this process, as the task runs it in a worker."""
-    from energyweb.jobs import uploads
+    from scheduling.tasks import run_workload_import
 
-    return uploads.run_task(WorkloadImportJob, job.pk)
+    return run_workload_import(job.pk)
 
 
 @pytest.mark.django_db
-def test_small_upload_stays_in_the_request(staff_api, media):
-    r = post(staff_api, small_csv())
-    assert r.status_code == 201 and r.json()["n_queries"] == 6
-    assert WorkloadImportJob.objects.count() == 0
+def test_a_small_bad_upload_answers_400_with_its_row_errors_in_the_request(staff_api, media):
     bad = post(staff_api, BAD, name="bad")
-    assert bad.status_code == 400 and bad.json()["error_count"] == 2
-
-
-@pytest.mark.django_db
-def test_large_upload_answers_202_stored_private_and_queued(staff_api, media, background,
-                                                            django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as wakeups:
-        r = post(staff_api, small_csv())
-    assert r.status_code == 202, r.content
-    body = r.json()
-    job = WorkloadImportJob.objects.get(pk=body["id"])
-    assert body["status"] == "pending" and body["step"] == "stored" and r["Location"] == body["status_url"]
-    assert body["status_url"] == f"/api/v1/workload-import-jobs/{job.pk}/"
-    assert body["url"] == f"/workloads/import-jobs/{job.pk}/"
-    assert len(wakeups) == 1  # the wake-up goes out after commit
-    assert stat.S_IMODE(stored(job).stat().st_mode) == 0o600
-    assert stored(job).read_bytes() == small_csv()
-    assert Workload.objects.count() == 0  # nothing imported in the request
-    assert staff_api.get(body["status_url"]).json()["status"] == "pending"
+    assert bad.status_code == 400 and bad.json()["error_count"] == 2 and bad.json()["file"]
+    assert WorkloadImportJob.objects.count() == 0 and Workload.objects.count() == 0
 
 
 @pytest.mark.django_db
@@ -129,19 +110,6 @@ def test_a_worker_that_lost_its_claim_commits_nothing_and_leaves_no_file(staff_a
     assert WorkloadImportJob.objects.get(pk=job.pk).rows_read == 6  # it got as far as writing
     assert Workload.objects.count() == 0 and arrays_files(job) == []
     assert stored(job).exists()  # the worker that holds the job now still needs it
-
-
-@pytest.mark.django_db
-def test_restart_after_commit_reports_the_workload_and_imports_nothing(staff_api, media, background):
-    job = queued(staff_api)
-    assert run_here(job) == "done"
-    wl = Workload.objects.get()
-    # As if the worker died between the commit and finishing the job: recovery re-queues it.
-    WorkloadImportJob.objects.filter(pk=job.pk).update(status="pending", lease_owner="", result={})
-    assert run_here(job) == "done"
-    job.refresh_from_db()
-    assert job.status == "succeeded" and job.result["workload"] == wl.pk and job.attempts == 2
-    assert Workload.objects.count() == 1 and arrays_files(job) == [f"import-{job.pk}-1.npz"]
 
 
 @pytest.mark.django_db
@@ -233,6 +201,7 @@ def test_page_redirects_to_progress_page_with_status_json(client, staff_user, me
     assert page.status_code == 200 and b"imports.js" in page.content and b'id="job-progress"' in page.content
     status = client.get(f"/workloads/import-jobs/{job.pk}/status.json").json()
     assert status["status"] == "pending" and status["step"] == "stored" and status["percent"] == 0
+    assert status["rows_read"] == 0 and status["workload"] is None and status["name"] == "paged"
     run_here(job)
     wl = Workload.objects.get(name="paged")
     page = client.get(r["Location"]).content.decode()
@@ -255,19 +224,6 @@ def test_page_shows_the_row_column_errors_of_a_failed_job(client, staff_user, me
 def finished(job_id, timeout=90.0) -> WorkloadImportJob:
     return wait_for(lambda: WorkloadImportJob.objects.exclude(status__in=JobStatus.active()).filter(pk=job_id).first(),
                     timeout, f"workload import {job_id} to end")
-
-
-@pytest.mark.worker
-def test_a_real_worker_imports_a_queued_upload(celery_worker_process, staff_api, background):
-    r = post(staff_api, small_csv(), name=f"worker wl {time.time_ns()}")
-    assert r.status_code == 202
-    job = finished(r.json()["id"])
-    assert job.status == "succeeded", job.error
-    assert job.workload.n_queries == 6 and not stored(job).exists()
-    bad = post(staff_api, BAD, name=f"worker bad {time.time_ns()}", filename="bad.csv")
-    failed = finished(bad.json()["id"])
-    assert failed.status == "failed" and failed.result["error_count"] == 2
-    assert Workload.objects.count() == 1
 
 
 @pytest.mark.worker

@@ -1,7 +1,7 @@
 """Random instances and an independent evaluator for the planner tests.
 
 The evaluator recomputes every cost per query from the specs with plain numpy
-(no code from scheduling.services.objectives), so a bug in the planner's own
+(no code from scheduling.planner.objectives), so a bug in the planner's own
 cost or metric code cannot hide behind itself.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scheduling.services.types import DeploymentSpec
+from scheduling.planner.types import DeploymentSpec
 
 
 def random_deployments(rng: np.random.Generator, D: int, **kw) -> list[DeploymentSpec]:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from benchmarks.bench_schedule_common import azure_workload, published_deployments
-from scheduling.services import paper_mip, solver
+from scheduling.planner import solver
+from tests.oracles import paper_mip
 
 from .conftest import objective_of, per_query, random_deployments, random_workload
 

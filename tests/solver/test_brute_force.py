@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from scheduling.services import solver
-from scheduling.services.types import PlanningError
+from scheduling.planner import solver
+from scheduling.planner.types import PlanningError
 
 from .conftest import objective_of, per_query, random_deployments, random_workload, totals
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scheduling.services import solver
-from scheduling.services.types import DeploymentSpec, PlanningError
+from scheduling.planner import solver
+from scheduling.planner.types import DeploymentSpec, PlanningError
 
 from .conftest import per_query, random_deployments, random_workload, totals
 

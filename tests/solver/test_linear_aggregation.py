@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scheduling.services import objectives, solver
+from scheduling.planner import objectives, solver
 from tests.solver.conftest import random_deployments
 
 
@@ -123,8 +123,13 @@ def test_plans_are_unchanged(seed, objective, monkeypatch):
         kw["accuracy_target"] = float(np.mean([d.accuracy for d in deps]))
     new = solver.plan(tin, tout, deps, **kw)
     monkeypatch.setattr(objectives, "aggregate", old_aggregate)
-    # The planner hands expand a compact ClassPlan now; the old expand takes the dense counts.
-    monkeypatch.setattr(solver, "expand", lambda p, x: old_expand(p.inverse, x.dense()))
+    # The planner hands expand a compact ClassPlan now; the old expand takes the dense counts,
+    # and the old planner mapped the expanded array to the caller's order afterwards.
+    def old_path(p, x, in_caller_order=False):
+        out = old_expand(p.inverse, x.dense())
+        return p.to_caller(out) if in_caller_order else out
+
+    monkeypatch.setattr(solver, "expand", old_path)
     old = solver.plan(tin, tout, deps, **kw)
     drop = ("solve_seconds", "stats")
     assert {k: v for k, v in new.to_dict().items() if k not in drop} == {
@@ -135,7 +140,7 @@ def test_plans_are_unchanged(seed, objective, monkeypatch):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_class_level_baselines_equal_the_per_query_policies(seed):
-    from scheduling.services.baselines import class_policies, policies
+    from scheduling.planner.baselines import class_policies, policies
 
     rng = np.random.default_rng(200 + seed)
     n = int(rng.integers(1, 3000))

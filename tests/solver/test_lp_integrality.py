@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scheduling.services import solver
+from scheduling.planner import solver
 
 from .conftest import random_deployments, random_workload
 
@@ -54,8 +54,8 @@ def test_dual_bound_proves_optimality_on_a_large_instance():
 
 
 def test_dual_bound_is_a_valid_lower_bound_from_any_solution():
-    from scheduling.services.baselines import policies
-    from scheduling.services.objectives import build_problem, class_counts_from_assignment, unit_costs
+    from scheduling.planner.baselines import policies
+    from scheduling.planner.objectives import build_problem, class_counts_from_assignment, unit_costs
 
     for seed in range(5):
         rng = np.random.default_rng(50 + seed)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scheduling.services import share_dual, solver
-from scheduling.services.objectives import build_problem, unit_costs
-from scheduling.services.types import ClassPlan
+from scheduling.planner import share_dual, solver
+from scheduling.planner.objectives import build_problem, unit_costs
+from scheduling.planner.types import ClassPlan
 
 from .conftest import random_deployments, random_workload
 

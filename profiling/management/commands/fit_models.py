@@ -17,8 +17,9 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from profiling.choices import FitForm, FitTarget
+from profiling.fitting.regression import FitError
 from profiling.models import LLM, Hardware
-from profiling.services.fitting import FitError, fit_pair, lookup, pairs_with_measurements
+from profiling.services.fitting import fit_pair, lookup, pairs_with_measurements
 
 
 def _resolve(model, alias_field, value):

@@ -127,11 +127,9 @@ def cover_workload(command, llm, hardware, o) -> None:
     measurement of the pair and runs where the hardware's worker is (``hw.<slug>``), like one
     started from the pages. Ctrl-C cancels it (its trials so far are kept).
     """
-    from scheduling.models import Workload
-
     value = str(o["cover_workload"]).strip()
-    workload = Workload.objects.filter(name=value).first() or (
-        Workload.objects.filter(pk=int(value)).first() if value.isdigit() else None)
+    workload = coverage.find("workload_named", value) or (
+        coverage.find("workload", int(value)) if value.isdigit() else None)
     if workload is None:
         raise CommandError(f"cover_workload: no workload is named {value!r} (name or id).")
     try:

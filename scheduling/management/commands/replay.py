@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from energyweb.validation import FieldError
 from scheduling.management.commands.make_policy import find_workload
 from scheduling.models import RoutingPolicy
+from scheduling.planner.types import PlanningError
 from scheduling.services import routing
-from scheduling.services.types import PlanningError
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from scheduling.services.deployments import ensure_reference_deployments
+from scheduling.services.reference_deployments import ensure_reference_deployments
 
 
 class Command(BaseCommand):

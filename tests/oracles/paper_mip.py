@@ -4,9 +4,13 @@ Wilkins et al. (2024) solve eq. 3.5 with PuLP over x_{q,d} in {0, 1}. This
 module rebuilds that model with OR-Tools' pywraplp, solved by CBC as PuLP
 does by default (SCIP on request: on this model it is far slower) and
 deliberately shares no code with the class-count planner in solver.py apart
-from the term definitions: it is the independent reference the tests compare
-the planner against, and the benchmark measures the planner's speed-up over it.
-Costs, clamping, share bounds and side rows are re-derived here from the specs.
+from the term definitions and the objective declarations (objective_registry:
+the cost, side row and sense of each objective, applied here per query): it is
+the independent reference for the planner's aggregation into classes, share
+bounds, capacities and solvers, and the benchmark measures the planner's
+speed-up over it. Clamping, share bounds and capacities are re-derived here from
+the specs. (The cost formulas themselves are checked against plain numpy by
+tests/solver/conftest.py's evaluator.)
 """
 
 from __future__ import annotations
@@ -18,9 +22,23 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from profiling.services import terms
+from profiling.fitting import terms
+from scheduling.planner.objective_registry import get as get_objective
+from scheduling.planner.types import DeploymentSpec, PlanningError
 
-from .types import DeploymentSpec, PlanningError
+
+@dataclass
+class _PerQuery:
+    """The objectives' cost inputs with one row per query (the planner has one per class)."""
+
+    energy: np.ndarray
+    runtime: np.ndarray
+    tokens: np.ndarray
+    accuracy: np.ndarray
+
+    @property
+    def total_tokens(self) -> float:
+        return float(self.tokens.sum())
 
 
 @dataclass
@@ -56,24 +74,10 @@ def solve(
         raise PlanningError("the workload is empty: nothing to plan")
     e = np.maximum(np.column_stack([terms.predict(d.energy_coefs, tin, tout) for d in deployments]), 0.0)
     r = np.maximum(np.column_stack([terms.predict(d.runtime_coefs, tin, tout) for d in deployments]), 0.0)
-    acc = np.array([d.accuracy for d in deployments])
-    a = (tin + tout)[:, None] * acc[None, :]  # eq. 3.4
-    tokens = float((tin + tout).sum())
-
-    def norm(m):
-        top = float(m.max())
-        return m / top if top > 0 else m
-
-    if objective == "paper-energy-accuracy":
-        cost = zeta * norm(e) - (1 - zeta) * norm(a)
-    elif objective == "paper-energy-runtime":
-        cost = zeta * norm(e) + (1 - zeta) * norm(r)
-    elif objective == "min-energy-accuracy-target":
-        cost = e
-    elif objective == "max-accuracy-energy-budget":
-        cost = -a / tokens
-    else:
-        raise PlanningError(f"unknown objective {objective!r}")
+    kind = get_objective(objective)
+    per_query = _PerQuery(e, r, tin + tout, np.array([d.accuracy for d in deployments], dtype=np.float64))
+    cost = kind.cost(per_query, zeta)
+    side = kind.side_constraint(per_query, {"accuracy_target": accuracy_target, "energy_budget_j": energy_budget_j})
 
     s = pywraplp.Solver.CreateSolver(solver)
     if s is None:
@@ -98,21 +102,9 @@ def solve(
             cap = min(cap, deadline_s * d.instances)
         if math.isfinite(cap):
             s.Add(sum(float(r[q, j]) * x[q][j] for q in range(n)) <= cap)
-    if objective == "min-energy-accuracy-target":
-        s.Add(
-            sum(
-                float((tin[q] + tout[q]) * (acc[j] - accuracy_target) / tokens) * x[q][j]
-                for q in range(n)
-                for j in range(D)
-            )
-            >= 0
-        )
-    if objective == "max-accuracy-energy-budget":
-        scale = max(float(energy_budget_j), 1.0)
-        s.Add(
-            sum(float(e[q, j] / scale) * x[q][j] for q in range(n) for j in range(D))
-            <= energy_budget_j / scale
-        )
+    if side is not None:
+        row = sum(float(side.coef[q, j]) * x[q][j] for q in range(n) for j in range(D))
+        s.Add(row >= side.rhs if side.sense == ">=" else row <= side.rhs)
     s.Minimize(sum(float(cost[q, j]) * x[q][j] for q in range(n) for j in range(D)))
     built = time.perf_counter() - t0
 
@@ -132,9 +124,7 @@ def solve(
             [int(np.argmax([v.solution_value() for v in row])) for row in x], dtype=np.int64
         )
         value = float(cost[np.arange(n), assignment].sum())
-        bound = s.Objective().BestBound()
-        if objective == "max-accuracy-energy-budget":
-            value, bound = -value, -bound
+        value, bound = kind.reported(value), kind.reported(s.Objective().BestBound())
     else:
         assignment, value, bound = np.full(n, -1, dtype=np.int64), None, None
     return PaperMIPResult(status, value, bound, assignment, built, solved, n * D)

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .objective_registry import PAPER_ENERGY_ACCURACY
 from .objectives import (
-    PAPER_ENERGY_ACCURACY,
     Problem,
     build_problem,
     metrics,
@@ -31,7 +31,7 @@ def baselines(
     deployments,
     *,
     seed: int = 0,
-    objective: str = PAPER_ENERGY_ACCURACY,
+    objective: str = PAPER_ENERGY_ACCURACY.name,
     zeta: float = 0.5,
     paper_default_shares: bool = True,
     deadline_s: float | None = None,
@@ -108,7 +108,7 @@ def class_policies(p: Problem, seed: int = 0) -> dict[str, tuple[np.ndarray, Cal
 
 
 def baselines_for_problem(
-    p: Problem, *, seed=0, objective=PAPER_ENERGY_ACCURACY, zeta=0.5
+    p: Problem, *, seed=0, objective=PAPER_ENERGY_ACCURACY.name, zeta=0.5
 ) -> dict[str, PlanResult]:
     results = {}
     costs = unit_costs(p, objective, zeta)  # once for all baselines: the same objective and zeta
@@ -122,10 +122,12 @@ def baselines_for_problem(
         if p.energy_estimated:
             est = [d.key for d in p.deployments if d.energy_estimated]
             warnings.append(f"energy of {', '.join(est)} is estimated, not measured")
+        value = reported_value(objective, x.total(costs))
+        x.drop_cache()
         results[name] = PlanResult(
             status="infeasible" if broken else "feasible",
             objective=objective,
-            objective_value=reported_value(objective, x.total(costs)),
+            objective_value=value,
             bound=None,
             gap=None,
             assignment=lambda a=assignment: p.to_caller(a()),

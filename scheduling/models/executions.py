@@ -76,7 +76,6 @@ class Execution(models.Model):
 class ExecutionJob(MeteredJob):
     """One deployment's share of an execution, on its hardware's queue; the unit of work is a batch."""
 
-    job_task = "scheduling.run_execution_job"
     job_resumable = True
     job_label = "execution"
 
@@ -154,3 +153,37 @@ class ExecutedQuery(models.Model):
 
     def __str__(self) -> str:
         return f"Execution #{self.execution_id} query {self.query_index}"
+
+
+class ExecutedMeasurement(models.Model):
+    """The Measurement an executed query produced, linked from here so that profiling's models and
+    migrations never depend on scheduling (the link used to be a foreign key on Measurement).
+
+    ``iteration`` is the query's position in its batch, the natural key that keeps a redelivered batch
+    from being stored twice. The measurement goes with its batch (see ``_delete_measurements``).
+    """
+
+    # No index of its own for batch: it is the first column of the unique constraint's index.
+    batch = models.ForeignKey(ExecutedBatch, on_delete=models.CASCADE, related_name="measurement_links",
+                              db_index=False)
+    iteration = models.PositiveIntegerField(help_text="Position of the query in its batch.")
+    measurement = models.OneToOneField("profiling.Measurement", on_delete=models.CASCADE,
+                                       related_name="executed_link")
+
+    class Meta:
+        ordering = ["batch_id", "iteration"]
+        constraints = [models.UniqueConstraint(fields=["batch", "iteration"], name="one_link_per_executed_query")]
+
+    def __str__(self) -> str:
+        return f"{self.batch} query {self.iteration} -> measurement {self.measurement_id}"
+
+
+def _delete_measurements(sender, instance, **kwargs):
+    """A batch's measurements go with it, as they did when Measurement held the foreign key (the
+    collector sends this for queryset and cascaded deletes too, e.g. deleting an execution)."""
+    from profiling.models import Measurement
+
+    Measurement.objects.filter(executed_link__batch=instance).delete()
+
+
+models.signals.pre_delete.connect(_delete_measurements, sender=ExecutedBatch, dispatch_uid="executed-batch-measurements")

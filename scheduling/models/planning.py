@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import models
 from django.urls import reverse
 
@@ -24,6 +26,7 @@ from energyweb.jobs.fair import FairShareJob
 from profiling.choices import FitTarget
 from profiling.models import LLM, EnergyModelFit, Hardware
 from scheduling.choices import FitChoice, Objective
+from scheduling.planner.types import WorkloadArrays
 
 
 class Workload(models.Model):
@@ -59,10 +62,17 @@ class Workload(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("scheduling:workload-detail", args=[self.pk])
 
-    def load_arrays(self):
-        from scheduling.services.workloads import load_workload_arrays
+    def load_arrays(self, with_meta: bool = False) -> WorkloadArrays:
+        """The stored query columns (int64 token counts; ids and timestamps with ``with_meta``).
 
-        return load_workload_arrays(self)
+        Read here, not in services/workloads.py, so the model does not import the service that
+        creates it (an import circle)."""
+        with default_storage.open(self.data_file.name, "rb") as fh, np.load(fh) as data:
+            tin = data["tin"].astype(np.int64)
+            tout = data["tout"].astype(np.int64)
+            ids = data["ids"] if with_meta and "ids" in data.files else None
+            ts = data["timestamps"].astype("datetime64[ns]") if with_meta and "timestamps" in data.files else None
+        return WorkloadArrays(tin=tin, tout=tout, ids=ids, timestamps=ts)
 
 
 # Bounds of a deployment's capacity fields, far beyond any real cluster: past them the product
@@ -185,7 +195,6 @@ class ScheduleJob(FairShareJob):
     job whose worker was lost restarts from its first zeta.
     """
 
-    job_task = "scheduling.run_schedule_job"
     job_resumable = False
     job_label = "plan"
 
@@ -236,9 +245,3 @@ def _delete_files(sender, instance, **kwargs):
 
 models.signals.post_delete.connect(_delete_files, sender=Workload, dispatch_uid="workload-file")
 models.signals.post_delete.connect(_delete_files, sender=ScheduleJob, dispatch_uid="job-file")
-
-# Executions of plans live in their own module (see there for the design); imported here so
-# that Django registers them with this app.
-from scheduling.execution_models import ExecutedBatch, ExecutedQuery, Execution, ExecutionJob  # noqa: E402,F401
-from scheduling.import_models import WorkloadImportJob  # noqa: E402,F401
-from scheduling.routing_models import RoutingPolicy  # noqa: E402,F401

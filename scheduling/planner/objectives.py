@@ -4,17 +4,8 @@ Queries with equal (tin, tout) cost the same on every deployment, so the
 planner works on classes: ``x[c, d]`` = how many queries of class c run on
 deployment d. A 1,000,000-query trace has a few tens of thousands of classes.
 
-Objectives (Wilkins et al. 2024, arXiv 2407.04014, sec. 3):
-
-- ``paper-energy-accuracy`` (eq. 3.5 with a_d(q) = A_d (tin + tout), eq. 3.4):
-  min sum_q zeta e_d(q)/E_max - (1 - zeta) a_d(q)/A_max
-- ``paper-energy-runtime`` (eq. 3.1):
-  min sum_q zeta e_d(q)/E_max + (1 - zeta) r_d(q)/R_max
-- ``min-energy-accuracy-target``: min total energy s.t. token-weighted accuracy >= target
-- ``max-accuracy-energy-budget``: max token-weighted accuracy s.t. total energy <= budget
-
-E_max, A_max, R_max are the largest values over all (query, deployment) pairs
-(the paper's "divide by the largest known value").
+The objectives themselves (cost, sense, side row, inputs) are declared in
+``objective_registry.py``; this module builds the Problem they are costed on.
 
 A model that predicts zero or negative energy or runtime for a query of the
 workload would make that query free: planning refuses it, naming the deployment
@@ -26,31 +17,17 @@ order they were listed in; assignments are returned in the caller's order.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from profiling.fitting import intervals
-from profiling.services import terms
+from profiling.fitting import intervals, terms
 
+from . import objective_registry
+from .objective_registry import SideConstraint
 from .types import ClassPlan, DeploymentSpec, PlanningError
-
-PAPER_ENERGY_ACCURACY = "paper-energy-accuracy"
-PAPER_ENERGY_RUNTIME = "paper-energy-runtime"
-MIN_ENERGY_ACCURACY_TARGET = "min-energy-accuracy-target"
-MAX_ACCURACY_ENERGY_BUDGET = "max-accuracy-energy-budget"
-
-OBJECTIVES = {
-    PAPER_ENERGY_ACCURACY,
-    PAPER_ENERGY_RUNTIME,
-    MIN_ENERGY_ACCURACY_TARGET,
-    MAX_ACCURACY_ENERGY_BUDGET,
-}
-
-# Objectives whose reported value is maximised (the solvers always minimise
-# the negated cost internally).
-MAXIMISED = {MAX_ACCURACY_ENERGY_BUDGET}
 
 
 @dataclass
@@ -86,8 +63,9 @@ class Problem:
     def keys(self) -> list[str]:
         return [d.key for d in self.deployments]
 
-    @property
+    @functools.cached_property
     def tokens(self) -> np.ndarray:
+        # Kept: the metrics of every plan and baseline read it (2M classes: 15 MB made ~15 times a job).
         return (self.class_tin + self.class_tout).astype(np.float64)
 
     @property
@@ -172,8 +150,12 @@ def aggregate(tin, tout) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     out_rank, out_values = _ranks(tout)
     width = out_values.size
     cells = in_values.size * width
-    if in_rank is None or out_rank is None or cells > _GRID_CELLS_PER_QUERY * tin.size + _GRID_CELLS_FIXED:
+    if in_rank is None or out_rank is None or cells > 1 << 32:
         return _aggregate_sorted(tin, tout)
+    if cells > _GRID_CELLS_PER_QUERY * tin.size + _GRID_CELLS_FIXED:
+        # Too many cells for a dense grid (10M generated queries: 21k x 3k distinct values),
+        # but the pair of ranks fits 32 bits: a two-pass radix sort keeps it O(n).
+        return _aggregate_radix(in_rank * width + out_rank, in_values, out_values, width, cells)
     # Row-major over (rank of tin, rank of tout): the same order as sorting the pairs.
     # In place, to spare two temporaries the size of the workload.
     key = in_rank
@@ -200,6 +182,26 @@ def _ranks(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     distinct = np.flatnonzero(seen)
     rank_of = np.cumsum(seen, dtype=np.int64) - 1
     return rank_of[values], distinct
+
+
+def _aggregate_radix(key: np.ndarray, in_values, out_values, width: int, cells: int):
+    """Classes of the row-major rank pairs ``key`` (< 2**32) by a stable LSD radix argsort."""
+    if cells <= 1 << 16:
+        order = np.argsort(key.astype(np.uint16), kind="stable")
+    else:  # NumPy's stable sort of 16-bit keys is a radix sort: two passes of 16 bits
+        order = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
+        order = order[np.argsort((key[order] >> 16).astype(np.uint16), kind="stable")]
+    ordered = key[order]
+    new = np.empty(ordered.size, dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    cls = ordered[starts]
+    del ordered
+    counts = np.diff(np.append(starts, key.size)).astype(np.int64)
+    inverse = np.empty(key.size, dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return in_values[cls // width], out_values[cls % width], counts, inverse
 
 
 def _aggregate_sorted(tin: np.ndarray, tout: np.ndarray):
@@ -413,63 +415,20 @@ def _smallest_total(values: np.ndarray, counts: np.ndarray, k: int) -> float:
     return float(np.dot(v, take))
 
 
-def _max_or_one(a: np.ndarray) -> float:
-    m = float(a.max()) if a.size else 0.0
-    return m if m > 0 else 1.0
-
-
 def unit_costs(p: Problem, objective: str, zeta: float) -> np.ndarray:
     """Per-query cost of class c on deployment d, to be minimised."""
-    if objective == PAPER_ENERGY_ACCURACY:
-        acc = p.tokens[:, None] * p.accuracy[None, :]
-        return zeta * p.energy / _max_or_one(p.energy) - (1 - zeta) * acc / _max_or_one(acc)
-    if objective == PAPER_ENERGY_RUNTIME:
-        return zeta * p.energy / _max_or_one(p.energy) + (1 - zeta) * p.runtime / _max_or_one(p.runtime)
-    if objective == MIN_ENERGY_ACCURACY_TARGET:
-        return p.energy
-    if objective == MAX_ACCURACY_ENERGY_BUDGET:
-        # Negated accuracy contribution in percent, so the minimum is the best accuracy.
-        return -(p.tokens[:, None] * p.accuracy[None, :]) / p.total_tokens
-    raise PlanningError(f"unknown objective {objective!r}; choose one of {', '.join(sorted(OBJECTIVES))}")
+    return objective_registry.get(objective).cost(p, zeta)
 
 
 def reported_value(objective: str, internal: float) -> float:
     """Internal minimised value -> the value users read (J, %, or paper units)."""
-    return -internal if objective in MAXIMISED else internal
-
-
-@dataclass
-class SideConstraint:
-    """One linear row sum_cd coef[c, d] x[c, d] >= rhs (or <=)."""
-
-    coef: np.ndarray
-    rhs: float
-    sense: str  # ">=" or "<="
-    label: str
+    return objective_registry.get(objective).reported(internal)
 
 
 def side_constraint(p: Problem, objective: str, accuracy_target, energy_budget_j) -> SideConstraint | None:
-    if objective == MIN_ENERGY_ACCURACY_TARGET:
-        if accuracy_target is None:
-            raise PlanningError("min-energy-accuracy-target needs accuracy_target (percent)")
-        best = float(p.accuracy.max())
-        if accuracy_target > best + 1e-12:
-            raise PlanningError(
-                f"accuracy target {accuracy_target:.4g}% is above the most accurate deployment ({best:.4g}%)"
-            )
-        # Scaled by total tokens so the row reads in accuracy percent.
-        coef = p.tokens[:, None] * (p.accuracy[None, :] - accuracy_target) / p.total_tokens
-        return SideConstraint(coef, 0.0, ">=", f"accuracy >= {accuracy_target:.6g}%")
-    if objective == MAX_ACCURACY_ENERGY_BUDGET:
-        if energy_budget_j is None:
-            raise PlanningError("max-accuracy-energy-budget needs energy_budget_j (joules)")
-        if not (energy_budget_j >= 0):
-            raise PlanningError(f"energy budget must be non-negative, got {energy_budget_j}")
-        scale = max(float(energy_budget_j), 1.0)
-        return SideConstraint(
-            p.energy / scale, float(energy_budget_j) / scale, "<=", f"energy <= {energy_budget_j:.6g} J"
-        )
-    return None
+    """The objective's extra row (an accuracy target, an energy budget), or None."""
+    return objective_registry.get(objective).side_constraint(
+        p, {"accuracy_target": accuracy_target, "energy_budget_j": energy_budget_j})
 
 
 def metrics(p: Problem, x) -> dict:

@@ -18,7 +18,6 @@ class WorkloadImportJob(UploadJob):
 
     STEPS = ("stored", "parsing", "writing", "done")
 
-    job_task = "scheduling.run_workload_import"
     job_label = "workload import"
     page_route = "scheduling:workload-import-job"
     status_route = "workload-import-job"
@@ -33,21 +32,6 @@ class WorkloadImportJob(UploadJob):
     def step(self) -> str:
         return self.STEPS[min(self.steps_done, len(self.STEPS) - 1)]
 
-    def upload_committed(self) -> dict | None:
-        from scheduling.services import workload_jobs
-
-        return workload_jobs.committed(self)
-
-    def upload_import(self, path, handle) -> dict:
-        from scheduling.services import workload_jobs
-
-        return workload_jobs.import_stored(self, path, handle)
-
-    def upload_leftovers(self) -> None:
-        from scheduling.services import workload_jobs
-
-        workload_jobs.remove_leftovers(self)
-
     def status_fields(self) -> dict:
-        return {"name": self.name, "step": self.step, "rows_read": self.rows_read, "workload": self.workload_id,
-                "workload_url": self.workload.get_absolute_url() if self.workload_id else None}
+        return {**super().status_fields(), "name": self.name, "step": self.step, "rows_read": self.rows_read,
+                "workload": self.workload_id, "workload_url": self.workload.get_absolute_url() if self.workload_id else None}

@@ -21,13 +21,17 @@ class ClassPlan:
     per quantity instead of a (C, D) product.
     """
 
-    __slots__ = ("choice", "count", "split", "split_x")
+    __slots__ = ("choice", "count", "split", "split_x", "_flat", "_w")
 
     def __init__(self, choice: np.ndarray, count: np.ndarray, split: np.ndarray, split_x: np.ndarray):
         self.choice = choice  # (C,) deployment of each whole class (ignored for split ones)
         self.count = count  # (C,) queries per class
         self.split = split  # (S,) indices of split classes, ascending
         self.split_x = split_x  # (S, D) their counts
+        # Built on first use and kept: a plan's metrics read a dozen quantities through them
+        # (a plan is never modified in place: from_parts and the solvers build new ones).
+        self._flat = None  # {order: (C,) flat index of (c, choice[c])} into a C- or F-ordered (C, D) array
+        self._w = None  # (C,) float64 queries of each whole class (0 for split ones)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -51,9 +55,43 @@ class ClassPlan:
         return cls(choice, count, rows[split], x_rows[split])
 
     def _whole_weights(self) -> np.ndarray:
-        w = self.count.astype(np.float64)
-        w[self.split] = 0.0
-        return w
+        if self._w is None:
+            w = self.count.astype(np.float64)
+            w[self.split] = 0.0
+            self._w = w
+        return self._w
+
+    def gather(self, values: np.ndarray) -> np.ndarray:
+        """(C,) values[c, choice[c]]: one flat take (take_along_axis costs ~3x more at 2M classes),
+        on a row-major or a column-major (C, D) array without copying it."""
+        C, D = self.shape
+        if self._flat is None:
+            self._flat = {}
+        order = "F" if values.flags.f_contiguous and not values.flags.c_contiguous else "C"
+        flat = self._flat.get(order)
+        if flat is None:
+            rows = np.arange(C, dtype=np.int64)
+            flat = rows * D + self.choice if order == "C" else self.choice.astype(np.int64) * C + rows
+            self._flat[order] = flat
+        if order == "C":
+            values = np.ascontiguousarray(values)
+        return np.take(values.reshape(-1, order=order), flat)
+
+    def drop_cache(self) -> None:
+        """Forget the (C,) helper arrays (keep the per-deployment counts): a sweep keeps
+        101 plans, and ~4 cached arrays of C values each would outweigh the plans."""
+        queries = (self._flat or {}).get("queries")
+        self._flat = None if queries is None else {"queries": queries}
+        self._w = None
+
+    def _labels(self) -> np.ndarray:
+        """choice as intp, kept: bincount would convert the int16 labels at every call."""
+        if self._flat is None:
+            self._flat = {}
+        labels = self._flat.get("labels")
+        if labels is None:
+            labels = self._flat["labels"] = self.choice.astype(np.intp)
+        return labels
 
     def per_deployment(self, values: np.ndarray | None = None) -> np.ndarray:
         """(D,) sum over classes of x[c, d] * values[c, d] (values (C, D), (C,) or None = 1)."""
@@ -64,15 +102,20 @@ class ClassPlan:
         elif values.ndim == 1:
             v, vs = w * values, values[self.split][:, None]
         else:
-            v = w * np.take_along_axis(values, self.choice[:, None].astype(np.intp), axis=1)[:, 0]
+            v = self.gather(values)
+            v *= w
             vs = values[self.split]
-        out = np.bincount(self.choice, weights=v, minlength=D)
+        out = np.bincount(self._labels(), weights=v, minlength=D)
         if self.split.size:
             out += (self.split_x * vs).sum(axis=0)
         return out
 
     def queries(self) -> np.ndarray:
-        return np.rint(self.per_deployment()).astype(np.int64)
+        if self._flat is None:
+            self._flat = {}
+        if "queries" not in self._flat:  # asked 3-4 times per plan (bounds, prices, checks)
+            self._flat["queries"] = np.rint(self.per_deployment()).astype(np.int64)
+        return self._flat["queries"].copy()
 
     def total(self, costs: np.ndarray) -> float:
         return float(self.per_deployment(costs).sum())
@@ -102,7 +145,7 @@ class DeploymentSpec:
     """One LLM on one hardware system, with the models to plan with.
 
     ``energy_coefs`` / ``runtime_coefs`` map term names of
-    ``profiling.services.terms`` to coefficients: joules and seconds per query.
+    ``profiling.fitting.terms`` to coefficients: joules and seconds per query.
     Shares are fractions of the workload's queries. Capacity limits the
     deployment's total GPU-seconds (runtime x ``gpus`` summed over its queries);
     ``instances`` is how many copies serve in parallel, used by a deadline.
@@ -241,3 +284,13 @@ PlanResult.class_plan = property(_get_class_plan)
 
 def _num(x):
     return None if x is None else float(x)
+
+
+@dataclass
+class WorkloadArrays:
+    """A stored workload's query columns (``Workload.load_arrays``)."""
+
+    tin: np.ndarray
+    tout: np.ndarray
+    ids: np.ndarray | None = None
+    timestamps: np.ndarray | None = None

@@ -30,12 +30,10 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 from ortools.linear_solver.python import model_builder_helper as mbh
 
-from . import share_dual
+from . import objective_registry, share_dual
+from .objective_registry import SideConstraint
 from .objectives import (
-    MAXIMISED,
-    OBJECTIVES,
     Problem,
-    SideConstraint,
     build_problem,
     metrics,
     reported_value,
@@ -46,7 +44,6 @@ from .objectives import (
 from .types import ClassPlan, DeploymentSpec, PlanningError, PlanResult
 
 __all__ = [
-    "OBJECTIVES",
     "DEFAULT_ZETAS",
     "DeploymentSpec",
     "PlanResult",
@@ -149,8 +146,7 @@ def baselines(tin, tout, deployments, *, seed=0, **kw):
 
 
 def _check_objective(objective: str, zeta: float, method: str) -> None:
-    if objective not in OBJECTIVES:
-        raise PlanningError(f"unknown objective {objective!r}; choose one of {', '.join(sorted(OBJECTIVES))}")
+    objective_registry.get(objective)  # PlanningError naming the choices
     if not (0.0 <= float(zeta) <= 1.0):
         raise PlanningError(f"zeta must lie in 0..1, got {zeta}")
     if method not in METHODS:
@@ -177,19 +173,19 @@ def plan_problem(
     result is certified either way).
     """
     started = time.perf_counter() if started is None else started
-    costs = unit_costs(p, objective, zeta)
     side = side_constraint(p, objective, accuracy_target, energy_budget_j)
+    counts_only = side is None and not p.has_capacity
+    costs = _zeta_costs(p, objective, zeta, warm) if counts_only else unit_costs(p, objective, zeta)
     warnings = list(p.warnings)
     stats = {"queries": p.n, "classes": int(len(p.class_count)), "deployments": len(p.deployments),
              "_gap_floor": share_dual.gap_floor(costs, p.class_count)}
-    counts_only = side is None and not p.has_capacity
     if method in ("dual", "flow", "lp") and not counts_only:
         raise PlanningError(
             f"method {method!r} solves count constraints only; this problem has "
             f"{'an ' + side.label + ' row' if side else 'capacity rows'}: use method 'mip' or 'auto'"
         )
     if counts_only and method in ("auto", "dual"):
-        x, bound, label = _solve_dual(p, costs, objective, warm, stats)
+        x, bound, label = _solve_dual(p, costs, objective, warm, stats, zeta)
         status = None
         internal = (x if isinstance(x, ClassPlan) else ClassPlan.from_dense(x)).total(costs)
         if method == "auto" and _gap(internal, min(bound, internal), costs, p.class_count,
@@ -221,17 +217,57 @@ def plan_problem(
 
 # --- count constraints: dual prices (share_dual), or one min-cost flow ---------------
 
+def _zeta_costs(p: Problem, objective: str, zeta: float, warm: dict | None) -> np.ndarray:
+    """unit_costs(p, objective, zeta), column-major; in a sweep (``warm``), one fused pass a + zeta * b.
 
-def _solve_dual(p: Problem, costs: np.ndarray, objective: str, warm: dict | None, stats: dict):
+    Column-major because share_dual's passes are reductions across the D deployments of
+    each class: on (C, D) in column order they are D contiguous passes (~15x faster than
+    numpy's reduction over 7-wide rows). Every other solver reads the array the same.
+    The two paper objectives are affine in zeta, so a sweep keeps a = cost at 0 and
+    b = cost at 1 minus a per problem and writes each zeta's costs into one reused
+    buffer (unit_costs builds ~6 (C, D) temporaries a zeta). The buffer is overwritten
+    by the next zeta: nothing keeps costs past plan_problem.
+    """
+    if warm is None or not objective_registry.get(objective).affine_in_zeta:
+        return np.asfortranarray(unit_costs(p, objective, zeta))
+    key = ("affine costs", objective)
+    if key not in warm and not warm.pop(("first zeta", objective), False):
+        # The first zeta of a sweep is planned as a single plan would be (a job with one
+        # zeta must not pay for both parts); the second builds the parts.
+        warm[("first zeta", objective)] = True
+        return np.asfortranarray(unit_costs(p, objective, zeta))
+    if key not in warm:
+        a = np.asfortranarray(unit_costs(p, objective, 0.0))
+        b = np.asfortranarray(unit_costs(p, objective, 1.0))
+        b -= a
+        warm[key] = (a, b, np.empty_like(a))
+    a, b, out = warm[key]
+    np.multiply(b, float(zeta), out=out)
+    out += a
+    return out
+
+
+def _solve_dual(p: Problem, costs: np.ndarray, objective: str, warm: dict | None, stats: dict,
+                zeta: float = 0.5):
     warm = {} if warm is None else warm
     # Each zeta starts from prices of its own coarse problem: a neighbouring zeta's exact
     # prices measured worse (they sit at a vertex of that zeta's dual and needed more rounds),
     # so what a sweep shares is the pooling of classes into bins.
     if "bins" not in warm:
         warm["bins"] = _price_bins(p)
+    pooled = None
+    affine = warm.get(("affine costs", objective))
+    if affine is not None:
+        # Pooling is linear in the costs: pool a and b once per sweep, each zeta is a + zeta b.
+        key = ("pooled", objective)
+        if key not in warm:
+            warm[key] = (share_dual.pool(affine[0], p.class_count, warm["bins"]),
+                         share_dual.pool(affine[1], p.class_count, warm["bins"]))
+        (pa, supply), (pb, _) = warm[key]
+        pooled = (pa + zeta * pb, supply)
     try:
         x, bound, mu, extra = share_dual.solve(
-            costs, p.class_count, p.lo, p.hi, bins=warm["bins"], tol=OPTIMAL_GAP,
+            costs, p.class_count, p.lo, p.hi, bins=warm["bins"], pooled=pooled, tol=OPTIMAL_GAP,
             ref=stats.get("_gap_floor"),
         )
     except share_dual.Infeasible as exc:
@@ -508,8 +544,6 @@ def _repair(p: Problem, costs, side, cap, xl, deadline):
 
 def _explain_infeasible(p: Problem, costs, side, status) -> None:
     """Turn an infeasible LP into a message that says which constraint cannot be met."""
-    from .objectives import MAX_ACCURACY_ENERGY_BUDGET, MIN_ENERGY_ACCURACY_TARGET
-
     cap = p.cap_runtime if p.has_capacity else None
     if cap is not None:
         st, x, _, _ = _Model(costs, p.class_count, p.lo, p.hi, p.runtime, cap, None).solve("glop", 60, False)
@@ -524,23 +558,13 @@ def _explain_infeasible(p: Problem, costs, side, status) -> None:
                 "capacity too small: no assignment fits the GPU-second capacities and deadline "
                 f"({have}); the workload needs at least {need:.6g} s of runtime even on its fastest deployments"
             )
-    if side is not None:
-        acc_costs = -(p.tokens[:, None] * p.accuracy[None, :]) / p.total_tokens
-        en_costs = p.energy
-        target_costs = acc_costs if side.sense == ">=" else en_costs
-        _, x, obj, _ = _Model(target_costs, p.class_count, p.lo, p.hi, p.runtime, cap, None).solve(
+    if side is not None and side.reach is not None:
+        # The best the side row can reach under the share bounds (and capacities) alone.
+        _, x, obj, _ = _Model(side.reach(), p.class_count, p.lo, p.hi, p.runtime, cap, None).solve(
             "glop", 60, False
         )
         if x is not None:
-            if side.sense == ">=":
-                raise PlanningError(
-                    f"{MIN_ENERGY_ACCURACY_TARGET}: {side.label} cannot be met; the best accuracy the "
-                    f"share bounds allow is {-obj:.6g}%"
-                )
-            raise PlanningError(
-                f"{MAX_ACCURACY_ENERGY_BUDGET}: {side.label} cannot be met; the least energy the share "
-                f"bounds allow is {obj:.6g} J"
-            )
+            raise PlanningError(side.explain(obj))
     raise PlanningError(f"no assignment satisfies the constraints (LP status {status.name})")
 
 
@@ -556,7 +580,7 @@ def _gap(obj: float, bound: float | None, costs: np.ndarray, counts: np.ndarray,
     return share_dual.relative_gap(obj, bound, ref)
 
 
-def expand(p: Problem, x: np.ndarray) -> np.ndarray:
+def expand(p: Problem, x: np.ndarray, in_caller_order: bool = False) -> np.ndarray:
     """Per-query deployment index from class counts, deterministically.
 
     Within a class, queries in index order fill deployments in deployment order.
@@ -565,7 +589,12 @@ def expand(p: Problem, x: np.ndarray) -> np.ndarray:
     rank within the class, found by a radix sort on their class number.
     """
     plan = x if isinstance(x, ClassPlan) else ClassPlan.from_dense(x)
-    assignment = plan.choice.astype(np.int64)[p.inverse]
+    D = plan.split_x.shape[1]
+    # ``in_caller_order``: deployment numbers mapped per class (C values), not per query
+    # (p.to_caller on the expanded array cost two more passes over every query).
+    label = p.caller_index if in_caller_order and p.caller_index is not None else np.arange(D)
+    label = label.astype(np.int64)
+    assignment = label[plan.choice][p.inverse]
     split = plan.split
     if split.size == 0:
         return assignment
@@ -585,7 +614,7 @@ def expand(p: Problem, x: np.ndarray) -> np.ndarray:
     deployment = np.zeros(members.size, dtype=np.int64)
     for d in range(plan.split_x.shape[1] - 1):
         deployment += rank >= filled[sub, d]
-    assignment[members] = deployment
+    assignment[members] = label[deployment]
     return assignment
 
 
@@ -641,13 +670,11 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
         warnings.append("solution violates: " + "; ".join(bad))
         status = "error"
     m = metrics(p, x)
+    x.drop_cache()
     if p.energy_estimated:
         est = [d.key for d in p.deployments if d.energy_estimated]
         warnings.append(f"energy of {', '.join(est)} is estimated, not measured")
-    if objective in MAXIMISED:
-        bound_r = -bound if bound is not None else None
-    else:
-        bound_r = bound
+    bound_r = reported_value(objective, bound) if bound is not None else None
     return PlanResult(
         status=status,
         objective=objective,
@@ -656,7 +683,7 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
         gap=float(gap) if np.isfinite(gap) else None,
         # Expanded to queries only when a caller reads it (a sweep point seldom is), in the
         # caller's order of deployments (the problem is solved in canonical order).
-        assignment=lambda: p.to_caller(expand(p, x)),
+        assignment=lambda: expand(p, x, in_caller_order=True),
         counts=m["counts"],
         total_energy_j=m["total_energy_j"],
         total_energy_low_j=m["total_energy_low_j"],

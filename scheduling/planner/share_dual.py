@@ -44,13 +44,26 @@ class Infeasible(Exception):
 
 def lagrangian(costs: np.ndarray, counts: np.ndarray, lo: np.ndarray, hi: np.ndarray, mu: np.ndarray) -> float:
     """L(mu), a lower bound on the share-bounded optimum for any prices mu."""
-    per_class = (costs - mu[None, :]).min(axis=1)
+    per_class = _column_min(costs, lambda d, col: col - mu[d])
     return float(np.dot(counts, per_class) + np.minimum(mu * lo, mu * hi).sum())
 
 
 def gap_floor(costs: np.ndarray, counts: np.ndarray) -> float:
     """A tiny fraction of the cost scale: an objective near zero must not turn float noise into a gap."""
-    return float(np.dot(counts, np.abs(costs).max(axis=1))) * 1e-12
+    return float(np.dot(counts, _column_min(costs, lambda d, col: -np.abs(col)))) * -1e-12
+
+
+def _column_min(costs: np.ndarray, f) -> np.ndarray:
+    """(C,) min over d of f(d, costs[:, d]), one column at a time.
+
+    On the planner's column-major costs each column is a contiguous pass and the
+    temporaries are one column, not a (C, D) matrix: ~15x faster than numpy's
+    reduction across 7-wide rows, and the same values.
+    """
+    out = np.array(f(0, costs[:, 0]), dtype=np.float64)
+    for d in range(1, costs.shape[1]):
+        np.minimum(out, f(d, costs[:, d]), out=out)
+    return out
 
 
 def relative_gap(obj: float, bound: float, ref: float) -> float:
@@ -58,12 +71,13 @@ def relative_gap(obj: float, bound: float, ref: float) -> float:
     return max(obj - bound, 0.0) / max(abs(obj), ref, 1e-300)
 
 
-def solve(costs, counts, lo, hi, *, mu0=None, bins=None, tol=1e-9, max_rounds=MAX_ROUNDS, min_free=MIN_FREE,
-          ref=None):
+def solve(costs, counts, lo, hi, *, mu0=None, bins=None, pooled=None, tol=1e-9, max_rounds=MAX_ROUNDS,
+          min_free=MIN_FREE, ref=None):
     """(plan, bound, mu, stats): an optimal ClassPlan, its certified bound L(mu) and the prices.
 
     ``bins`` (C,) labels 0..B-1 grouping classes with similar costs, for the first prices
-    when ``mu0`` is None.
+    when ``mu0`` is None; ``pooled`` = pool(costs, counts, bins) when the caller has it
+    (a sweep pools its affine cost parts once).
     ``ref``: the gap's floor (gap_floor), when the caller has it already.
     Raises Infeasible when the bounds admit no assignment.
     """
@@ -76,8 +90,10 @@ def solve(costs, counts, lo, hi, *, mu0=None, bins=None, tol=1e-9, max_rounds=MA
     if lo.sum() > counts.sum() or hi.sum() < counts.sum():
         raise Infeasible
     if mu0 is None:
-        mu0 = _coarse_prices(costs, counts, lo, hi, bins) if bins is not None else np.zeros(D)
-        stats["warm_start"] = "coarse bins" if bins is not None else "zero prices"
+        if pooled is None and bins is not None:
+            pooled = pool(costs, counts, bins)
+        mu0 = _coarse_prices(*pooled, lo, hi) if pooled is not None else np.zeros(D)
+        stats["warm_start"] = "coarse bins" if pooled is not None else "zero prices"
     else:
         stats["warm_start"] = "previous prices"
     target = max(min_free, C // FREE_DIVISOR)
@@ -94,22 +110,40 @@ def solve(costs, counts, lo, hi, *, mu0=None, bins=None, tol=1e-9, max_rounds=MA
 
 
 def _reduced(costs, mu):
-    """Reduced costs minus each class's best, the best deployment, and the gap to the second best."""
-    C = costs.shape[0]
-    rows = np.arange(C)
-    r = costs - mu[None, :]
-    best = r.argmin(axis=1)
-    r -= r[rows, best][:, None]
-    r[rows, best] = np.inf
-    gap = r.min(axis=1)
-    r[rows, best] = 0.0
-    return r, best, gap
+    """(column, best, gap): the best deployment at prices mu, the gap to the second best, and
+    column(d) = c_cd - mu_d minus each class's best (a fresh (C,) array, made when asked).
+
+    Column by column on a column-major matrix (the planner's layout): every step is a
+    contiguous pass over C values and no (C, D) temporary is made.
+    """
+    D = costs.shape[1]
+
+    def shifted(d):
+        return costs[:, d] - mu[d]  # the same floats at every call
+
+    m = _column_min(costs, lambda d, col: col - mu[d])
+    best = np.full(costs.shape[0], D - 1, dtype=np.int16)
+    for d in range(D - 2, -1, -1):
+        best[shifted(d) == m] = d
+    gap = np.full(costs.shape[0], np.inf)
+    for d in range(D):
+        col = shifted(d)
+        col -= m
+        col[best == d] = np.inf
+        np.minimum(gap, col, out=gap)
+
+    def column(d):
+        col = shifted(d)
+        col -= m
+        return col
+
+    return column, best, gap
 
 
 def _rounds(costs, counts, lo, hi, mu, target, tol, max_rounds, stats, ref):
     """Column generation from the balanced prices: flow on the free classes, certify, widen."""
     C, D = costs.shape
-    r, best, gap = _reduced(costs, mu)
+    column, best, gap = _reduced(costs, mu)
     plan = ClassPlan(best.astype(np.int16), counts, np.zeros(0, dtype=np.int64), np.zeros((0, D), np.int64))
     free = np.zeros(C, dtype=bool)
     best_bound, best_mu = -np.inf, mu
@@ -118,10 +152,10 @@ def _rounds(costs, counts, lo, hi, mu, target, tol, max_rounds, stats, ref):
         if 2 * target >= C:
             return None  # the free set would be most of the problem: one full flow is cheaper
         stats["dual_rounds"] += 1
-        delta = float(np.partition(gap, min(target, C - 1))[min(target, C - 1)])
+        delta = _kth_smallest(gap, min(target, C - 1))
         free |= gap <= delta
         if not feasible:
-            _cover_bounds(r, best, gap, counts, lo, hi, free)
+            _cover_bounds(column, best, gap, counts, lo, hi, free)
         rows = np.flatnonzero(free)
         stats["free_classes"].append(int(rows.size))
         # Every arc of a free class: the flow can then meet any bound the free supply allows
@@ -162,52 +196,86 @@ def _rounds(costs, counts, lo, hi, mu, target, tol, max_rounds, stats, ref):
                 return plan, best_bound, best_mu, stats
         # Not proven: a wider band of near-ties at the first prices joins the flow, with
         # the classes that the new prices say are misplaced (the free set only grows).
-        r2, best2, _ = _reduced(costs, mu_new)
-        del r2
+        _, best2, _ = _reduced(costs, mu_new)
         free[plan.choice != best2] = True
         target *= 4
     return None
 
 
-def _cover_bounds(r, best, gap, counts, lo, hi, free, passes: int = 4) -> None:
+def _kth_smallest(values: np.ndarray, k: int) -> float:
+    """np.partition(values, k)[k], from a strided sample's threshold and the few values under it."""
+    n = values.size
+    if 16 * k >= n or n < 65536:
+        return float(np.partition(values, k)[k])
+    step = n // 32768
+    sample = values[::step]
+    margin = 4 * int(np.sqrt(k / step)) + 16
+    for rank in (k // step + margin, 2 * (k // step + margin)):
+        if rank >= sample.size:
+            break
+        cut = np.partition(sample, rank)[rank]
+        below = values[values <= cut]
+        if below.size > k:
+            return float(np.partition(below, k)[k])
+    return float(np.partition(values, k)[k])
+
+
+def _cover_bounds(column, best, gap, counts, lo, hi, free, passes: int = 4) -> None:
     """Free more classes until the fixed ones (on their cheapest deployment) leave the bounds reachable.
 
     Prices from pooled classes can put too many queries on a deployment or too few (exact
     ties, e.g. models clamped to zero energy on several deployments, pool into one bin).
     An overfull deployment frees its classes closest to leaving it (smallest gap); a short
-    one frees the classes elsewhere closest to joining it (smallest reduced cost there).
+    one frees the classes elsewhere closest to joining it (smallest reduced cost there,
+    ``column(d)``).
+    Each pass is a bincount over the free classes only (the totals per deployment are
+    counted once) and one masked column per deployment out of bounds.
     """
-    D = r.shape[1]
+    D = lo.size
+    total_q = np.bincount(best, weights=counts, minlength=D)
     for _ in range(passes):
-        fixed_q = np.bincount(best, weights=np.where(free, 0, counts), minlength=D)
-        free_q = np.bincount(best, weights=np.where(free, counts, 0), minlength=D)
-        changed = False
-        for d in np.flatnonzero(fixed_q > hi):
-            members = np.flatnonzero((best == d) & ~free)
-            free[members[_smallest_until(gap[members], counts[members], fixed_q[d] - hi[d])]] = True
-            changed = True
-        for d in np.flatnonzero(fixed_q + free_q < lo):
-            members = np.flatnonzero((best != d) & ~free)
-            need = lo[d] - fixed_q[d] - free_q[d]
-            free[members[_smallest_until(r[members, d], counts[members], need)]] = True
-            changed = True
-        if not changed:
+        rows = np.flatnonzero(free)
+        free_q = np.bincount(best[rows], weights=counts[rows], minlength=D)
+        fixed_q = total_q - free_q
+        over = np.flatnonzero(fixed_q > hi)
+        short = np.flatnonzero(fixed_q + free_q < lo)
+        if over.size == 0 and short.size == 0:
             return
+        for d in over:
+            values = np.where((best == d) & ~free, gap, np.inf)
+            free[_smallest_until(values, counts, fixed_q[d] - hi[d])] = True
+        for d in short:
+            values = column(d)
+            values[free | (best == d)] = np.inf
+            free[_smallest_until(values, counts, lo[d] - fixed_q[d] - free_q[d])] = True
 
 
 def _smallest_until(values, weights, need) -> np.ndarray:
-    """Indices of the smallest ``values`` whose ``weights`` sum to at least ``need`` (with a margin)."""
-    if values.size == 0:
+    """Indices of the smallest finite ``values`` whose ``weights`` sum to at least ``need`` (with a margin).
+
+    Most calls need a few dozen of hundreds of thousands: a threshold from a strided sample
+    and one comparison pass find a small superset, and only that is sorted (an argpartition
+    over every class cost more than the rest of a zeta's bookkeeping).
+    """
+    n = values.size
+    if n == 0:
         return np.zeros(0, dtype=np.int64)
-    # Most calls need a small head of a long list: partition first, sort only the head.
-    guess = min(values.size, max(64, int(4 * need / max(float(weights.mean()), 1.0))))
+    want = max(64, int(4 * need / max(float(weights.mean()), 1.0)))
     while True:
-        head = np.argpartition(values, guess - 1)[:guess] if guess < values.size else np.arange(values.size)
+        if 64 * want >= n:
+            head = np.arange(n)
+        else:
+            step = n // (64 * want)
+            sample = values[::step]
+            rank = min(sample.size - 1, 4 * sample.size * want // n + 4)
+            cut = np.partition(sample, rank)[rank]
+            head = np.flatnonzero(values <= cut)
         head = head[np.argsort(values[head], kind="stable")]
+        head = head[np.isfinite(values[head])]  # inf marks classes the caller excluded
         k = int(np.searchsorted(np.cumsum(weights[head]), need)) + 1
-        if k <= head.size or guess >= values.size:
+        if k <= head.size or head.size == np.count_nonzero(np.isfinite(values)) or 64 * want >= n:
             return head[: min(2 * k, head.size)]
-        guess = min(values.size, 4 * guess)
+        want *= 4
 
 
 def _flow(tail_class, head_dep, cost, supply, lo, hi, D) -> np.ndarray:
@@ -279,9 +347,12 @@ def exchange_prices(costs: np.ndarray, rows, cand, x_f, plan: ClassPlan, lo, hi)
     groups = plan.choice[order]
     starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]]) if order.size else np.zeros(0, np.int64)
     if order.size:
-        diff = costs[order] - costs[order, groups.astype(np.intp)][:, None]
-        mins = np.minimum.reduceat(diff, starts, axis=0)
-        w[groups[starts].astype(np.intp), :D] = mins
+        # Column by column (a contiguous pass each on the planner's column-major costs):
+        # the cheapest move of a whole class on g to d' is min over its members of c_cd' - c_cg.
+        own = plan.gather(costs)[order]
+        heads = groups[starts].astype(np.intp)
+        for d in range(D):
+            w[heads, d] = np.minimum.reduceat(costs[order, d] - own, starts)
     for i, c in enumerate(plan.split):
         for d in np.flatnonzero(plan.split_x[i] > 0):
             w[d, :D] = np.minimum(w[d, :D], costs[c] - costs[c, d])
@@ -309,20 +380,29 @@ def _flow_all(costs, counts, lo, hi):
     return plan, exchange_prices(costs, None, None, None, plan, lo, hi)
 
 
-def _coarse_prices(costs, counts, lo, hi, bins) -> np.ndarray:
-    """Prices of the problem with classes pooled into bins (count-weighted mean costs).
+def pool(costs, counts, bins) -> tuple[np.ndarray, np.ndarray]:
+    """(pooled costs (B', D), supply (B',)): count-weighted mean costs of the non-empty bins.
+
+    Linear in ``costs``, so pool(a + z b) = pool(a) + z pool(b) for the same bins.
+    """
+    B = int(bins.max()) + 1  # labels 0..B-1 (solver._price_bins numbers them once per problem)
+    size = np.bincount(bins, weights=counts, minlength=B)
+    keep = size > 0  # a caller's labels may skip numbers
+    # One bincount over (class, deployment) pairs: bins[c] * D + d, weights n_c c_cd.
+    C, D = costs.shape
+    pair = (bins.astype(np.int64) * D)[:, None] + np.arange(D)
+    summed = np.bincount(pair.ravel(), weights=(costs * counts[:, None]).ravel(), minlength=B * D)
+    pooled = summed.reshape(B, D)[keep] / size[keep][:, None]
+    return pooled, size[keep].astype(np.int64)
+
+
+def _coarse_prices(pooled, supply, lo, hi) -> np.ndarray:
+    """Prices of the problem with classes pooled into bins (see pool).
 
     Not exact, only a starting point: the rounds above certify or correct it.
     """
-    D = costs.shape[1]
-    B = int(bins.max()) + 1  # labels 0..B-1 (solver._price_bins numbers them once per problem)
-    size = np.bincount(bins, weights=counts, minlength=B)
-    pooled = np.column_stack([np.bincount(bins, weights=counts * costs[:, d], minlength=B) for d in range(D)])
-    keep = size > 0  # a caller's labels may skip numbers
-    pooled = pooled[keep] / size[keep][:, None]
-    supply = size[keep].astype(np.int64)
     try:
         plan, mu = _flow_all(pooled, supply, lo, hi)
     except Infeasible:
-        return np.zeros(D)
+        return np.zeros(pooled.shape[1])
     return mu

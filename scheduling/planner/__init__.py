@@ -1,0 +1,1 @@
+"""The pure planner (no Django): problem building, objectives, solver, baselines, the reference MIP."""
