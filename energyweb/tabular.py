@@ -385,6 +385,8 @@ class Reader:
         alone (over a whole chunk it cost a third of the parse time)."""
         if field_run is None or len(text) <= self.max_field:
             return None
+        if _lines_within(text, self.max_field):
+            return None  # the usual case, found in a few dozen searches instead of a split per line
         offset = 0
         for line in text.split("\n"):
             if len(line) > self.max_field:
@@ -448,6 +450,20 @@ def report(exc: TableError, *, size_setting: str = "ENERGYWEB_MAX_UPLOAD_MB") ->
     if exc.kind == "record":
         return f"{exc} (an unclosed quote?)"
     return str(exc)
+
+
+def _lines_within(text: str, limit: int) -> bool:
+    """Whether no "\n"-separated line of text is longer than limit characters.
+
+    Jumps from line break to the last line break within limit + 1 characters of it: an 8 MB chunk
+    of short lines takes about 8 MB / limit searches, where splitting it into lines took 50 ms."""
+    start, end = 0, len(text)
+    while end - start > limit:
+        brk = text.rfind("\n", start, start + limit + 1)
+        if brk < 0:
+            return False
+        start = brk + 1
+    return True
 
 
 def reader_from_settings(source, *, max_bytes: int | None, max_decompressed: int | None, **kwargs) -> Reader:

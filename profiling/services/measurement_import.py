@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
+import queue
 import re
+import threading
 import time
 import uuid
 from collections import Counter
@@ -54,7 +57,7 @@ from profiling.meters.base import COMPONENTS, ENERGY_FIELDS, SOURCE_FIELDS
 from profiling.models import LLM, Hardware, HardwareAlias, ImportBatch, LLMAlias, Measurement, RefitJob
 from profiling.services.copy_keys import keys_checked_once
 from profiling.services.measurement_fast import copy_frame, frame_rows, parse_fast
-from profiling.services.row_hashes import RowDigest, overlap, pack
+from profiling.services.row_hashes import RowDigest, overlap, pack, row_hashes
 
 MAX_REPORTED_ERRORS = 50
 INSERT_BATCH = 5000
@@ -420,15 +423,16 @@ class _Writer:
                 row_count=0, skipped_rows=0, created_by=self.user)
         return self.batch
 
-    def frame(self, frame) -> None:
-        """The vectorised path's rows (all names known): COPY on PostgreSQL, one call per chunk."""
+    def frame(self, frame, hashes=None) -> None:
+        """The vectorised path's rows (all names known): COPY on PostgreSQL, one call per chunk.
+        ``hashes``: the frame's row hashes, when the read-ahead thread has computed them."""
         self.rows += len(frame)
         if self.filename is None:
             if self.keep:
                 self.collected.append(frame)
             return
         batch = self._batch()
-        self.rowdigest.update(frame)
+        self.rowdigest.update(frame, hashes)
         counts = frame.groupby(["llm_id", "hardware_id"]).size()
         self.pairs.update({(int(a), int(b)): int(n) for (a, b), n in counts.items()})
         self.warmups += int(frame["is_warmup"].sum())
@@ -525,10 +529,12 @@ def _parse(source, *, llm, hardware, create_missing, negative_energy, writer: _W
     state = _RowState(llm=llm, hardware=hardware, create_missing=create_missing,
                       negative_energy=negative_energy, filename=writer.filename)
     try:
-        for chunk in reader.chunks():
-            state.feed(chunk, writer)
-            if progress is not None and state.header is not None:
-                progress(state.row_no)
+        with _Ahead(reader, state) as ahead:
+            for chunk, fast in ahead:
+                state.feed(chunk, writer, fast)
+                del chunk, fast  # before the next one is taken: at most two chunks are held
+                if progress is not None and state.header is not None:
+                    progress(state.row_no)
     except TableError as exc:
         raise _reader_error(exc, state.row_no, state.shown_by_index) from None
     result = state.finish()
@@ -541,6 +547,100 @@ def _parse(source, *, llm, hardware, create_missing, negative_energy, writer: _W
         else:
             result["rows"] = [r for p in parts for r in (frame_rows(p) if isinstance(p, pd.DataFrame) else p)]
     return result
+
+
+_NOT_TRIED = object()  # a chunk the read-ahead thread did not parse: feed() parses it
+_END = object()
+
+
+class _Ahead:
+    """The file's chunks, each with its vectorised parse, made by a thread a chunk ahead.
+
+    Reading (decode, hash, chunking) and ``parse_fast`` touch no database and spend much of
+    their time in C code that releases the GIL (pandas' tokenizer and number parsers), as does
+    psycopg while it waits for the server: so the next chunk is read and parsed while this one
+    is written (the COPY of a chunk keeps PostgreSQL busy for about as long as its parse). The
+    thread only reads ``state``: the header, once the first chunk has set it, and the name maps;
+    everything with the database (names created, rows written, the row path) stays on the
+    caller's thread, in its transaction. Order is kept (one queue), the reader's errors arrive
+    in their place, and the thread starts a chunk only once the caller is done with the one before
+    the chunk it is writing: at most two chunks are held at a time (memory stays bounded).
+
+    Only with ``IMPORT_READ_AHEAD`` (ENERGYWEB_IMPORT_READ_AHEAD; off by default): on a 2-core
+    machine that also runs PostgreSQL the thread took CPU from the server's COPY and the import
+    was no faster (docs/BENCHMARKS.md, issue 18); without it, chunks are read and parsed in turn
+    on the caller's thread."""
+
+    def __init__(self, reader: Reader, state):
+        self.reader, self.state = reader, state
+        self.enabled = bool(settings.IMPORT_READ_AHEAD)
+        self.queue: queue.Queue = queue.Queue()
+        self.slots = threading.Semaphore(2)  # chunks held: the one being written, the next
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="measurement-import-read-ahead", daemon=True)
+
+    def __enter__(self):
+        if self.enabled:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if not self.enabled:
+            return False
+        self.stop.set()
+        self.state.header_read.set()
+        self.slots.release()  # a thread waiting for a slot sees the stop
+        self.thread.join()
+        return False
+
+    def __iter__(self):
+        if not self.enabled:
+            for chunk in self.reader.chunks():
+                yield chunk, _NOT_TRIED
+            return
+        while True:
+            item = self.queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            del item
+            # The first chunk has been fed: a header it held is known (or there was none yet).
+            self.state.header_read.set()
+            self.slots.release()
+
+    def _put(self, item) -> bool:
+        if self.stop.is_set():
+            return False
+        self.queue.put(item)
+        return True
+
+    def _run(self) -> None:
+        try:
+            chunks = self.reader.chunks()
+            for k in itertools.count():
+                self.slots.acquire()
+                if self.stop.is_set():
+                    return
+                chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                fast = _NOT_TRIED
+                if k:
+                    self.state.header_read.wait()
+                    if self.stop.is_set():
+                        return
+                    if self.state.fast_ready:
+                        fast = self.state.fast(chunk)
+                        if fast is not None:
+                            # Content hashes here too: the writer's thread then only encodes and sends.
+                            fast["hashes"] = row_hashes(fast["frame"])
+                if not self._put((chunk, fast)):
+                    return
+            self._put(_END)
+        except BaseException as exc:  # handed to the caller, raised there in its place
+            self._put(exc)
 
 
 class _RowState:
@@ -565,6 +665,9 @@ class _RowState:
         self.created_llms: list[str] = []
         self.created_hw: list[str] = []
         self.created_by_slug: dict[tuple[str, str], int] = {}
+        # Set once the header and the column map are known (the read-ahead thread waits for it).
+        self.header_read = threading.Event()
+        self.fast_ready = False
 
     @property
     def failed(self) -> bool:
@@ -645,26 +748,39 @@ class _RowState:
         self.columns, self.shown = columns, shown
         self.rules = MeasurementRules()  # the same rules as Measurement.clean(), limits read once
 
-    def feed(self, chunk, writer: _Writer) -> None:
+    def _fast(self, text: str) -> dict | None:
+        return parse_fast(text, delimiter=self.delimiter, width=len(self.header), idx=self.columns,
+                          forced_llm=self.forced_llm, forced_hw=self.forced_hw, llms=self.llms, hws=self.hws,
+                          rules=self.rules, source_values=SOURCE_VALUES, estimated_sources=ESTIMATED,
+                          true_words=TRUE_WORDS, false_words=FALSE_WORDS)
+
+    def fast(self, chunk) -> dict | None:
+        """The vectorised parse of a chunk after the header's (no database: the read-ahead thread
+        calls it). A name created by the row path meanwhile may be missed: then None, and the row
+        path, which finds it, takes the chunk, with the same result."""
+        return self._fast(self.header_line + "\n" + chunk.text)
+
+    def feed(self, chunk, writer: _Writer, fast=_NOT_TRIED) -> None:
+        """Validate a chunk and hand its rows to the writer; ``fast`` is its ``fast()`` when the
+        read-ahead thread has already made it."""
         line_offset = chunk.first_line - 1
         if self.header is None:
             reader = self._start(chunk.text, line_offset)
             if reader is None:
                 return  # blank so far
-            text = chunk.text
+            self.fast_ready = True
+            self.header_read.set()
+            fast = self._fast(chunk.text)
         else:
             reader = csv.reader(io.StringIO(chunk.text, newline=""), delimiter=self.delimiter)
-            text = self.header_line + "\n" + chunk.text
-        fast = parse_fast(text, delimiter=self.delimiter, width=len(self.header), idx=self.columns,
-                          forced_llm=self.forced_llm, forced_hw=self.forced_hw, llms=self.llms, hws=self.hws,
-                          rules=self.rules, source_values=SOURCE_VALUES, estimated_sources=ESTIMATED,
-                          true_words=TRUE_WORDS, false_words=FALSE_WORDS)
+            if fast is _NOT_TRIED:
+                fast = self.fast(chunk)
         if fast is not None:
             self.row_no += fast["count"] + fast["skipped"]
             self.skipped += fast["skipped"]
             self.count += fast["count"]
             if not self.failed:
-                writer.frame(fast["frame"])
+                writer.frame(fast["frame"], fast.get("hashes"))
             return
         rows = self._rows(reader, line_offset, writer)
         if not self.failed:

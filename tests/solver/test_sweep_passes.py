@@ -81,7 +81,6 @@ def test_affine_sweep_costs_equal_unit_costs():
     deps = random_deployments(rng, 4)
     p = objectives.build_problem(rng.integers(1, 500, 3000), rng.integers(1, 200, 3000), deps)
     warm: dict = {}
-    # The objectives declared affine in zeta (the registry; solver.ZETA_AFFINE went with s5's merge).
     for objective in [k.name for k in objective_registry.all_kinds() if k.affine_in_zeta]:
         for z in (0.0, 0.25, 0.5, 1.0, 0.7):
             got = solver._zeta_costs(p, objective, z, warm)
