@@ -38,6 +38,10 @@ DEFAULT_CHUNK_LINES = 100_000
 # columns held a web worker past its 120 s timeout, an 8 MB one workers for minutes at 2-4 GB;
 # the header is checked as soon as its line (or the first block of it) is read.
 DEFAULT_MAX_COLUMNS = 256
+# The delimiters every importer accepts (workloads and measurements alike), in the order that
+# breaks a tie, and how an error message names them.
+DELIMITERS = ",;\t|"
+DELIMITER_WORDS = "commas, semicolons, tabs or pipes"
 
 
 class TableError(ValueError):
@@ -46,9 +50,10 @@ class TableError(ValueError):
     ``offset`` (decoded byte offset) say where, when known."""
 
     def __init__(self, message: str, kind: str, *, line: int | None = None, offset: int | None = None,
-                 column: int | None = None):
+                 column: int | None = None, limit: float | None = None):
         super().__init__(message)
         self.kind = kind
+        self.limit = limit  # the cap that was passed: bytes (too_big, decompressed) or the ratio
         self.line = line
         self.offset = offset
         # 0-based field index, for ``field``. The lines before that record have all been yielded
@@ -73,6 +78,17 @@ def _split_header(line: str, delimiter: str) -> list[str]:
         return next(csv.reader([line], delimiter=delimiter), [])
     except csv.Error:  # an unclosed quote: the importer words that error; count plainly here
         return line.split(delimiter)
+
+
+def sniff_delimiter(header_line: str, delimiters: str = DELIMITERS) -> str | None:
+    """The delimiter of a file, read from its header line: the candidate that occurs there most
+    often (a tie goes to the earlier in ``delimiters``), or None when none occurs (one column).
+
+    The one sniffer of every importer and of the Reader's header check, so that a file one
+    importer accepts, the other reads the same way."""
+    counts = {d: header_line.count(d) for d in delimiters}
+    best = max(counts, key=counts.get) if counts else None
+    return best if best is not None and counts[best] else None
 
 
 def _is_numberish(text: str) -> bool:
@@ -162,7 +178,7 @@ class Reader:
     def __init__(self, source, *, max_bytes: int | None = None, max_decompressed: int | None = None,
                  max_ratio: float | None = None, max_field: int | None = None,
                  chunk_chars: int = DEFAULT_CHUNK, chunk_lines: int = DEFAULT_CHUNK_LINES,
-                 delimiters: str = ",;\t|", max_columns: int | None = DEFAULT_MAX_COLUMNS):
+                 delimiters: str = DELIMITERS, max_columns: int | None = DEFAULT_MAX_COLUMNS):
         self.source = source
         self.max_columns = max_columns
         self.name = source_name(source)
@@ -190,11 +206,11 @@ class Reader:
             raise TableError(f"No such file: {self.source}", "missing")
         size = source_size(self.source)
         if self.max_bytes is not None and size is not None and size > self.max_bytes:
-            raise TableError("too big", "too_big")
+            raise TableError("too big", "too_big", limit=self.max_bytes)
         for block in _blocks(self.source):
             self.raw_bytes += len(block)
             if self.max_bytes is not None and self.raw_bytes > self.max_bytes:
-                raise TableError("too big", "too_big")
+                raise TableError("too big", "too_big", limit=self.max_bytes)
             self._sha.update(block)
             yield block
 
@@ -249,10 +265,10 @@ class Reader:
     def _count(self, n: int) -> None:
         self.decompressed_bytes += n
         if self.max_decompressed is not None and self.decompressed_bytes > self.max_decompressed:
-            raise TableError("decompressed", "decompressed")
+            raise TableError("decompressed", "decompressed", limit=self.max_decompressed)
         if (self.max_ratio is not None and self.decompressed_bytes > RATIO_GRACE
                 and self.decompressed_bytes > self.max_ratio * max(1, self.consumed_bytes)):
-            raise TableError("ratio", "ratio")
+            raise TableError("ratio", "ratio", limit=self.max_ratio)
 
     # --- text ------------------------------------------------------------------------
 
@@ -325,11 +341,11 @@ class Reader:
         stripped = buf.lstrip("\r\n")
         ends = [i for i in (stripped.find("\n"), stripped.find("\r")) if i >= 0]
         line = stripped[:min(ends)] if ends else stripped
-        counts = {d: line.count(d) for d in self.delimiters}
-        delimiter = max(counts, key=counts.get) if counts else ","
-        if counts.get(delimiter, 0) + 1 > self.max_columns:  # quoted delimiters only make it an upper bound
+        delimiter = sniff_delimiter(line, self.delimiters) or ","
+        found = line.count(delimiter)
+        if found + 1 > self.max_columns:  # quoted delimiters only make it an upper bound
             names = _split_header(line, delimiter) if ends or final else None
-            n = len(names) if names is not None else counts[delimiter] + 1
+            n = len(names) if names is not None else found + 1
             if names is None or n > self.max_columns:
                 more = "" if names is not None else " or more"
                 raise TableError(f"The header (row 1) has {n:,}{more} columns; at most {self.max_columns} are "
@@ -415,6 +431,27 @@ class Reader:
         return pos + 1
 
 
+def report(exc: TableError, *, size_setting: str = "ENERGYWEB_MAX_UPLOAD_MB") -> str:
+    """The one wording of a reader's refusal, for every importer (each adds its own row and
+    column entries, and says what was kept). ``size_setting`` names the setting behind the
+    size caps the importer passed (max_bytes, max_decompressed), so the message says what to change."""
+    mb = f"{exc.limit / (1024 * 1024):g}" if exc.limit else "?"
+    if exc.kind == "too_big":
+        return f"The file is larger than the upload limit of {mb} MB ({size_setting}); split it or compress it with gzip."
+    if exc.kind == "decompressed":
+        return f"The decompressed file exceeds the limit of {mb} MB ({size_setting}); split it."
+    if exc.kind == "ratio":
+        return (f"The gzip file expands more than {exc.limit:g} times (ENERGYWEB_IMPORT_MAX_GZIP_RATIO): "
+                "refused as a likely gzip bomb.")
+    if exc.kind == "encoding":
+        return f"The file is not UTF-8 text (byte {exc.offset} on line {exc.line}); save it as UTF-8 CSV."
+    if exc.kind == "field":
+        return f"{exc} (ENERGYWEB_IMPORT_MAX_FIELD_KB)"
+    if exc.kind == "record":
+        return f"{exc} (an unclosed quote?)"
+    return str(exc)
+
+
 def _lines_within(text: str, limit: int) -> bool:
     """Whether no "\n"-separated line of text is longer than limit characters.
 
@@ -433,9 +470,9 @@ def reader_from_settings(source, *, max_bytes: int | None, max_decompressed: int
     """A Reader with the import limits configured in settings (ENERGYWEB_IMPORT_*)."""
     from django.conf import settings  # here only: the reader itself stays free of Django
 
-    kwargs.setdefault("max_ratio", getattr(settings, "IMPORT_MAX_GZIP_RATIO", 100))
-    kwargs.setdefault("max_field", getattr(settings, "IMPORT_MAX_FIELD_KB", 128) * 1024)
-    kwargs.setdefault("chunk_chars", getattr(settings, "IMPORT_CHUNK_KB", DEFAULT_CHUNK >> 10) * 1024)
-    kwargs.setdefault("chunk_lines", getattr(settings, "IMPORT_CHUNK_ROWS", DEFAULT_CHUNK_LINES))
-    kwargs.setdefault("max_columns", getattr(settings, "IMPORT_MAX_COLUMNS", DEFAULT_MAX_COLUMNS))
+    kwargs.setdefault("max_ratio", settings.IMPORT_MAX_GZIP_RATIO)
+    kwargs.setdefault("max_field", settings.IMPORT_MAX_FIELD_KB * 1024)
+    kwargs.setdefault("chunk_chars", settings.IMPORT_CHUNK_KB * 1024)
+    kwargs.setdefault("chunk_lines", settings.IMPORT_CHUNK_ROWS)
+    kwargs.setdefault("max_columns", settings.IMPORT_MAX_COLUMNS)
     return Reader(source, max_bytes=max_bytes, max_decompressed=max_decompressed, **kwargs)

@@ -1,8 +1,5 @@
 from django.db import models
 
-# The job lifecycle lives in energyweb.jobs; re-exported here for existing imports.
-from energyweb.jobs.choices import JobStatus  # noqa: F401
-
 
 class Dtype(models.TextChoices):
     FLOAT16 = "float16", "float16"

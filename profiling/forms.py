@@ -60,7 +60,7 @@ class ImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        limit = getattr(settings, "MAX_UPLOAD_MB", 200)
+        limit = settings.MAX_UPLOAD_MB
         if upload.size > limit * 1024 * 1024:
             raise forms.ValidationError(f"The file is {upload.size / 1e6:.0f} MB; the limit is {limit} MB.")
         return upload

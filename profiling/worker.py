@@ -56,7 +56,7 @@ def start_heartbeat(slug: str, interval: float | None = None) -> threading.Threa
     from django.conf import settings
 
     if interval is None:
-        interval = getattr(settings, "HEARTBEAT_INTERVAL_S", 60)
+        interval = settings.HEARTBEAT_INTERVAL_S
     _stop.clear()
     _thread = threading.Thread(target=_beat_forever, args=(slug, interval), name="energyweb-heartbeat",
                                daemon=True)

@@ -17,10 +17,3 @@ class FitChoice(models.TextChoices):
 Objective = models.TextChoices(
     "Objective", [(k.name.upper().replace("-", "_"), (k.name, k.label)) for k in objective_registry.all_kinds()])
 
-
-class Distribution(models.TextChoices):
-    LOGNORMAL = "lognormal", "Log-normal (mu, sigma of log tokens)"
-    UNIFORM = "uniform", "Uniform integers (low, high)"
-    ZIPF = "zipf", "Zipf (a > 1)"
-    POISSON = "poisson", "Poisson (lam)"
-    CONSTANT = "constant", "Constant (value)"

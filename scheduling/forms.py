@@ -21,7 +21,7 @@ class WorkloadUploadForm(forms.Form):
 
     def clean_file(self):
         f = self.cleaned_data["file"]
-        limit = int(getattr(settings, "MAX_UPLOAD_MB", 200))
+        limit = int(settings.MAX_UPLOAD_MB)
         if f.size > limit * 1024 * 1024:
             raise forms.ValidationError(
                 f"The file is {f.size / 1048576:.1f} MB, above the upload limit of {limit} MB; "

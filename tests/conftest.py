@@ -57,6 +57,74 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(getattr(pytest.mark, mark))
 
 
+# A test left unmarked must not start a process or load torch on its own, in its body or its
+# fixtures: it would land in `make test-fast` and cost seconds there. Such a test fails, naming
+# the fixture to ask for. (Torch counts once loaded: in a fast run no marked test loads it first.)
+HEAVY_MODULES = ("torch", "transformers", "vllm")
+# Quick system tools, not an interpreter or a server: what ctypes.util.find_library runs when a
+# library (GDAL, through an import) looks itself up, and the tmpfs mount of the full-disk tests.
+LIBRARY_PROBES = {"ldconfig", "gcc", "cc", "ld", "objdump", "mount", "umount"}
+_HEAVY_USE = pytest.StashKey[list]()
+
+
+def _heavy_loaded() -> set[str]:
+    # Real modules only: a test may put a stand-in module (no file behind it) in sys.modules.
+    return {m for m in HEAVY_MODULES if getattr(sys.modules.get(m), "__file__", None)}
+
+
+def _unmarked(item) -> bool:
+    return not any(item.get_closest_marker(m) for m in ("slow", "worker", "browser"))
+
+
+def _watching(item):
+    """A context that records, in the item's stash, processes started and heavy modules loaded."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def watch():
+        seen = item.stash.setdefault(_HEAVY_USE, [])
+        original = subprocess.Popen.__init__
+
+        def watched(self, args, *a, **kw):
+            program = args[0] if isinstance(args, (list, tuple)) and args else str(args).split(" ")[0]
+            if Path(str(program)).name not in LIBRARY_PROBES:
+                seen.append(f"starts a process ({str(args)[:200]}): ask for the run_python fixture "
+                            "(or a worker fixture)")
+            return original(self, args, *a, **kw)
+
+        loaded = _heavy_loaded()
+        subprocess.Popen.__init__ = watched
+        try:
+            yield
+        finally:
+            subprocess.Popen.__init__ = original
+            imported = sorted(_heavy_loaded() - loaded)
+            if imported:
+                seen.append(f"loads {', '.join(imported)}: ask for the torch fixture")
+
+    return watch()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    if not _unmarked(item):
+        return (yield)
+    with _watching(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    if not _unmarked(item):
+        return (yield)
+    with _watching(item):
+        result = yield
+    seen = item.stash.get(_HEAVY_USE, [])
+    if seen:
+        pytest.fail(f"{item.nodeid} is not marked slow but {seen[0]}, which marks it", pytrace=False)
+    return result
+
+
 @pytest.fixture(scope="session")
 def torch():
     """PyTorch, for the tests that need it: importing it alone takes seconds (so: slow)."""

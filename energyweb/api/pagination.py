@@ -8,7 +8,7 @@ from rest_framework.pagination import LimitOffsetPagination
 class BoundedLimitOffsetPagination(LimitOffsetPagination):
     @property
     def max_limit(self) -> int:
-        return int(getattr(settings, "API_MAX_PAGE_SIZE", 1000))
+        return int(settings.API_MAX_PAGE_SIZE)
 
     def get_offset(self, request) -> int:
         # An offset past bigint would reach the database's OFFSET and fail there.
@@ -27,7 +27,7 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
 
         from django.core.cache import cache
 
-        ttl = int(getattr(settings, "API_COUNT_CACHE_S", 10))
+        ttl = int(settings.API_COUNT_CACHE_S)
         if ttl <= 0:
             return super().get_count(queryset)
         try:
@@ -39,7 +39,7 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
         if cached is not None:
             return cached
         count = super().get_count(queryset)
-        if count >= int(getattr(settings, "API_COUNT_CACHE_MIN_ROWS", 10000)):
+        if count >= int(settings.API_COUNT_CACHE_MIN_ROWS):
             cache.set(key, count, ttl)
         return count
 

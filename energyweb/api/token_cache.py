@@ -31,7 +31,7 @@ _lock = threading.Lock()
 
 
 def ttl_s() -> float:
-    return float(getattr(settings, "API_TOKEN_CACHE_S", 10))
+    return float(settings.API_TOKEN_CACHE_S)
 
 
 def get(key: str):

@@ -21,7 +21,7 @@ from energyweb.jobs.models import Job
 
 
 def running_cap() -> int:
-    return int(getattr(settings, "JOB_USER_RUNNING_CAP", 1))
+    return int(settings.JOB_USER_RUNNING_CAP)
 
 
 class FairShareJob(Job):

@@ -40,7 +40,7 @@ def recover(now=None) -> dict:
     """One recovery pass over every registered job kind; returns counts per model for logs and tests."""
     now = now or timezone.now()
     limit = max_attempts()
-    resend_after = timedelta(seconds=float(getattr(settings, "JOB_RESEND_AFTER_S", 300)))
+    resend_after = timedelta(seconds=float(settings.JOB_RESEND_AFTER_S))
     report = {}
     for model in job_models():
         expired = model.objects.filter(status=JobStatus.RUNNING, lease_expires__lt=now)
@@ -92,7 +92,7 @@ def _maybe_sweep(due: float) -> float:
 
     from energyweb.queue import send_now
 
-    every = float(getattr(settings, "MEDIA_SWEEP_INTERVAL_S", 3600))
+    every = float(settings.MEDIA_SWEEP_INTERVAL_S)
     now = time.monotonic()
     if every <= 0 or now < due:
         return due
@@ -103,12 +103,12 @@ def _maybe_sweep(due: float) -> float:
 def start(interval: float | None = None) -> threading.Thread:
     global _thread
     if interval is None:
-        interval = float(getattr(settings, "JOB_RECOVERY_INTERVAL_S", 30))
+        interval = float(settings.JOB_RECOVERY_INTERVAL_S)
     _stop.clear()
     _thread = threading.Thread(target=_loop, args=(interval,), name="energyweb-job-recovery", daemon=True)
     _thread.start()
     log.info("job recovery every %ss (lease %ss, resend after %ss)", interval,
-             getattr(settings, "JOB_LEASE_S", 60), getattr(settings, "JOB_RESEND_AFTER_S", 300))
+             settings.JOB_LEASE_S, settings.JOB_RESEND_AFTER_S)
     return _thread
 
 

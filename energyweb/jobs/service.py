@@ -57,11 +57,11 @@ class JobDeleted(JobLost):
 
 
 def lease_seconds() -> float:
-    return float(getattr(settings, "JOB_LEASE_S", 60))
+    return float(settings.JOB_LEASE_S)
 
 
 def max_attempts() -> int:
-    return int(getattr(settings, "JOB_MAX_ATTEMPTS", 3))
+    return int(settings.JOB_MAX_ATTEMPTS)
 
 
 def worker_name() -> str:

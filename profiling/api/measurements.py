@@ -76,7 +76,7 @@ class ImportRequestSerializer(serializers.Serializer):
     file = serializers.FileField()
 
     def validate_file(self, upload):
-        limit = getattr(settings, "MAX_UPLOAD_MB", 200)
+        limit = settings.MAX_UPLOAD_MB
         if upload.size > limit * 1024 * 1024:
             raise serializers.ValidationError(f"The file is {upload.size / 1e6:.0f} MB; the limit is {limit} MB.")
         return upload

@@ -38,7 +38,7 @@ def round_sig(x: np.ndarray, digits: int = SIGNIFICANT) -> list:
 
 
 def max_pairs() -> int:
-    return int(getattr(settings, "PREDICT_MAX_PAIRS", 1_000_000))
+    return int(settings.PREDICT_MAX_PAIRS)
 
 
 def _pairs(raw) -> tuple[np.ndarray, np.ndarray]:

@@ -314,12 +314,6 @@ def _cv_groups(tin, tout, seed: int = 0) -> tuple[np.ndarray, str]:
     return rng.permutation(len(tin)) % k, f"{k}-fold (shuffled, seed {seed})"
 
 
-def cross_validated_mape(form: str, tin, tout, y, groups=None, scheme=None) -> tuple[float | None, str]:
-    """Mean absolute percentage error of predictions for rows held out of the fit."""
-    cv, scheme, _se = cross_validate(form, tin, tout, y, groups, scheme)
-    return cv, scheme
-
-
 def row_weights(y, weighting: str) -> np.ndarray:
     """Per-row multipliers w (the fit minimises sum((w*(y - yhat))^2)).
 

@@ -28,9 +28,6 @@ TERMS = {
     "decode_sq": lambda tin, tout: tin * tin * tout + tin * tout * tout + tout ** 3 / 3.0,
 }
 
-# The paper's three terms (Wilkins et al. 2024, eq. 3.2), in table order a0, a1, a2.
-PAPER_TERMS = ("tin", "tout", "tin_tout")
-
 
 def design_matrix(terms, tin, tout) -> np.ndarray:
     tin = np.asarray(tin, dtype=np.float64)

@@ -20,8 +20,21 @@ RAPL = "rapl"
 ESTIMATE_TDP = "estimate-tdp"
 ESTIMATED_SOURCES = frozenset({ESTIMATE_TDP})
 
-# Components match Measurement's gpu/cpu/dram energy columns.
+# The energy components, in one place: a meter reads some of them, and Measurement has an
+# energy column and a source column for each (gpu_energy_j, gpu_energy_source, ...). The
+# importers, the model, fitting and the metering window all read these names from here.
 COMPONENTS = ("gpu", "cpu", "dram")
+ENERGY_FIELDS = tuple(f"{c}_energy_j" for c in COMPONENTS)
+SOURCE_FIELDS = tuple(f"{c}_energy_source" for c in COMPONENTS)
+
+
+def component_columns(energy, sources) -> dict:
+    """Measurement's per-component columns from values and sources given in COMPONENTS order:
+    scalars for one row (None: not measured) or whole columns for many. The one writer of
+    ``gpu_energy_j`` and its siblings, for the metering window and the importers alike."""
+    columns = dict(zip(ENERGY_FIELDS, energy, strict=True))
+    columns.update(zip(SOURCE_FIELDS, sources, strict=True))
+    return columns
 
 
 class MeterError(RuntimeError):
@@ -118,6 +131,8 @@ class Meter(ABC):
     name: str = ""
     components: tuple[str, ...] = ()
     min_window_s: float = 0.0
+    # An estimate, not a measurement: auto_meter uses it only where no measuring meter covers.
+    fallback: bool = False
 
     def __init__(self) -> None:
         self._t0: float | None = None

@@ -23,6 +23,7 @@ class EstimateMeter(Meter):
     source = ESTIMATE_TDP
     components = ("cpu",)
     min_window_s = 0.01  # process CPU time ticks in microseconds on Linux; 10 ms keeps scheduler noise small
+    fallback = True
 
     def __init__(self, tdp_w: float | None = None, cores: int | None = None,
                  cpu_time: Callable[[], float] = time.process_time):

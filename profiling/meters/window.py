@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import COMPONENTS, Meter, Reading, WindowTooShort
+from .base import COMPONENTS, Meter, Reading, WindowTooShort, component_columns
 from .idle import IdleBaseline, dynamic_energy
 
 MAX_REPEATS = 100_000  # one cap for trials and batches: past it the meter cannot resolve the work
@@ -208,10 +208,9 @@ def measurement_fields(reading: Reading, *, runtime_s: float, input_tokens: int,
     fields: dict[str, Any] = {"input_tokens": int(input_tokens), "output_tokens": int(output_tokens),
                               "batch_size": int(batch_size), "runtime_s": float(runtime_s),
                               "total_energy_j": reading.total_j, "is_estimated": reading.is_estimated}
-    for component in COMPONENTS:
-        value = reading.energy_j.get(component)
-        fields[f"{component}_energy_j"] = None if value is None else float(value)
-        fields[f"{component}_energy_source"] = reading.sources.get(component, "")
+    energy = [reading.energy_j.get(c) for c in COMPONENTS]
+    fields.update(component_columns([None if v is None else float(v) for v in energy],
+                                    [reading.sources.get(c, "") for c in COMPONENTS]))
     record = dict(meter or {})
     if idle is not None:
         record["dynamic_energy_j"] = {k: float(v) - idle.get(k, 0.0) * reading.duration_s

@@ -6,6 +6,7 @@ from django.db import models
 
 from energyweb.jobs.metered import MeteredJob
 from profiling.choices import Dtype, EnergySource, InferenceBackend, SweepDesign
+from profiling.meters.base import ENERGY_FIELDS, SOURCE_FIELDS
 from profiling.models.inventory import LLM, Hardware
 
 
@@ -171,11 +172,10 @@ class Measurement(models.Model):
     def __str__(self) -> str:
         return f"{self.llm} @ {self.hardware}: tin={self.input_tokens} tout={self.output_tokens}"
 
-    COMPONENTS = (("gpu_energy_j", "gpu_energy_source"), ("cpu_energy_j", "cpu_energy_source"),
-                  ("dram_energy_j", "dram_energy_source"))
+    COMPONENTS = tuple(zip(ENERGY_FIELDS, SOURCE_FIELDS, strict=True))  # (value field, source field)
 
     def clean(self):
-        from energyweb.validation import ENERGY_FIELDS, measurement_problems
+        from energyweb.validation import measurement_problems
 
         # One set of rules with the importer (energyweb/validation.py).
         values = {f: getattr(self, f) for f in ("input_tokens", "output_tokens", "batch_size", "iteration",

@@ -9,6 +9,7 @@ import numpy as np
 
 from profiling.fitting import intervals
 from profiling.fitting.regression import FitError, eligible, fit_all, prediction_interval
+from profiling.meters import base as meter_base
 
 # --- the database side: load a pair's measurements, store its fits -----------------------
 
@@ -24,7 +25,7 @@ class PairData:
     components: str = ""  # energy components the target sums, e.g. "gpu" or "gpu+cpu"
 
 
-ENERGY_FIELDS = {"gpu": "gpu_energy_j", "cpu": "cpu_energy_j", "dram": "dram_energy_j"}
+ENERGY_FIELDS = dict(zip(meter_base.COMPONENTS, meter_base.ENERGY_FIELDS, strict=True))
 
 
 def common_components(qs) -> list[str]:

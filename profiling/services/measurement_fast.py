@@ -20,6 +20,7 @@ from collections import defaultdict
 import numpy as np
 
 from energyweb.validation import MAX_NAME_LENGTH
+from profiling.meters.base import ENERGY_FIELDS, SOURCE_FIELDS, component_columns
 from profiling.services.copy_keys import keys_checked_once
 
 # pandas reads a chunk whose cells are all True/False as booleans, and then casts them to the
@@ -39,8 +40,7 @@ def _has_bool_word(text: str) -> bool:
 # The row path's output columns (DB_FIELDS without import_batch_id), in order.
 FRAME_COLUMNS = (
     "llm_id", "hardware_id", "input_tokens", "output_tokens", "batch_size", "runtime_s",
-    "gpu_energy_j", "cpu_energy_j", "dram_energy_j", "total_energy_j", "gpu_energy_source",
-    "cpu_energy_source", "dram_energy_source", "is_estimated", "is_warmup", "iteration", "measured_at",
+    *ENERGY_FIELDS, "total_energy_j", *SOURCE_FIELDS, "is_estimated", "is_warmup", "iteration", "measured_at",
 )
 
 
@@ -52,7 +52,7 @@ def parse_fast(text: str, *, delimiter: str, width: int, idx: dict, forced_llm, 
     i_tin, i_tout, i_batch, i_iter = (idx.get(k) for k in ("input_tokens", "output_tokens", "batch_size",
                                                              "iteration"))
     i_rt = idx["runtime_s"]
-    energy = [idx.get(f"{c}_energy_j") for c in ("gpu", "cpu", "dram")]
+    energy = [idx.get(f) for f in ENERGY_FIELDS]
     dtypes = defaultdict(lambda: str)
     for i in (i_tin, i_tout, i_batch, i_iter):
         if i is not None:
@@ -114,8 +114,8 @@ def parse_fast(text: str, *, delimiter: str, width: int, idx: dict, forced_llm, 
         return None  # a row with no energy value at all
 
     sources = []
-    for comp, present in zip(("gpu", "cpu", "dram"), measured, strict=True):
-        i_src = idx.get(f"{comp}_energy_source")
+    for source_field, present in zip(SOURCE_FIELDS, measured, strict=True):
+        i_src = idx.get(source_field)
         column = np.where(present, "imported", "").astype(object)
         if i_src is not None:
             given = frame[i_src].str.strip().str.lower().to_numpy(object)
@@ -161,9 +161,8 @@ def parse_fast(text: str, *, delimiter: str, width: int, idx: dict, forced_llm, 
     total = np.nan_to_num(values[0]) + np.nan_to_num(values[1]) + np.nan_to_num(values[2])
     out = pd.DataFrame({
         "llm_id": ids[0], "hardware_id": ids[1], "input_tokens": tin, "output_tokens": tout,
-        "batch_size": batch, "runtime_s": runtime, "gpu_energy_j": values[0], "cpu_energy_j": values[1],
-        "dram_energy_j": values[2], "total_energy_j": total, "gpu_energy_source": sources[0],
-        "cpu_energy_source": sources[1], "dram_energy_source": sources[2], "is_estimated": estimated,
+        "batch_size": batch, "runtime_s": runtime, **component_columns(values, sources),
+        "total_energy_j": total, "is_estimated": estimated,
         "is_warmup": np.asarray(warmup, bool), "iteration": iteration, "measured_at": None,
     }, columns=list(FRAME_COLUMNS))
     return {"frame": out, "count": n, "skipped": skipped, "warnings": [], "unknown_llm": [], "unknown_hw": []}

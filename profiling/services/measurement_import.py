@@ -41,9 +41,19 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import slugify
 
-from energyweb.tabular import Reader, TableError, is_seekable, reader_from_settings, sha256_of
+from energyweb.tabular import (
+    DELIMITER_WORDS,
+    Reader,
+    TableError,
+    is_seekable,
+    reader_from_settings,
+    report,
+    sha256_of,
+    sniff_delimiter,
+)
 from energyweb.validation import MAX_NAME_LENGTH, MeasurementRules
 from profiling.choices import EnergySource
+from profiling.meters.base import COMPONENTS, ENERGY_FIELDS, SOURCE_FIELDS
 from profiling.models import LLM, Hardware, HardwareAlias, ImportBatch, LLMAlias, Measurement, RefitJob
 from profiling.services.copy_keys import keys_checked_once
 from profiling.services.measurement_fast import copy_frame, frame_rows, parse_fast
@@ -53,7 +63,6 @@ MAX_REPORTED_ERRORS = 50
 INSERT_BATCH = 5000
 # The wake-up task of an owed refit (profiling/models/refits.py): derived from the model label.
 REFIT_TASK = RefitJob.job_task
-DELIMITERS = (",", ";", "\t")
 # Phase prefixes of measurement rows: Swing/Palmetto files, and the M1-Pro files.
 INFERENCE_PHASES = ("start-inference", "inference-")
 
@@ -94,8 +103,6 @@ PAPER_COLUMNS = {
     "total number of tokens": "total_tokens",
 }
 
-COMPONENTS = ("gpu", "cpu", "dram")
-ENERGY_COLUMNS = tuple(f"{c}_energy_j" for c in COMPONENTS)
 SOURCE_VALUES = set(EnergySource.values)
 ESTIMATED = EnergySource.estimated()
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}
@@ -104,8 +111,7 @@ FALSE_WORDS = {"0", "false", "no", "n", "f", ""}
 # Columns written per measurement, in this order (COPY and bulk_create share it).
 DB_FIELDS = (
     "llm_id", "hardware_id", "import_batch_id", "input_tokens", "output_tokens", "batch_size",
-    "runtime_s", "gpu_energy_j", "cpu_energy_j", "dram_energy_j", "total_energy_j",
-    "gpu_energy_source", "cpu_energy_source", "dram_energy_source", "is_estimated",
+    "runtime_s", *ENERGY_FIELDS, "total_energy_j", *SOURCE_FIELDS, "is_estimated",
     "is_warmup", "iteration", "measured_at",
 )
 
@@ -185,41 +191,25 @@ class ImportSummary:
 
 def _reader(source) -> Reader:
     return reader_from_settings(
-        source, max_bytes=None, delimiters="".join(DELIMITERS),
-        max_decompressed=getattr(settings, "MAX_IMPORT_UNCOMPRESSED_MB", 1024) * 1024 * 1024)
+        source, max_bytes=None,
+        max_decompressed=settings.MAX_IMPORT_UNCOMPRESSED_MB * 1024 * 1024)
 
 
 def _reader_error(exc: TableError, rows_done: int, shown: dict[int, str]) -> ImportFailed:
-    """The shared reader's refusal (energyweb/tabular.py), worded as this importer words errors."""
-    if exc.kind == "decompressed":
-        limit = getattr(settings, "MAX_IMPORT_UNCOMPRESSED_MB", 1024)
-        return ImportFailed([RowError(f"The file expands to more than {limit} MB when uncompressed "
-                                      "(ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB); split it. Nothing was imported.")])
-    if exc.kind == "ratio":
-        ratio = getattr(settings, "IMPORT_MAX_GZIP_RATIO", 100)
-        return ImportFailed([RowError(f"The gzip file expands more than {ratio} times "
-                                      "(ENERGYWEB_IMPORT_MAX_GZIP_RATIO): refused as a likely gzip bomb. "
-                                      "Nothing was imported.")])
-    if exc.kind == "encoding":
-        return ImportFailed([RowError(f"The file is not UTF-8 text (byte {exc.offset} on line {exc.line}); "
-                                      "save it as UTF-8 CSV.")])
+    """The shared reader's refusal in its one wording (energyweb.tabular.report), with this
+    importer's row, line and column where the reader says where."""
+    msg = report(exc, size_setting="ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB")
+    if exc.kind in ("decompressed", "ratio"):
+        return ImportFailed([RowError(f"{msg} Nothing was imported.")])
     if exc.kind == "field":
         # Every line before it has been read: the header (when there was one) and rows_done rows.
         row = rows_done + 1 if shown else None
-        return ImportFailed([RowError(f"This record cannot be read: {exc} (ENERGYWEB_IMPORT_MAX_FIELD_KB).",
-                                      row, exc.line, shown.get(exc.column))])
+        return ImportFailed([RowError(f"This record cannot be read: {msg}.", row, exc.line, shown.get(exc.column))])
     if exc.kind == "record":
-        return ImportFailed([RowError(f"This record cannot be read: {exc} (an unclosed quote?).",
-                                      line=exc.line)])
+        return ImportFailed([RowError(f"This record cannot be read: {msg}.", line=exc.line)])
     if exc.kind == "header":
-        return ImportFailed([RowError(str(exc), line=1)])
-    return ImportFailed([RowError(str(exc))])
-
-
-def sniff_delimiter(header: str) -> str | None:
-    counts = {d: header.count(d) for d in DELIMITERS}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else None
+        return ImportFailed([RowError(msg, line=1)])
+    return ImportFailed([RowError(msg)])
 
 
 # --- value parsing ----------------------------------------------------------------------
@@ -583,7 +573,7 @@ class _Ahead:
 
     def __init__(self, reader: Reader, state):
         self.reader, self.state = reader, state
-        self.enabled = bool(getattr(settings, "IMPORT_READ_AHEAD", False))
+        self.enabled = bool(settings.IMPORT_READ_AHEAD)
         self.queue: queue.Queue = queue.Queue()
         self.slots = threading.Semaphore(2)  # chunks held: the one being written, the next
         self.stop = threading.Event()
@@ -696,7 +686,7 @@ class _RowState:
         if delimiter is None:
             raise ImportFailed([RowError(
                 f"Only one column was detected in the header ({header_line[:120]!r}): the file must be "
-                "delimited by commas, semicolons or tabs.", column=None)])
+                f"delimited by {DELIMITER_WORDS}.", column=None)])
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         try:
             header = next(r for r in reader if r and any(c.strip() for c in r))
@@ -734,7 +724,7 @@ class _RowState:
                 alt = f" (or the paper's {paper.title()!r})" if paper else ""
                 errors.append(RowError(f"Missing required column {col!r}{alt}. Columns found: {found}.",
                                        column=col))
-        if not any(c in columns for c in ENERGY_COLUMNS):
+        if not any(c in columns for c in ENERGY_FIELDS):
             errors.append(RowError(
                 "No energy column: give at least one of gpu_energy_j, cpu_energy_j, dram_energy_j "
                 f"(or the paper's 'GPU Energy (J)', 'CPU Energy (J)'). Columns found: {found}.",
@@ -1025,7 +1015,7 @@ class _RowState:
                     ok = False
             if ok and all(v is None for v, _ in values):
                 bad("No energy value in this row (GPU, CPU and DRAM are all empty or invalid).",
-                    next(c for c in ENERGY_COLUMNS if c in columns))
+                    next(c for c in ENERGY_FIELDS if c in columns))
                 ok = False
 
             warmup = iteration == 0 if (i_iter is not None and iteration is not None) else False

@@ -22,7 +22,7 @@ MAX_ENTRIES = 2048
 
 
 def _ttl() -> float:
-    return float(getattr(settings, "PREDICT_CACHE_S", 5))
+    return float(settings.PREDICT_CACHE_S)
 
 
 def cached(key: tuple, compute):

@@ -15,7 +15,6 @@ import math
 import time
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from energyweb.jobs import service as job_service
@@ -220,7 +219,7 @@ def idle_baseline(meter):
 
     if all(s in EnergySource.estimated() for s in _meter_sources(meter)):
         return None
-    return measure_idle(meter, duration_s=float(getattr(settings, "PROFILING_IDLE_S", 5)))
+    return measure_idle(meter, duration_s=float(settings.PROFILING_IDLE_S))
 
 
 def run_body(run: ProfilingRun, handle: job_service.JobHandle, *, refit: bool = True,
@@ -326,7 +325,3 @@ def summary(run: ProfilingRun) -> dict:
         "estimated": sources["estimated"], "attempts": run.attempts, "error": run.error,
         "duration_s": run.duration_seconds, "idle_power_w": (run.summary or {}).get("idle_power_w"),
     }
-
-
-def validation_errors(exc: ValidationError) -> dict:
-    return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}

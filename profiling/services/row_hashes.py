@@ -19,11 +19,12 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from profiling.meters.base import ENERGY_FIELDS, SOURCE_FIELDS
+
 # The stored row without its batch id, as the importer's row lists order it (DB_FIELDS minus the batch).
-ROW_FIELDS = ("llm_id", "hardware_id", "input_tokens", "output_tokens", "batch_size", "runtime_s", "gpu_energy_j",
-              "cpu_energy_j", "dram_energy_j", "total_energy_j", "gpu_energy_source", "cpu_energy_source",
-              "dram_energy_source", "is_estimated", "is_warmup", "iteration", "measured_at")
-TEXT_FIELDS = {"gpu_energy_source", "cpu_energy_source", "dram_energy_source"}
+ROW_FIELDS = ("llm_id", "hardware_id", "input_tokens", "output_tokens", "batch_size", "runtime_s", *ENERGY_FIELDS,
+              "total_energy_j", *SOURCE_FIELDS, "is_estimated", "is_warmup", "iteration", "measured_at")
+TEXT_FIELDS = set(SOURCE_FIELDS)
 
 
 def _number(column: pd.Series) -> pd.Series:

@@ -10,9 +10,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from energyweb.api.permissions import ReadAuthenticatedWriteStaff
 from energyweb.api.throttling import JobCreationThrottle
 from energyweb.jobs.usecases import cancel_job
+from energyweb.permissions import ReadAuthenticatedWriteStaff
 from profiling.choices import InferenceBackend
 from scheduling.models import Execution, ExecutionJob, ScheduleJob
 from scheduling.services import execution as ex
@@ -86,7 +86,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     def get_permissions(self):
         if self.action == "cancel":
-            from energyweb.api.permissions import AuthenticatedMayPost
+            from energyweb.permissions import AuthenticatedMayPost
 
             return [AuthenticatedMayPost()]
         return super().get_permissions()

@@ -24,13 +24,6 @@ from .objectives import (
 )
 from .types import ClassPlan, PlanResult
 
-BASELINE_LABELS = {
-    "round-robin": "Round-robin (query i on deployment i mod D)",
-    "random": "Uniformly random (seeded)",
-    "greedy-energy": "Greedy: each query on its lowest-energy deployment",
-    "accuracy-first": "Accuracy-first: every query on the most accurate deployment",
-}
-
 
 def baselines(
     tin,

@@ -63,9 +63,6 @@ FLOW_LABEL = "min-cost-flow"
 
 # Relative gap under which a solution counts as proven optimal (float noise).
 OPTIMAL_GAP = 1e-9
-# Integer variables above which SCIP on the whole model is skipped when the
-# LP-plus-repair gap is already within mip_gap.
-FULL_MIP_MAX_VARS = 20_000
 
 
 def plan(

@@ -13,18 +13,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from energyweb.validation import FieldError
 from profiling.choices import FitSource, FitTarget
 from profiling.models import LLM, EnergyModelFit, Hardware
 from scheduling.choices import FitChoice
 from scheduling.planner.types import DeploymentSpec
 
 
-class DeploymentResolutionError(ValueError):
+class DeploymentResolutionError(FieldError):
     """A deployment cannot be planned with; ``field`` names the offending input."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def resolve_fit(llm: LLM, hardware: Hardware, target: str, choice: str | int,

@@ -40,7 +40,7 @@ class ExecutionError(FieldError):
 
 
 def default_drift_pct() -> float:
-    return float(getattr(settings, "EXECUTION_DRIFT_PCT", 25.0))
+    return float(settings.EXECUTION_DRIFT_PCT)
 
 
 def _whole(value, field: str, lo: int, hi: int, default: int | None = None) -> int:

@@ -14,6 +14,7 @@ import math
 import numpy as np
 from django.conf import settings
 
+from energyweb.validation import FieldError
 from scheduling.services.workloads import ParsedWorkload, WorkloadFileError, store_workload
 
 DISTRIBUTIONS = {
@@ -32,10 +33,8 @@ MAX_SEED = 2**63 - 1
 MAX_PARAM = 1e12
 
 
-class GeneratorError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class GeneratorError(FieldError):
+    """A generator specification was refused; ``field`` names it."""
 
 
 def parse_distribution(spec: str, field: str = "distribution") -> dict:
@@ -100,7 +99,7 @@ def _draw(rng: np.random.Generator, dist: dict, n: int) -> np.ndarray:
 def generate_arrays(n: int, tin_spec: str, tout_spec: str, seed: int = 0,
                     max_context: int | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """Draw n queries; returns (tin, tout, description of the generator)."""
-    max_context = max_context or int(getattr(settings, "MAX_CONTEXT_TOKENS", 131072))
+    max_context = max_context or int(settings.MAX_CONTEXT_TOKENS)
     if not isinstance(n, int) or n < 1 or n > MAX_QUERIES:
         raise GeneratorError(f"The number of queries must be between 1 and {MAX_QUERIES:,}.", "n")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:

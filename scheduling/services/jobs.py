@@ -22,7 +22,7 @@ from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, transaction
 
 from energyweb.jobs import service as job_service
-from energyweb.validation import FieldError, boolean_field, number_field
+from energyweb.validation import INT64_MAX, FieldError, boolean_field, number_field, whole_field
 from scheduling.planner import objective_registry
 from scheduling.planner import solver as solver_service
 from scheduling.planner.baselines import baselines_for_problem
@@ -50,11 +50,9 @@ def _number(params: dict, key: str, *, positive=True, minimum=None, maximum=None
     value = params.get(key)
     if value in (None, ""):
         return None
-    try:
-        value = float(value)
-    except (TypeError, ValueError) as exc:
-        raise JobParameterError(f"{key} must be a number.", key) from exc
-    if not math.isfinite(value) or (positive and value <= 0):
+    # Parsed by energyweb.validation: JSON true is no number (float(True) made it 1.0).
+    value = number_field(value, key, 0.0 if positive else -math.inf, math.inf, error=JobParameterError)
+    if positive and value <= 0:
         raise JobParameterError(f"{key} must be a number above zero.", key)
     if minimum is not None and value < minimum or maximum is not None and value > maximum:
         raise JobParameterError(f"{key} must be between {minimum or 0:g} and {maximum:g}.", key)
@@ -107,10 +105,8 @@ def normalise_parameters(objective: str, params: dict | None) -> dict:
     out["time_limit_s"] = _number(params, "time_limit_s") or 60.0
     if out["time_limit_s"] > 3600:
         raise JobParameterError("time_limit_s must be at most 3600 seconds.", "time_limit_s")
-    try:
-        out["seed"] = int(params.get("seed") or 0)
-    except (TypeError, ValueError) as exc:
-        raise JobParameterError("seed must be an integer.", "seed") from exc
+    # Whole and non-negative (numpy's generators refuse a negative seed; int(2.7) silently made it 2).
+    out["seed"] = whole_field(params.get("seed"), "seed", 0, INT64_MAX, default=0, error=JobParameterError)
     out["paper_default_shares"] = boolean_field(params.get("paper_default_shares"), "paper_default_shares",
                                                 default=True, error=JobParameterError)
     # Off by default: a model predicting <= 0 for a query is refused rather than made free.

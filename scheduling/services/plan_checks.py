@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from energyweb.jobs.choices import JobStatus
 from energyweb.jobs.usecases import JobQuotaExceeded
 from energyweb.validation import INT64_MAX, is_number
-from profiling.choices import JobStatus
 from scheduling.services.jobs import JobParameterError
 
 NUMERIC_PARAMETERS = ("zeta", "accuracy_target", "energy_budget_j", "deadline_s", "time_limit_s")
@@ -75,7 +75,7 @@ def check_deployments(deployments, params: dict | None) -> None:
 
 
 def max_active_jobs() -> int:
-    return int(getattr(settings, "MAX_ACTIVE_JOBS_PER_USER", 5))
+    return int(settings.MAX_ACTIVE_JOBS_PER_USER)
 
 
 def check_job_quota(user, model=None, what: str = "planning jobs") -> None:

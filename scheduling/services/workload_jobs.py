@@ -37,7 +37,7 @@ def submit_upload(upload, name: str, *, description: str = "", user=None) -> Wor
     if busy is not None:
         raise WorkloadFileError(f"A workload named {name!r} is being imported (import #{busy.pk}); "
                                 "choose another name.", field="name")
-    limit_mb = int(getattr(settings, "MAX_UPLOAD_MB", 200))
+    limit_mb = int(settings.MAX_UPLOAD_MB)
     if (getattr(upload, "size", 0) or 0) > limit_mb * 1024 * 1024:
         raise WorkloadFileError(f"The file is larger than the upload limit of {limit_mb:g} MB "
                                 "(ENERGYWEB_MAX_UPLOAD_MB); split it or compress it with gzip.")

@@ -40,7 +40,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from energyweb.diskfull import write_new
-from energyweb.tabular import TableError, reader_from_settings
+from energyweb.tabular import DELIMITER_WORDS, TableError, reader_from_settings, report, sniff_delimiter
+from energyweb.validation import FieldError
 from scheduling.planner.types import WorkloadArrays
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ REQUIRED = ("tin", "tout")
 FIELD_LABEL = {"tin": "input tokens", "tout": "output tokens"}
 
 
-class WorkloadFileError(ValueError):
+class WorkloadFileError(FieldError):
     """A workload file was refused. ``errors`` lists dicts {row, column, message}
     (at most MAX_REPORTED_ERRORS); ``total`` counts every problem found."""
 
@@ -77,8 +78,7 @@ class WorkloadFileError(ValueError):
                  field: str = "file"):
         self.errors = errors or []
         self.total = total if total is not None else len(self.errors)
-        self.field = field
-        super().__init__(message)
+        super().__init__(message, field)
 
     @property
     def more(self) -> int:
@@ -123,53 +123,28 @@ class ParsedWorkload:
 
 
 def _max_bytes() -> int:
-    return int(getattr(settings, "MAX_UPLOAD_MB", 200)) * 1024 * 1024
+    return int(settings.MAX_UPLOAD_MB) * 1024 * 1024
 
 
-def _reader_error(exc: TableError, max_bytes: int, rows_done: int = 0,
+def _reader_error(exc: TableError, rows_done: int = 0,
                   header: list[str] | None = None) -> WorkloadFileError:
-    """The shared reader's refusal, worded as this importer words its errors."""
-    mb = max_bytes / (1024 * 1024)
-    if exc.kind == "too_big":
-        return WorkloadFileError(f"The file is larger than the upload limit of {mb:g} MB "
-                                 "(ENERGYWEB_MAX_UPLOAD_MB); split it or compress it with gzip.")
-    if exc.kind == "decompressed":
-        return WorkloadFileError(f"The decompressed file exceeds the upload limit of {mb:g} MB "
-                                 "(ENERGYWEB_MAX_UPLOAD_MB); split it.")
-    if exc.kind == "ratio":
-        return WorkloadFileError("The gzip file expands more than "
-                                 f"{getattr(settings, 'IMPORT_MAX_GZIP_RATIO', 100)} times "
-                                 "(ENERGYWEB_IMPORT_MAX_GZIP_RATIO): refused as a likely gzip bomb.")
+    """The shared reader's refusal in its one wording (energyweb.tabular.report), with this
+    importer's row and column entry where the reader says where."""
+    msg = report(exc, size_setting="ENERGYWEB_MAX_UPLOAD_MB")
     if exc.kind == "encoding":
-        return WorkloadFileError(
-            f"The file is not UTF-8 text (invalid byte at row {exc.line}); save it as UTF-8 CSV.",
-            [{"row": exc.line, "column": None, "message": "invalid UTF-8 byte"}])
+        return WorkloadFileError(msg, [{"row": exc.line, "column": None, "message": "invalid UTF-8 byte"}])
     if exc.kind == "field":
         # Every line before it has been read: the header (row 1, when there was one) and the rows.
         row = rows_done + 2 if header else 1
         header = header or []
         column = header[exc.column] if exc.column is not None and exc.column < len(header) else None
-        msg = f"{exc} (ENERGYWEB_IMPORT_MAX_FIELD_KB)"
         return WorkloadFileError(f"The file cannot be read: row {row} has {msg}.",
                                  [{"row": row, "column": column, "message": msg}])
     if exc.kind == "header":
-        return WorkloadFileError(str(exc), [{"row": 1, "column": None, "message": str(exc)}])
+        return WorkloadFileError(msg, [{"row": 1, "column": None, "message": msg}])
     if exc.kind == "record":
-        msg = f"{exc} (an unclosed quote?)"
-        return WorkloadFileError(f"The CSV is malformed: {msg}.",
-                                 [{"row": exc.line, "column": None, "message": msg}])
-    return WorkloadFileError(str(exc))
-
-
-def _sniff_delimiter(text: str) -> str:
-    sample = text[:65536]
-    # Sniff on whole lines only: a cut line confuses the sniffer.
-    if len(text) > len(sample) and "\n" in sample:
-        sample = sample[: sample.rfind("\n")]
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
+        return WorkloadFileError(f"The CSV is malformed: {msg}.", [{"row": exc.line, "column": None, "message": msg}])
+    return WorkloadFileError(msg)
 
 
 def _match_columns(header: list[str]) -> dict[str, str]:
@@ -283,7 +258,7 @@ def parse_workload(source, *, max_context: int | None = None, max_bytes: int | N
     The file is streamed (energyweb/tabular.py) and parsed a chunk at a time; ``progress``, when
     given, is called with the number of rows read so far after each chunk."""
     max_bytes = max_bytes or _max_bytes()
-    max_context = max_context or int(getattr(settings, "MAX_CONTEXT_TOKENS", 131072))
+    max_context = max_context or int(settings.MAX_CONTEXT_TOKENS)
     reader = reader_from_settings(source, max_bytes=max_bytes, max_decompressed=max_bytes)
     filename = filename or reader.name
     chunks = reader.chunks()
@@ -337,7 +312,7 @@ def parse_workload(source, *, max_context: int | None = None, max_bytes: int | N
         if late is not None:
             raise late
     except TableError as exc:
-        raise _reader_error(exc, max_bytes, rows, header) from None
+        raise _reader_error(exc, rows, header) from None
     if total_errors:
         raise WorkloadFileError(
             f"{total_errors} invalid value{'s' if total_errors != 1 else ''} in "
@@ -385,8 +360,8 @@ def _header(text: str) -> tuple[str, dict[str, str]]:
 
     ``text`` may be only the start of the file (at least 65,537 characters when
     the file is longer, so the sniffer sees the same cut sample)."""
-    delimiter = _sniff_delimiter(text)
     header_line = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
+    delimiter = sniff_delimiter(header_line) or ","  # the one sniffer, shared with measurement imports
     try:
         header = next(csv.reader([header_line], delimiter=delimiter))
     except csv.Error as exc:  # a header field past the csv module's field size limit
@@ -399,7 +374,7 @@ def _header(text: str) -> tuple[str, dict[str, str]]:
             f"no {FIELD_LABEL[k]} column: expected one of "
             + ", ".join(repr(a) for a in COLUMN_ALIASES[k][:4]))} for k in missing]
         shown = ", ".join(repr(h) for h in header[:8]) + (" ..." if len(header) > 8 else "")
-        hint = "" if delimiter in text[:2000] else " (is the delimiter one of , ; tab | ?)"
+        hint = "" if delimiter in header_line else f" (is the file delimited by {DELIMITER_WORDS}?)"
         raise WorkloadFileError(
             f"Missing required column{'s' if len(missing) > 1 else ''}: the header (row 1) has "
             f"{shown}{hint}.", errors)
@@ -743,11 +718,6 @@ def import_workload(source, name: str, *, description: str = "", user=None, file
 def load_workload_arrays(workload, with_meta: bool = False) -> WorkloadArrays:
     """The stored arrays of a workload (``Workload.load_arrays``: the row knows its file)."""
     return workload.load_arrays(with_meta=with_meta)
-
-
-def delete_workload_file(workload) -> None:
-    if workload.data_file and default_storage.exists(workload.data_file.name):
-        default_storage.delete(workload.data_file.name)
 
 
 def stats_rows(workload) -> list[dict]:

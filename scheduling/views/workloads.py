@@ -31,7 +31,7 @@ def workload_upload(request):
     require_staff(request)
     file_errors = None
     status = 400 if request.method == "POST" else 200
-    limit_mb = int(getattr(settings, "MAX_UPLOAD_MB", 200))
+    limit_mb = int(settings.MAX_UPLOAD_MB)
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

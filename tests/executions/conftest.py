@@ -13,7 +13,8 @@ def host(db):
 
 
 @pytest.fixture
-def tiny_deployments(host):
+def tiny_deployments(host, torch):
+    """Profiled here on the hf backend (torch): every test over them is marked slow by the fixture."""
     return helpers.tiny_deployments(host)
 
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from profiling.fitting import regression
 
@@ -55,6 +56,7 @@ def test_published_llama2_7b_predicts_negative_energy_for_short_outputs():
     assert tout[e < 0].max() == 36 and e[tout == 37][0] > 0
 
 
+@pytest.mark.slow  # 120 fits: 15-50 s on 2 cores, the longest test in the fast selection
 def test_nnls_and_extended_never_negative_over_many_seeds():
     for seed in range(60):
         rng = np.random.default_rng(seed)

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 
-from profiling.choices import JobStatus
+from energyweb.jobs.choices import JobStatus
 from profiling.models import Hardware
 from scheduling.models import Deployment, ScheduleJob
 from scheduling.services.generator import generate_workload

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -122,20 +120,20 @@ print(json.dumps({"hsts": r.headers.get("Strict-Transport-Security"), "secure_co
 """
 
 
-def _probe(tmp_path, **env) -> dict:
+def _probe(run_python, tmp_path, **env) -> dict:
     environ = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECURE_COOKIES",
                                                                 "EMAIL_HOST")}
     environ.update(ENERGYWEB_VAR_DIR=str(tmp_path / "var"), DJANGO_SETTINGS_MODULE="energyweb.settings",
                    ALLOWED_HOSTS="testserver", **env)
-    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=environ, capture_output=True, text=True,
-                         timeout=120, check=True)
+    # A fresh interpreter (settings are read at import): run_python, so the test is marked slow.
+    out = run_python("-c", PROBE, env=environ, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_hsts_only_with_secure_cookies_and_mail_to_files_by_default(tmp_path):
-    secure = _probe(tmp_path, SECURE_COOKIES="1")
+def test_hsts_only_with_secure_cookies_and_mail_to_files_by_default(tmp_path, run_python):
+    secure = _probe(run_python, tmp_path, SECURE_COOKIES="1")
     assert secure["secure_cookie"] is True and secure["hsts"].startswith("max-age=86400")
-    plain = _probe(tmp_path)
+    plain = _probe(run_python, tmp_path)
     assert plain["hsts"] is None
     assert plain["backend"] == "django.core.mail.backends.filebased.EmailBackend"
     assert plain["path"] == str(tmp_path / "var" / "mail")

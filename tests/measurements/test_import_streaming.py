@@ -56,7 +56,7 @@ def test_the_ratio_cap_is_a_setting(pair, settings):
     # 20 MB on SQLite with the box loaded); 2 MB shows the same rule.
     settings.MAX_IMPORT_UNCOMPRESSED_MB = 2
     exc = failing(gzip_bomb(own_csv(), (GOOD + "\n").encode(), 4))
-    assert "more than 2 MB when uncompressed" in exc.errors[0].message
+    assert "exceeds the limit of 2 MB (ENERGYWEB_MAX_IMPORT_UNCOMPRESSED_MB)" in exc.errors[0].message
 
 
 def test_a_field_past_the_cap_names_row_line_and_column(pair, settings):

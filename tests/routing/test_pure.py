@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
-from tests.conftest import ROOT
-
-
-def test_routing_planner_and_fitting_import_no_django():
+def test_routing_planner_and_fitting_import_no_django(run_python):
     code = ("import sys\n"
             "import scheduling.routing.policy, scheduling.routing.router, scheduling.routing.replay\n"
             "import scheduling.routing.feedback, scheduling.routing.capped, scheduling.routing.predictors\n"
@@ -16,5 +11,5 @@ def test_routing_planner_and_fitting_import_no_django():
             "import profiling.fitting.regression, profiling.fitting.coverage\n"
             "bad = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
             "assert not bad, bad\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = run_python("-c", code)  # a fresh interpreter: marked slow by the fixture
     assert out.returncode == 0, out.stderr

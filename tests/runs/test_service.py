@@ -58,7 +58,7 @@ def test_reference_systems_cannot_be_profiled(tiny):
     assert err.value.field == "hardware"
 
 
-def test_a_run_stores_each_planned_trial_once_labelled_estimated(host, tiny):
+def test_a_run_stores_each_planned_trial_once_labelled_estimated(host, tiny, torch):
     run = _run(profiling_runs.create_run(tiny, host, design="custom", params=SMALL))
     assert run.status == JobStatus.SUCCEEDED, run.error
     rows = Measurement.objects.filter(profiling_run=run)
@@ -74,7 +74,7 @@ def test_a_run_stores_each_planned_trial_once_labelled_estimated(host, tiny):
     assert profiling_runs.summary(run)["measurements"] == 8  # warm-ups are not measurements to fit
 
 
-def test_a_resumed_run_measures_only_the_missing_trials(host, tiny):
+def test_a_resumed_run_measures_only_the_missing_trials(host, tiny, torch):
     run = _run(profiling_runs.create_run(tiny, host, design="custom", params=SMALL))
     keep = set(Measurement.objects.filter(profiling_run=run).values_list("pk", flat=True))
     # As if the worker had died after five trials: drop the last four and hand the run back.
@@ -110,7 +110,7 @@ def test_a_second_run_on_the_same_hardware_waits(host, tiny):
     assert ProfilingRun.job_next_in_line(first) == second
 
 
-def test_profile_command_prints_the_summary_as_json(host, tiny):
+def test_profile_command_prints_the_summary_as_json(host, tiny, torch):
     import json
     from io import StringIO
 
@@ -138,7 +138,7 @@ def test_api_refuses_bad_runs_with_field_keyed_errors_and_non_staff(host, tiny, 
     assert user_api.get("/api/v1/profiling-runs/").status_code == 200
 
 
-def test_a_gpu_host_warms_up_until_two_warmups_agree_and_a_cpu_host_once(host, tiny):
+def test_a_gpu_host_warms_up_until_two_warmups_agree_and_a_cpu_host_once(host, tiny, torch):
     """The hardware row says GPU (this VM has none: the tiny model still runs on the CPU, which is all this
     test needs): its runs keep warming up until two successive warm-ups agree within 10%."""
     from profiling.models import Hardware

@@ -5,7 +5,7 @@ import gzip
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from profiling.choices import JobStatus
+from energyweb.jobs.choices import JobStatus
 from scheduling.models import Deployment, ScheduleJob, Workload
 from scheduling.tasks import run_schedule_job
 from tests.scheduling.conftest import small_csv

@@ -3,7 +3,7 @@ Celery worker solves the job, and the result page draws every chart without cons
 
 import pytest
 
-from profiling.choices import JobStatus
+from energyweb.jobs.choices import JobStatus
 from scheduling.models import ScheduleJob, Workload
 from tests.scheduling.conftest import make_reference, small_csv
 

@@ -8,9 +8,6 @@ planned, checked and offered without a line elsewhere; the registry stays pure.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -21,7 +18,6 @@ from scheduling.planner import objective_registry, solver
 from scheduling.planner.objective_registry import ObjectiveKind, Requirement
 from scheduling.planner.types import PlanningError
 from scheduling.services import jobs
-from tests.conftest import ROOT
 from tests.solver.conftest import per_query, random_deployments, random_workload
 
 # A value for each input an objective can require, chosen feasible for random_deployments
@@ -138,12 +134,12 @@ def test_registry_refuses_duplicates_bad_senses_and_unknown_names():
         objective_registry.get(["not", "hashable"])
 
 
-def test_registry_imports_no_django():
+def test_registry_imports_no_django(run_python):
     code = ("import sys\n"
             "import scheduling.planner.objective_registry\n"
             "bad = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
             "assert not bad, bad\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = run_python("-c", code)  # a fresh interpreter: marked slow by the fixture
     assert out.returncode == 0, out.stderr
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from profiling.choices import JobStatus
+from energyweb.jobs.choices import JobStatus
 from scheduling.models import Deployment, ScheduleJob
 from scheduling.services import jobs
 from scheduling.services.workloads import import_workload

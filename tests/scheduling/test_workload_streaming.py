@@ -41,7 +41,7 @@ def test_the_decompressed_file_counts_against_the_upload_limit(media, settings):
     settings.MAX_UPLOAD_MB = 5
     settings.IMPORT_MAX_GZIP_RATIO = 100_000
     err = refused(gzip_bomb(b"input_tokens,output_tokens\n", b"100,20\n", 8), media)
-    assert "decompressed file exceeds the upload limit of 5 MB" in str(err)
+    assert "decompressed file exceeds the limit of 5 MB (ENERGYWEB_MAX_UPLOAD_MB)" in str(err)
 
 
 def test_a_field_past_the_cap_names_row_and_column(media, settings):

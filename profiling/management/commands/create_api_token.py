@@ -39,7 +39,7 @@ class Command(BaseCommand):
 
     def _remove_fresh_var_dir(self):
         """Undo the empty var dir that importing the settings just made; touch nothing older."""
-        if not getattr(settings, "VAR_DIR_CREATED_NOW", False) or settings.DATABASES["default"]["ENGINE"] != \
+        if not settings.VAR_DIR_CREATED_NOW or settings.DATABASES["default"]["ENGINE"] != \
                 "django.db.backends.sqlite3":
             return
         var = Path(settings.VAR_DIR)
