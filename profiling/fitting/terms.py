@@ -32,12 +32,18 @@ TERMS = {
 PAPER_TERMS = ("tin", "tout", "tin_tout")
 
 
-def design_matrix(terms, tin, tout) -> np.ndarray:
-    tin = np.asarray(tin, dtype=np.float64)
-    tout = np.asarray(tout, dtype=np.float64)
+def check_terms(terms):
+    """The names, or KeyError naming the unknown ones."""
     unknown = [t for t in terms if t not in TERMS]
     if unknown:
         raise KeyError(f"unknown model terms: {', '.join(unknown)}")
+    return terms
+
+
+def design_matrix(terms, tin, tout) -> np.ndarray:
+    tin = np.asarray(tin, dtype=np.float64)
+    tout = np.asarray(tout, dtype=np.float64)
+    check_terms(terms)
     return np.column_stack([TERMS[t](tin, tout) for t in terms])
 
 
