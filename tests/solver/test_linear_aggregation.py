@@ -164,3 +164,23 @@ def test_sweep_points_expand_only_when_read():
     first = results[0].assignment
     assert not callable(results[0]._assignment) and callable(results[1]._assignment)
     assert_identical(first, old_expand(objectives.aggregate(tin, tout)[3], results[0].class_counts))
+
+
+def test_single_deployment_plan_aggregates_equal_the_general_path_on_random_inputs():
+    """ClassPlan.single (one dot product per column) against the same plan built as any other."""
+    from scheduling.planner.types import ClassPlan
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        C, D = int(rng.integers(1, 3000)), int(rng.integers(1, 9))
+        count = rng.integers(0, 50, C)
+        j = int(rng.integers(0, D))
+        fast = ClassPlan.single(j, count, D)
+        plain = ClassPlan(np.full(C, j, dtype=np.int16), count, np.zeros(0, dtype=np.int64),
+                          np.zeros((0, D), dtype=np.int64))
+        for values in (None, rng.random(C) * 1e3, rng.random((C, D)) * 1e3,
+                       np.asfortranarray(rng.random((C, D)))):
+            np.testing.assert_allclose(fast.per_deployment(values), plain.per_deployment(values),
+                                       rtol=1e-12, atol=0)
+        assert fast.queries().tolist() == plain.queries().tolist()
+        np.testing.assert_array_equal(fast.dense(), plain.dense())
