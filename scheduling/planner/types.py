@@ -104,9 +104,13 @@ class ClassPlan:
             labels = self._flat["labels"] = self.choice.astype(np.intp)
         return labels
 
-    def per_deployment(self, values: np.ndarray | None = None) -> np.ndarray:
-        """(D,) sum over classes of x[c, d] * values[c, d] (values (C, D), (C,) or None = 1)."""
+    def per_deployment(self, values: np.ndarray | None = None, where: np.ndarray | None = None) -> np.ndarray:
+        """(D,) sum over classes of x[c, d] * values[c, d] (values (C, D), (C,) or None = 1),
+        counting only the (c, d) where ``where`` (a (C, D) bool array) is true, if given: the
+        same sums as with ``np.where(where, values, 0)`` without building that (C, D) array."""
         C, D = self.shape
+        if where is not None:
+            return self._per_deployment_where(values, where)
         w = self._whole_weights()
         if self.only is not None:  # equal to the general path within float rounding
             out = np.zeros(D)
@@ -121,6 +125,21 @@ class ClassPlan:
             v = self.gather(values)
             v *= w
             vs = values[self.split]
+        out = np.bincount(self._labels(), weights=v, minlength=D)
+        if self.split.size:
+            out += (self.split_x * vs).sum(axis=0)
+        return out
+
+    def _per_deployment_where(self, values, where: np.ndarray) -> np.ndarray:
+        C, D = self.shape
+        w = self._whole_weights()
+        keep = self.gather(where)
+        if values is None:
+            v, vs = np.where(keep, w, 0.0), where[self.split]
+        else:
+            v = np.where(keep, self.gather(values), 0.0)
+            v *= w
+            vs = np.where(where[self.split], values[self.split], 0.0)
         out = np.bincount(self._labels(), weights=v, minlength=D)
         if self.split.size:
             out += (self.split_x * vs).sum(axis=0)
