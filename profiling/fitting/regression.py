@@ -63,7 +63,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, stats
 
 from profiling.fitting import intervals
 from profiling.fitting import terms as term_defs
@@ -301,6 +300,8 @@ def _gram_solve(g, c, nonneg: bool) -> np.ndarray:
     r = np.sqrt(np.where(keep, w, 0.0))[:, None] * v.T
     proj = v.T @ c
     d = np.where(keep, proj / np.sqrt(np.where(keep, w, 1.0)), 0.0)
+    from scipy import optimize  # lazily: `schedule` imports this module for blocking_flag only
+
     b, _ = optimize.nnls(r, d, maxiter=50 * len(c))
     return b
 
@@ -498,6 +499,8 @@ def _held_out_covered(g, sums, b, x_out, y_out, yhat, weighting, nonneg, s2, q=N
     cov = s2 * np.linalg.pinv(g[np.ix_(free, free)])
     xf = x_out[:, free]
     coef_var = np.sum((xf @ cov) * xf, axis=1)
+    from scipy import stats  # lazily: scipy.stats costs ~1 s of every `schedule` start
+
     t = stats.t.ppf(0.5 + level / 2, n - k)
     if q is None:
         half = t * np.sqrt(np.maximum(coef_var + s2, 0.0))

@@ -99,19 +99,21 @@ def class_policies(p: Problem, seed: int = 0) -> dict[str, tuple[np.ndarray, Cal
 
     out = {"round-robin": (counted(None), round_robin), "random": (counted(random()), random)}
     for j, d in enumerate(p.deployments):
-        out[f"single:{d.key}"] = (per_class(np.full(C, j)), lambda j=j: np.full(n, j, dtype=np.int64))
+        out[f"single:{d.key}"] = (ClassPlan.single(j, p.class_count, D), lambda j=j: np.full(n, j, dtype=np.int64))
     greedy = np.argmin(p.energy, axis=1)
     out["greedy-energy"] = (per_class(greedy), lambda: greedy[p.inverse])
     best = int(np.argmax(p.accuracy))
-    out["accuracy-first"] = (per_class(np.full(C, best)), lambda: np.full(n, best, dtype=np.int64))
+    out["accuracy-first"] = (ClassPlan.single(best, p.class_count, D), lambda: np.full(n, best, dtype=np.int64))
     return out
 
 
 def baselines_for_problem(
-    p: Problem, *, seed=0, objective=PAPER_ENERGY_ACCURACY.name, zeta=0.5
+    p: Problem, *, seed=0, objective=PAPER_ENERGY_ACCURACY.name, zeta=0.5, costs=None
 ) -> dict[str, PlanResult]:
+    """``costs``: unit_costs(p, objective, zeta) when the caller has it (the plan's own)."""
     results = {}
-    costs = unit_costs(p, objective, zeta)  # once for all baselines: the same objective and zeta
+    if costs is None:
+        costs = unit_costs(p, objective, zeta)  # once for all baselines: the same objective and zeta
     for name, (x, assignment) in class_policies(p, seed).items():
         t0 = time.perf_counter()
         m = metrics(p, x)

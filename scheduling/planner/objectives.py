@@ -444,8 +444,8 @@ def metrics(p: Problem, x) -> dict:
     total_tok = float(tok.sum())
     per = {}
     if p.outside is not None and p.outside.any():
-        q_out = x.per_deployment(p.outside.astype(np.float64))
-        e_out = x.per_deployment(np.where(p.outside, p.energy, 0.0))
+        q_out = x.per_deployment(where=p.outside)
+        e_out = x.per_deployment(p.energy, where=p.outside)
     else:
         q_out = e_out = np.zeros(len(p.keys))
     e_lo = None if p.energy_low is None else x.per_deployment(p.energy_low)

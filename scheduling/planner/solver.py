@@ -165,8 +165,12 @@ def plan_problem(
     mip_gap: float = 1e-4,
     started: float | None = None,
     warm: dict | None = None,
+    costs: np.ndarray | None = None,
 ) -> PlanResult:
     """Solve one objective on an aggregated problem.
+
+    ``costs``: unit_costs(p, objective, zeta) when the caller has it already (a job plans one
+    zeta and then prices the baselines at the same zeta: one (C, D) cost matrix for both).
 
     ``warm``: a dict shared by the points of a sweep; the dual path keeps its prices
     there, so the next zeta starts from them (any prices are a valid start: the
@@ -175,7 +179,8 @@ def plan_problem(
     started = time.perf_counter() if started is None else started
     side = side_constraint(p, objective, accuracy_target, energy_budget_j)
     counts_only = side is None and not p.has_capacity
-    costs = _zeta_costs(p, objective, zeta, warm) if counts_only else unit_costs(p, objective, zeta)
+    if costs is None:
+        costs = _zeta_costs(p, objective, zeta, warm) if counts_only else unit_costs(p, objective, zeta)
     warnings = list(p.warnings)
     stats = {"queries": p.n, "classes": int(len(p.class_count)), "deployments": len(p.deployments),
              "_gap_floor": share_dual.gap_floor(costs, p.class_count)}

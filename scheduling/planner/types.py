@@ -21,7 +21,7 @@ class ClassPlan:
     per quantity instead of a (C, D) product.
     """
 
-    __slots__ = ("choice", "count", "split", "split_x", "_flat", "_w")
+    __slots__ = ("choice", "count", "split", "split_x", "_flat", "_w", "only")
 
     def __init__(self, choice: np.ndarray, count: np.ndarray, split: np.ndarray, split_x: np.ndarray):
         self.choice = choice  # (C,) deployment of each whole class (ignored for split ones)
@@ -32,6 +32,17 @@ class ClassPlan:
         # (a plan is never modified in place: from_parts and the solvers build new ones).
         self._flat = None  # {order: (C,) flat index of (c, choice[c])} into a C- or F-ordered (C, D) array
         self._w = None  # (C,) float64 queries of each whole class (0 for split ones)
+        # The one deployment every class goes to, when the plan is known to be such (a
+        # single-deployment baseline): each aggregate is then one dot product on one column.
+        self.only: int | None = None
+
+    @classmethod
+    def single(cls, j: int, count: np.ndarray, D: int) -> ClassPlan:
+        """Every class whole on deployment j."""
+        plan = cls(np.full(count.size, j, dtype=np.int16), count, np.zeros(0, dtype=np.int64),
+                   np.zeros((0, D), dtype=np.int64))
+        plan.only = int(j)
+        return plan
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -93,10 +104,19 @@ class ClassPlan:
             labels = self._flat["labels"] = self.choice.astype(np.intp)
         return labels
 
-    def per_deployment(self, values: np.ndarray | None = None) -> np.ndarray:
-        """(D,) sum over classes of x[c, d] * values[c, d] (values (C, D), (C,) or None = 1)."""
+    def per_deployment(self, values: np.ndarray | None = None, where: np.ndarray | None = None) -> np.ndarray:
+        """(D,) sum over classes of x[c, d] * values[c, d] (values (C, D), (C,) or None = 1),
+        counting only the (c, d) where ``where`` (a (C, D) bool array) is true, if given: the
+        same sums as with ``np.where(where, values, 0)`` without building that (C, D) array."""
         C, D = self.shape
+        if where is not None:
+            return self._per_deployment_where(values, where)
         w = self._whole_weights()
+        if self.only is not None:  # equal to the general path within float rounding
+            out = np.zeros(D)
+            col = w if values is None else values if values.ndim == 1 else values[:, self.only]
+            out[self.only] = w.sum() if values is None else np.dot(w, col)
+            return out
         if values is None:
             v, vs = w, 1.0
         elif values.ndim == 1:
@@ -105,6 +125,21 @@ class ClassPlan:
             v = self.gather(values)
             v *= w
             vs = values[self.split]
+        out = np.bincount(self._labels(), weights=v, minlength=D)
+        if self.split.size:
+            out += (self.split_x * vs).sum(axis=0)
+        return out
+
+    def _per_deployment_where(self, values, where: np.ndarray) -> np.ndarray:
+        C, D = self.shape
+        w = self._whole_weights()
+        keep = self.gather(where)
+        if values is None:
+            v, vs = np.where(keep, w, 0.0), where[self.split]
+        else:
+            v = np.where(keep, self.gather(values), 0.0)
+            v *= w
+            vs = np.where(where[self.split], values[self.split], 0.0)
         out = np.bincount(self._labels(), weights=v, minlength=D)
         if self.split.size:
             out += (self.split_x * vs).sum(axis=0)

@@ -11,7 +11,7 @@ Figures: docs/BENCHMARKS.md, "Intervals off the data (issue 15, item 3)".
 import numpy as np
 import pytest
 
-from profiling.fitting import intervals, regression
+from profiling.fitting import intervals, regression, terms
 from profiling.services import swing_reference
 from tests.conftest import reference_file
 
@@ -64,3 +64,40 @@ def test_the_band_grows_with_distance_when_the_form_extrapolates_badly():
     yhat, lo, hi = regression.prediction_interval(r.coefficients, r.metrics(), probe_in, np.full(4, 64.0))
     rel = (hi - lo) / 2 / yhat
     assert np.all(np.diff(rel) > 0), rel
+
+
+def test_quadratic_form_equals_the_matrix_product_on_random_terms_and_covariances():
+    """intervals.quadratic_form (expanded per term) against the plain sum((x @ cov) * x, axis=1)."""
+    rng = np.random.default_rng(7)
+    names = list(terms.TERMS)
+    for _ in range(40):
+        chosen = list(rng.choice(names, size=rng.integers(1, len(names) + 1), replace=False))
+        a = rng.normal(size=(len(chosen), len(chosen)))
+        cov = a @ a.T * 10.0 ** rng.integers(-12, 2)
+        if rng.random() < 0.3:
+            cov = cov + np.triu(rng.normal(size=cov.shape), 1)  # not symmetric: the form uses both halves
+        tin = rng.integers(0, 131072, 2000).astype(np.float64)
+        tout = rng.integers(0, 8192, 2000).astype(np.float64)
+        x = terms.design_matrix(chosen, tin, tout)
+        plain = np.sum((x @ cov) * x, axis=1)
+        fast = intervals.quadratic_form(chosen, cov, tin, tout)
+        scale = np.sum(np.abs(x @ np.abs(cov)) * np.abs(x), axis=1)  # the size of the terms summed
+        assert np.all(np.abs(fast - plain) <= 1e-12 * scale + 1e-300)
+
+
+def test_predict_term_by_term_equals_the_design_matrix_product():
+    """terms.predict (summed term by term) against the plain design_matrix @ coefficients."""
+    rng = np.random.default_rng(11)
+    names = list(terms.TERMS)
+    for _ in range(40):
+        chosen = list(rng.choice(names, size=rng.integers(1, len(names) + 1), replace=False))
+        coefs = {n: float(rng.normal() * 10.0 ** rng.integers(-12, 2)) for n in chosen}
+        tin = rng.integers(0, 131072, 2000).astype(np.float64)
+        tout = rng.integers(0, 8192, 2000).astype(np.float64)
+        x = terms.design_matrix(chosen, tin, tout)
+        plain = x @ np.array([coefs[n] for n in chosen])
+        scale = np.abs(x) @ np.abs(np.array([coefs[n] for n in chosen]))
+        assert np.all(np.abs(terms.predict(coefs, tin, tout) - plain) <= 1e-13 * scale + 1e-300)
+    assert terms.predict({"tin": 2.0}, 3, 4).tolist() == [6.0]
+    with pytest.raises(KeyError, match="bogus"):
+        terms.predict({"bogus": 1.0}, [1], [1])

@@ -52,3 +52,40 @@ def test_round_trip_and_bad_input():
     with pytest.raises(ValueError):
         s.distance([1, 2], [1])
     assert s.extrapolated_share([], []) == 0.0
+
+
+def _random_support(rng, trial):
+    """Cells on a random product grid: complete, with holes, or scattered off any grid."""
+    tins = np.unique(rng.integers(0, 5000, rng.integers(1, 9)))
+    touts = np.unique(rng.integers(0, 2000, rng.integers(1, 9)))
+    cells = np.array(_grid(tins, touts))
+    kind = trial % 3
+    if kind == 1 and len(cells) > 1:
+        cells = cells[rng.random(len(cells)) < 0.6] if len(cells) > 2 else cells[:1]
+    elif kind == 2:  # scattered: more distinct values per axis than MAX_ROWS, so the tree
+        cells = rng.integers(1, 9000, size=(200, 2))
+    return Support(cells if len(cells) else np.array([[tins[0], touts[0]]]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_distance_equals_the_k_d_tree_on_random_cells_and_queries(seed):
+    """The grid and row-by-row paths give the tree's distances exactly, on whole and fractional counts."""
+    rng = np.random.default_rng(seed)
+    paths = set()
+    for trial in range(60):
+        s = _random_support(rng, trial)
+        paths.add("grid" if s._grid is not None else "rows" if s._rows is not None else "tree")
+        tin = rng.integers(0, 40000, 3000).astype(np.float64)
+        tout = rng.integers(0, 9000, 3000).astype(np.float64)
+        if trial % 4 == 0:  # not whole numbers: the row path sorts instead of using its table
+            tout += rng.random(3000)
+        np.testing.assert_array_equal(s.distance(tin, tout), s.tree_distance(tin, tout))
+        np.testing.assert_array_equal(s.extrapolated(tin, tout), s.tree_distance(tin, tout) > s.radius + 1e-12)
+    assert paths == {"grid", "rows", "tree"}
+
+
+def test_a_complete_grid_takes_the_per_axis_path_and_a_holed_one_the_rows():
+    assert Support(_grid([8, 16, 32], [8, 16]))._grid is not None
+    holed = Support(_grid([8, 16, 32], [8, 16], missing={(32, 16)}))
+    assert holed._grid is None and holed._rows is not None
+    assert holed.distance([32], [16])[0] == pytest.approx(1.0)

@@ -164,3 +164,47 @@ def test_sweep_points_expand_only_when_read():
     first = results[0].assignment
     assert not callable(results[0]._assignment) and callable(results[1]._assignment)
     assert_identical(first, old_expand(objectives.aggregate(tin, tout)[3], results[0].class_counts))
+
+
+def test_single_deployment_plan_aggregates_equal_the_general_path_on_random_inputs():
+    """ClassPlan.single (one dot product per column) against the same plan built as any other."""
+    from scheduling.planner.types import ClassPlan
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        C, D = int(rng.integers(1, 3000)), int(rng.integers(1, 9))
+        count = rng.integers(0, 50, C)
+        j = int(rng.integers(0, D))
+        fast = ClassPlan.single(j, count, D)
+        plain = ClassPlan(np.full(C, j, dtype=np.int16), count, np.zeros(0, dtype=np.int64),
+                          np.zeros((0, D), dtype=np.int64))
+        for values in (None, rng.random(C) * 1e3, rng.random((C, D)) * 1e3,
+                       np.asfortranarray(rng.random((C, D)))):
+            np.testing.assert_allclose(fast.per_deployment(values), plain.per_deployment(values),
+                                       rtol=1e-12, atol=0)
+        assert fast.queries().tolist() == plain.queries().tolist()
+        np.testing.assert_array_equal(fast.dense(), plain.dense())
+
+
+def test_per_deployment_where_equals_the_masked_matrix_on_random_plans():
+    """per_deployment(values, where=mask) against per_deployment(np.where(mask, values, 0)),
+    on plans with split classes, whole ones and single-deployment ones."""
+    from scheduling.planner.types import ClassPlan
+
+    rng = np.random.default_rng(9)
+    for trial in range(20):
+        C, D = int(rng.integers(2, 3000)), int(rng.integers(1, 9))
+        dense = np.zeros((C, D), dtype=np.int64)
+        dense[np.arange(C), rng.integers(0, D, C)] = rng.integers(0, 40, C)
+        split = rng.random(C) < 0.05
+        dense[split] += rng.integers(0, 5, (int(split.sum()), D))
+        plans = [ClassPlan.from_dense(dense), ClassPlan.single(int(rng.integers(0, D)), dense.sum(axis=1), D)]
+        mask = rng.random((C, D)) < 0.3
+        values = rng.random((C, D)) * 10.0 ** rng.integers(-3, 4)
+        if trial % 2:
+            values = np.asfortranarray(values)
+        for plan in plans:
+            np.testing.assert_allclose(plan.per_deployment(values, where=mask),
+                                       plan.per_deployment(np.where(mask, values, 0.0)), rtol=1e-12, atol=1e-300)
+            np.testing.assert_allclose(plan.per_deployment(where=mask),
+                                       plan.per_deployment(mask.astype(np.float64)), rtol=1e-12, atol=0)

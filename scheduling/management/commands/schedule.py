@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,30 @@ from scheduling.services.deployments import DeploymentResolutionError, specs_fro
 from scheduling.services.jobs import JobParameterError, execute, summary
 from scheduling.services.plan_checks import check_plan_request
 from scheduling.services.workloads import WorkloadFileError, load_workload_arrays, parse_workload
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc keep the memory numpy frees for the next array instead of returning it.
+
+    A plan makes hundreds of short-lived arrays of one value per class or per query; glibc
+    hands each freed one back to the kernel (above its trim threshold, or mmapped), and the
+    next is faulted in again page by page: ~1/3 of the command's CPU at 10M queries was
+    system time. This process is short-lived and exits after one plan, so holding on to its
+    peak is harmless (the peak itself does not grow). Only this command: a long-lived worker
+    keeps glibc's defaults. ENERGYWEB_SCHEDULE_KEEP_MEMORY=0 turns it off (for comparisons).
+    """
+    if os.environ.get("ENERGYWEB_SCHEDULE_KEEP_MEMORY", "1") == "0":
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to tune
+        return
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    libc.mallopt(m_mmap_threshold, 32 << 20)  # glibc's largest: bigger arrays are mmapped anyway
+    libc.mallopt(m_trim_threshold, 1 << 30)
+    libc.mallopt(m_top_pad, 64 << 20)
 
 
 class Command(BaseCommand):
@@ -51,6 +76,7 @@ class Command(BaseCommand):
         raise CommandError(f"No workload named {ref!r} and no such file.")
 
     def handle(self, *args, **o):
+        _keep_freed_memory()
         try:
             entries = json.loads(Path(o["deployments"]).read_text())
         except OSError as exc:
