@@ -121,8 +121,9 @@ class Measurement(models.Model):
     # another index (Meta.indexes; the partial unique constraint, which serves "= id" and the
     # cascades since "= id" implies NOT NULL), so a second copy only slowed every import (the
     # nullable two also held a NULL entry per imported row). docs/BENCHMARKS.md, issues 10 and 18.
-    # llm has none either: its filters and PROTECT check scan the (hardware, llm, is_warmup) index
-    # (few distinct keys, deduplicated: small), measured in docs/BENCHMARKS.md, issue 18.
+    # llm has none either: the PROTECT check on an LLM without rows scans the (hardware, llm,
+    # is_warmup) index (few distinct keys, deduplicated: small); counting an LLM's rows for the
+    # "can't delete" message is a table scan (124 ms per 1M rows). docs/BENCHMARKS.md, issue 18.
     llm = models.ForeignKey(LLM, on_delete=models.PROTECT, related_name="measurements", db_index=False)
     hardware = models.ForeignKey(Hardware, on_delete=models.PROTECT, related_name="measurements", db_index=False)
     profiling_run = models.ForeignKey(
