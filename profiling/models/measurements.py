@@ -7,6 +7,7 @@ from django.db import models
 from energyweb.jobs.metered import MeteredJob
 from profiling.choices import Dtype, EnergySource, InferenceBackend, SweepDesign
 from profiling.meters.base import ENERGY_FIELDS, SOURCE_FIELDS
+from profiling.models.indexes import BrinOnPostgresIndex
 from profiling.models.inventory import LLM, Hardware
 
 
@@ -117,18 +118,23 @@ class Measurement(models.Model):
     sum of the measured components.
     """
 
-    # No index of their own for llm and profiling_run: each is the first column of
+    # No index of their own for hardware and profiling_run: each is the first column of
     # another index (Meta.indexes; the partial unique constraint, which serves "= id" and the
     # cascades since "= id" implies NOT NULL), so a second copy only slowed every import (the
-    # nullable two also held a NULL entry per imported row). docs/BENCHMARKS.md, issue 10.
+    # nullable two also held a NULL entry per imported row). docs/BENCHMARKS.md, issues 10 and 18.
+    # llm has none either: the PROTECT check on an LLM without rows scans the (hardware, llm,
+    # is_warmup) index (few distinct keys, deduplicated: small); counting an LLM's rows for the
+    # "can't delete" message is a table scan (124 ms per 1M rows). docs/BENCHMARKS.md, issue 18.
     llm = models.ForeignKey(LLM, on_delete=models.PROTECT, related_name="measurements", db_index=False)
-    hardware = models.ForeignKey(Hardware, on_delete=models.PROTECT, related_name="measurements")
+    hardware = models.ForeignKey(Hardware, on_delete=models.PROTECT, related_name="measurements", db_index=False)
     profiling_run = models.ForeignKey(
         ProfilingRun, null=True, blank=True, on_delete=models.CASCADE, related_name="measurements",
         db_index=False,
     )
+    # Indexed by BRIN on PostgreSQL (Meta.indexes): a batch's rows are COPYed contiguously.
     import_batch = models.ForeignKey(
-        ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="measurements"
+        ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="measurements",
+        db_index=False,
     )
     # A row from an executed plan is linked from scheduling (ExecutedMeasurement), never from here:
     # profiling does not depend on scheduling.
@@ -160,7 +166,10 @@ class Measurement(models.Model):
 
     class Meta:
         ordering = ["llm_id", "hardware_id", "input_tokens", "output_tokens", "iteration", "id"]
-        indexes = [models.Index(fields=["llm", "hardware", "is_warmup"])]
+        indexes = [
+            models.Index(fields=["hardware", "llm", "is_warmup"], name="measurement_hw_llm_warmup"),
+            BrinOnPostgresIndex(fields=["import_batch"], name="measurement_import_batch"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["profiling_run", "cell_index", "trial_index"],
