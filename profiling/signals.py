@@ -21,6 +21,6 @@ def _remember_pairs(sender, instance, **kwargs):
 
 @receiver(post_delete, sender=ImportBatch)
 def _mark_fits_stale(sender, instance, **kwargs):
-    from profiling.services.fitting import mark_stale
+    from profiling.services.refits import mark_stale
 
     mark_stale(getattr(instance, "_fit_pairs", set()))

@@ -137,24 +137,6 @@ def fit_pair(llm, hardware, target: str, *, forms=None, include_estimated: bool 
     return out
 
 
-def mark_stale(pairs) -> int:
-    """Mark the fitted fits of (llm_id, hardware_id) pairs stale after their data was deleted.
-
-    Unselected too, so the pair has no fit to use until it is refitted; the refit is
-    queued (after commit) for pairs that still have measurements.
-    """
-    from profiling.choices import FitSource
-    from profiling.models import EnergyModelFit, Measurement
-    from profiling.services.refits import request_refit
-
-    marked = 0
-    for llm_id, hardware_id in sorted(pairs):
-        marked += EnergyModelFit.objects.filter(llm_id=llm_id, hardware_id=hardware_id, source=FitSource.FITTED,
-                                                is_stale=False).update(is_stale=True, is_selected=False)
-        if Measurement.objects.filter(llm_id=llm_id, hardware_id=hardware_id).exists():
-            request_refit(llm_id, hardware_id, reason="measurements deleted")
-    return marked
-
 
 def pairs_with_measurements():
     """(llm, hardware) pairs that have at least one measurement, ordered by name."""

@@ -304,9 +304,9 @@ def _request_refit(run, inline: bool = False) -> None:
     """
     estimated = _source_summary(run)["estimated"]
     if inline:
-        from profiling.tasks import refit_pair
+        from profiling.services.refits import refit_now
 
-        refit_pair(run.llm_id, run.hardware_id, include_estimated=estimated)
+        refit_now(run.llm, run.hardware, include_estimated=estimated)
         return
     from profiling.services.refits import request_refit
 

@@ -59,3 +59,21 @@ def run_body(job, handle) -> None:
     handle.progress(1)
     result = refit_now(job.llm, job.hardware, include_estimated=job.include_estimated)
     handle.finish(steps_done=2, result=result)
+
+
+def mark_stale(pairs) -> int:
+    """Mark the fitted fits of (llm_id, hardware_id) pairs stale after their data was deleted.
+
+    Unselected too, so the pair has no fit to use until it is refitted; the refit is
+    queued (after commit) for pairs that still have measurements.
+    """
+    from profiling.choices import FitSource
+    from profiling.models import EnergyModelFit, Measurement
+
+    marked = 0
+    for llm_id, hardware_id in sorted(pairs):
+        marked += EnergyModelFit.objects.filter(llm_id=llm_id, hardware_id=hardware_id, source=FitSource.FITTED,
+                                                is_stale=False).update(is_stale=True, is_selected=False)
+        if Measurement.objects.filter(llm_id=llm_id, hardware_id=hardware_id).exists():
+            request_refit(llm_id, hardware_id, reason="measurements deleted")
+    return marked
