@@ -13,7 +13,13 @@ its time limit before proving optimality): what it found depends on how far SCIP
 before the clock ran out (the base commit gave three different answers in three runs on
 the loaded box for one such case). Those rows are counted and named (-v) as clock-bound.
 
-Usage: python benchmarks/planner_fingerprint.py [-v]   (-v: one hash per case)
+Usage: python benchmarks/planner_fingerprint.py [-v] [--dump FILE]   (-v: one hash per case)
+       python benchmarks/planner_fingerprint.py --compare OLD NEW
+
+--dump keeps the answers themselves (a pickle); --compare reads two dumps and says, per case,
+whether anything but float rounding changed (assignments, statuses, messages, integers) and the
+largest relative difference of the floats: the test for a change that is meant to move the
+planner's answers by rounding only (a faster summation order), where the hashes must differ.
 """
 
 # The lambdas below run at once inside _guard, so late binding of the loop variables cannot bite.
@@ -197,7 +203,73 @@ def _mip(r) -> dict:
             "variables": r.variables}
 
 
+def _diff(a, b, path="") -> tuple[list[str], float]:
+    """(what differs beyond float rounding, largest relative float difference) between two answers."""
+    if isinstance(a, (float, np.floating)) and isinstance(b, (float, np.floating)):
+        a, b = float(a), float(b)
+        if a == b or (np.isnan(a) and np.isnan(b)):
+            return [], 0.0
+        return [], abs(a - b) / max(abs(a), abs(b), 1e-300)
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        if a.shape != b.shape or a.dtype.kind != b.dtype.kind:
+            return [f"{path}: array shape/kind"], 0.0
+        if a.dtype.kind == "f":
+            scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-300)
+            rel = np.where(a == b, 0.0, np.abs(a - b) / scale)
+            return [], float(rel.max()) if rel.size else 0.0
+        return ([] if np.array_equal(a, b) else [f"{path}: array values"]), 0.0
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return [f"{path}: keys {sorted(set(a) ^ set(b), key=str)}"], 0.0
+        out, worst = [], 0.0
+        for k in a:
+            if isinstance(k, str) and ("seconds" in k or k in VOLATILE_STATS):
+                continue
+            o, w = _diff(a[k], b[k], f"{path}.{k}")
+            out += o
+            worst = max(worst, w)
+        return out, worst
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if len(a) != len(b):
+            return [f"{path}: length"], 0.0
+        out, worst = [], 0.0
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            o, w = _diff(x, y, f"{path}[{i}]")
+            out += o
+            worst = max(worst, w)
+        return out, worst
+    return ([] if a == b else [f"{path}: {a!r} != {b!r}"[:200]]), 0.0
+
+
+def compare(old_path: str, new_path: str) -> int:
+    import pickle
+
+    old = dict(pickle.loads(Path(old_path).read_bytes()))
+    new = dict(pickle.loads(Path(new_path).read_bytes()))
+    changed, worst_all, rounded = 0, 0.0, 0
+    for name in sorted(set(old) | set(new)):
+        if name not in old or name not in new:
+            print(f"only in one: {name}")
+            changed += 1
+            continue
+        a, b = old[name], new[name]
+        if '"feasible"' in json.dumps(_canon(a), default=str):
+            continue  # clock-bound (module doc)
+        diffs, worst = _diff(a, b)
+        worst_all = max(worst_all, worst)
+        rounded += worst > 0
+        if diffs:
+            changed += 1
+            print(f"CHANGED {name}: {'; '.join(diffs[:3])}")
+    print(f"cases {len(old)}: {changed} changed beyond float rounding, {rounded} differ by rounding only, "
+          f"largest relative float difference {worst_all:.3g}")
+    return 1 if changed else 0
+
+
 def main() -> int:
+    if "--compare" in sys.argv:
+        i = sys.argv.index("--compare")
+        return compare(sys.argv[i + 1], sys.argv[i + 2])
     verbose = "-v" in sys.argv
     t0, c0 = time.perf_counter(), time.process_time()
     rows = run()
@@ -221,6 +293,10 @@ def main() -> int:
     for part, h in parts.items():
         print(f"  {part:14} {h.hexdigest()}")
     print(f"wall {time.perf_counter() - t0:.1f} s, cpu {time.process_time() - c0:.1f} s")
+    if "--dump" in sys.argv:
+        import pickle
+
+        Path(sys.argv[sys.argv.index("--dump") + 1]).write_bytes(pickle.dumps(rows))
     return 0
 
 
