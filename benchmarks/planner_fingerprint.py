@@ -203,18 +203,23 @@ def _mip(r) -> dict:
             "variables": r.variables}
 
 
+# Relative differences are taken against at least this much: a proven gap of 4e-16 against 0
+# is rounding, not a 100% change.
+FLOAT_FLOOR = 1e-9
+
+
 def _diff(a, b, path="") -> tuple[list[str], float]:
     """(what differs beyond float rounding, largest relative float difference) between two answers."""
     if isinstance(a, (float, np.floating)) and isinstance(b, (float, np.floating)):
         a, b = float(a), float(b)
         if a == b or (np.isnan(a) and np.isnan(b)):
             return [], 0.0
-        return [], abs(a - b) / max(abs(a), abs(b), 1e-300)
+        return [], abs(a - b) / max(abs(a), abs(b), FLOAT_FLOOR)
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
         if a.shape != b.shape or a.dtype.kind != b.dtype.kind:
             return [f"{path}: array shape/kind"], 0.0
         if a.dtype.kind == "f":
-            scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-300)
+            scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), FLOAT_FLOOR)
             rel = np.where(a == b, 0.0, np.abs(a - b) / scale)
             return [], float(rel.max()) if rel.size else 0.0
         return ([] if np.array_equal(a, b) else [f"{path}: array values"]), 0.0
