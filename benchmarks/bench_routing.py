@@ -53,7 +53,7 @@ WRONG = 0.7  # the biased model predicts 70% of the true energy: 30% wrong
 def seeded_specs():
     from django.core.management import call_command
 
-    from scheduling.services.deployments import spec_from_entry
+    from scheduling.models.deployment_specs import spec_from_entry
 
     call_command("seed_reference", stdout=StringIO())
     return [spec_from_entry({"llm": n, "hardware": SYSTEM}) for n in PUBLISHED]

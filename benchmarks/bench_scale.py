@@ -94,8 +94,8 @@ def django_child(step: str, workload: str) -> None:
     from django.test import Client
 
     from scheduling.models import ScheduleJob, Workload
+    from scheduling.models.deployment_specs import spec_to_json
     from scheduling.services import jobs
-    from scheduling.services.deployments import spec_to_json
     from scheduling.tasks import run_schedule_job
 
     wl = Workload.objects.get(name=workload)

@@ -52,7 +52,7 @@ def kwh(j: float) -> str:
 def valid_deployments(names):
     from django.core.management import call_command
 
-    from scheduling.services.deployments import spec_from_entry
+    from scheduling.models.deployment_specs import spec_from_entry
 
     call_command("seed_reference", stdout=StringIO())
     return [spec_from_entry({"llm": n, "hardware": SYSTEM}) for n in names]

@@ -29,9 +29,9 @@ from energyweb.permissions import AuthenticatedMayPost, ReadAuthenticatedWriteSt
 from energyweb.validation import FieldError, json_depth_exceeds
 from scheduling.choices import Objective
 from scheduling.models import Deployment, RoutingPolicy, Workload
+from scheduling.models.deployment_specs import DeploymentResolutionError, spec_for_deployment
 from scheduling.planner.types import PlanningError
 from scheduling.services import routing
-from scheduling.services.deployments import DeploymentResolutionError, spec_for_deployment
 from scheduling.services.plan_checks import check_deployments
 
 

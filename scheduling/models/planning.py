@@ -178,7 +178,7 @@ class Deployment(models.Model):
             elif fit is not None:
                 errors[field] = "Leave empty unless the choice is a specific fit."
         if not errors and self.llm_id and self.hardware_id:
-            from scheduling.services.deployments import DeploymentResolutionError, spec_for_deployment
+            from scheduling.models.deployment_specs import DeploymentResolutionError, spec_for_deployment
 
             try:
                 spec_for_deployment(self)

@@ -280,7 +280,7 @@ def _quantiles(pts, seen, n_buckets: int) -> np.ndarray:
 
 
 def _spec_from_json(data: dict) -> DeploymentSpec:
-    # As scheduling.services.deployments.spec_from_json, which this pure package cannot import
+    # As scheduling.models.deployment_specs.spec_from_json, which this pure package cannot import
     # (it sits beside the ORM lookups): JSON turned the tuples into lists.
     data = dict(data)
     for key in ("tin_range", "tout_range"):

@@ -23,13 +23,13 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from energyweb.jobs import service as job_service
 from energyweb.validation import INT64_MAX, FieldError, boolean_field, number_field, whole_field
+from scheduling.models.deployment_specs import spec_for_deployment, spec_from_json, spec_to_json
 from scheduling.planner import objective_registry
 from scheduling.planner import solver as solver_service
 from scheduling.planner.baselines import baselines_for_problem
 from scheduling.planner.npzstream import NpzArray, write_rows
 from scheduling.planner.objectives import build_problem, unit_costs
 from scheduling.planner.types import ClassPlan, DeploymentSpec, PlanningError
-from scheduling.services.deployments import spec_for_deployment, spec_from_json, spec_to_json
 from scheduling.services.workloads import log_bins
 
 log = logging.getLogger(__name__)

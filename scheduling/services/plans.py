@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from scheduling.models.deployment_specs import DeploymentResolutionError
 from scheduling.services import jobs
-from scheduling.services.deployments import DeploymentResolutionError
 from scheduling.services.plan_checks import check_deployments, check_job_quota
 
 

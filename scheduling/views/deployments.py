@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 from energyweb.permissions import is_staff, require_staff, staff_required
 from scheduling.forms import DeploymentForm
 from scheduling.models import Deployment
-from scheduling.services.deployments import (
+from scheduling.models.deployment_specs import (
     DeploymentResolutionError,
     spec_for_deployment,
 )

@@ -20,10 +20,10 @@ from django.views.decorators.http import require_POST
 from energyweb.csvsafe import safe_cell
 from energyweb.validation import FieldError
 from scheduling.models import Deployment, RoutingPolicy, Workload
+from scheduling.models.deployment_specs import DeploymentResolutionError, spec_for_deployment
 from scheduling.planner.types import PlanningError
 from scheduling.routing.buckets import label
 from scheduling.services import routing
-from scheduling.services.deployments import DeploymentResolutionError, spec_for_deployment
 from scheduling.services.plan_checks import check_deployments
 
 

@@ -15,8 +15,8 @@ from profiling.choices import FitForm, FitSource
 from profiling.fitting import regression
 from profiling.models import EnergyModelFit
 from profiling.services import fitting
+from scheduling.models.deployment_specs import DeploymentResolutionError, resolve_fit, spec_from_entry
 from scheduling.planner.solver import plan
-from scheduling.services.deployments import DeploymentResolutionError, resolve_fit, spec_from_entry
 from tests.fitting.conftest import add_grid
 
 

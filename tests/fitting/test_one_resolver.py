@@ -6,7 +6,7 @@ import pytest
 from profiling.choices import FitSource
 from profiling.models import EnergyModelFit
 from profiling.services import fitting
-from scheduling.services.deployments import DeploymentResolutionError, resolve_fit
+from scheduling.models.deployment_specs import DeploymentResolutionError, resolve_fit
 
 pytestmark = pytest.mark.django_db
 COEFS = {"tin": 0.1, "tout": 2.0, "tin_tout": 1e-3}

@@ -10,7 +10,7 @@ from profiling.choices import FitSource
 from profiling.models import EnergyModelFit, ImportBatch
 from profiling.services import fitting
 from profiling.services.measurement_import import import_measurements
-from scheduling.services.deployments import DeploymentResolutionError, resolve_fit
+from scheduling.models.deployment_specs import DeploymentResolutionError, resolve_fit
 from tests.fitting.conftest import GRID, energy_of
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -22,9 +22,9 @@ from scheduling.models import (
     RoutingPolicy,
     ScheduleJob,
 )
+from scheduling.models.deployment_specs import specs_from_entries
 from scheduling.routing.buckets import bucket_of
 from scheduling.services import routing
-from scheduling.services.deployments import specs_from_entries
 from tests.scheduling.conftest import SWING
 
 

@@ -13,7 +13,7 @@ from django.db import connections
 from rest_framework.authtoken.models import Token
 
 from energyweb import asgi
-from scheduling.services.deployments import spec_for_deployment
+from scheduling.models.deployment_specs import spec_for_deployment
 from scheduling.services.reference_deployments import ensure_reference_deployments
 from scheduling.services.routing import make_policy
 

@@ -7,7 +7,7 @@ from profiling.choices import FitForm, FitSource, FitTarget
 from profiling.models import EnergyModelFit
 from scheduling.choices import FitChoice
 from scheduling.models import Deployment
-from scheduling.services.deployments import (
+from scheduling.models.deployment_specs import (
     DeploymentResolutionError,
     spec_for_deployment,
     spec_from_entry,

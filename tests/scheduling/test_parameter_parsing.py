@@ -4,8 +4,8 @@ and every service error that names a field is a FieldError, so one handler maps 
 import pytest
 
 from energyweb.validation import FieldError
+from scheduling.models.deployment_specs import DeploymentResolutionError
 from scheduling.services import jobs
-from scheduling.services.deployments import DeploymentResolutionError
 from scheduling.services.generator import GeneratorError, parse_distribution
 from scheduling.services.workloads import WorkloadFileError
 

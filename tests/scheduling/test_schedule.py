@@ -204,7 +204,7 @@ def test_schedule_refuses_free_queries_and_reports_extrapolation(tmp_path, refer
 def test_job_results_do_not_depend_on_deployment_order(reference):
     """The browser and the API listed the same deployments in different orders and got different
     plans; the job path now gives the same plan and baselines, at zeta 1 (ties) as well."""
-    from scheduling.services.deployments import spec_from_entry
+    from scheduling.models.deployment_specs import spec_from_entry
 
     specs = [spec_from_entry({"llm": n, "hardware": SWING}) for n in ("Llama-2 (7B)", "Llama-2 (13B)", "Llama-2 (70B)")]
     rng = np.random.default_rng(5)

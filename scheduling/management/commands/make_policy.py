@@ -6,10 +6,10 @@ from django.core.management.base import BaseCommand, CommandError
 from energyweb.validation import FieldError
 from scheduling.choices import Objective
 from scheduling.models import Workload
+from scheduling.models.deployment_specs import DeploymentResolutionError, specs_from_entries
 from scheduling.planner.types import PlanningError
 from scheduling.routing import predictors
 from scheduling.services import routing
-from scheduling.services.deployments import DeploymentResolutionError, specs_from_entries
 from scheduling.services.plan_checks import check_plan_request
 
 

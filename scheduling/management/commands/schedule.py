@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from scheduling.choices import Objective
 from scheduling.models import Workload
+from scheduling.models.deployment_specs import DeploymentResolutionError, specs_from_entries
 from scheduling.planner.types import PlanningError
-from scheduling.services.deployments import DeploymentResolutionError, specs_from_entries
 from scheduling.services.jobs import JobParameterError, execute, summary
 from scheduling.services.plan_checks import check_plan_request
 from scheduling.services.workloads import WorkloadFileError, load_workload_arrays, parse_workload

@@ -6,6 +6,9 @@ planning by cross-validation among the physically valid forms), ``published``
 (the reference catalogue, only when chosen explicitly; its validity warnings
 travel with the plan) or a specific fit by id. A fit that is not identifiable or
 is stale (made from deleted measurements) is refused.
+
+It lives beside the models because ``Deployment.clean()`` validates through it: in services it
+made scheduling.models and scheduling.services import each other (README "Layers").
 """
 
 from __future__ import annotations
