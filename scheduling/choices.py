@@ -11,9 +11,9 @@ class FitChoice(models.TextChoices):
     SPECIFIC = "specific", "A specific fit"
 
 
-# The model field's, the form's and the API's choices, from the objective registry: a new
-# objective is declared there once (a changed label or a new one needs a migration of the
-# fields' choices, as any TextChoices change does).
+# The objective registry as an enum, for code that names an objective (command defaults, tests).
+# The model fields read their choices from the registry itself (a callable), so a new objective
+# needs no migration; this enum holds the objectives registered when it is imported.
 Objective = models.TextChoices(
     "Objective", [(k.name.upper().replace("-", "_"), (k.name, k.label)) for k in objective_registry.all_kinds()])
 

@@ -156,3 +156,28 @@ def test_an_objective_declared_affine_in_zeta_is_affine(kind):
     a, b = kind.cost(inputs, 0.0), kind.cost(inputs, 1.0) - kind.cost(inputs, 0.0)
     for zeta in (0.0, 0.13, 0.5, 0.77, 1.0):
         np.testing.assert_allclose(kind.cost(inputs, zeta), a + zeta * b, rtol=1e-12, atol=1e-12)
+
+
+def test_a_new_objective_needs_no_migration(extra_objective, db):
+    """The model fields read their choices from the registry (a callable): registering an objective
+    changes what the fields accept and offer, and makemigrations finds nothing to write."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    for model in (ScheduleJob, RoutingPolicy):
+        field = model._meta.get_field("objective")
+        assert (extra_objective.name, extra_objective.label) in field.choices
+        assert field.clean(extra_objective.name, None) == extra_objective.name  # choices validated
+    out = StringIO()
+    call_command("makemigrations", "scheduling", check=True, dry_run=True, stdout=out)
+    assert "No changes detected" in out.getvalue()
+
+
+def test_the_models_refuse_an_unregistered_objective_naming_the_choices():
+    from django.core.exceptions import ValidationError
+
+    job = ScheduleJob(objective="no-such-objective")
+    with pytest.raises(ValidationError) as info:
+        job.clean()
+    assert "paper-energy-accuracy" in info.value.message_dict["objective"][0]
