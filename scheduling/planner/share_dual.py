@@ -302,6 +302,28 @@ def _flow(tail_class, head_dep, cost, supply, lo, hi, D) -> np.ndarray:
     return smcf.flows(np.arange(tail_class.size)).astype(np.int64)
 
 
+def exchange_potentials(w: np.ndarray, q: np.ndarray, lo, hi) -> np.ndarray:
+    """Prices mu: shortest-path potentials on an exchange graph of D deployments and a slack node.
+
+    ``w[d, d']`` (d, d' < D) is the cheapest move of one query from d to d'; this sets the slack
+    node's arcs (room above lo, below hi, at the counts ``q``) in place and runs Bellman-Ford
+    from every node at once. At an optimal plan the graph has no negative cycle and the
+    distances are optimal dual prices. One construction for the planner's certificate
+    (solver._dual_bound), the near-tie flow, whole plans, and the router's capped table.
+    """
+    D = w.shape[0] - 1
+    s = D
+    w[s, :D] = np.where(q > lo, 0.0, np.inf)
+    w[:D, s] = np.where(q < hi, 0.0, np.inf)
+    dist = np.zeros(D + 1)
+    for _ in range(D + 2):
+        new = np.minimum(dist, (dist[:, None] + w).min(axis=0))
+        if np.array_equal(new, dist):
+            break
+        dist = new
+    return dist[:D] - dist[s]
+
+
 def _potentials(costs, rows, cand, x_f, plan, lo, hi) -> np.ndarray:
     """Prices mu from shortest paths on the exchange graph of the free classes' flow.
 
@@ -313,7 +335,6 @@ def _potentials(costs, rows, cand, x_f, plan, lo, hi) -> np.ndarray:
     costs_f = costs[rows]
     q = plan.queries()
     D = costs_f.shape[1]
-    s = D
     w = np.full((D + 1, D + 1), np.inf)
     allowed = np.where(cand, costs_f, np.inf)
     for d in range(D):
@@ -321,15 +342,7 @@ def _potentials(costs, rows, cand, x_f, plan, lo, hi) -> np.ndarray:
         if used.any():
             w[d, :D] = (allowed[used] - costs_f[used, d][:, None]).min(axis=0)
     np.fill_diagonal(w, np.inf)
-    w[s, :D] = np.where(q > lo, 0.0, np.inf)
-    w[:D, s] = np.where(q < hi, 0.0, np.inf)
-    dist = np.zeros(D + 1)
-    for _ in range(D + 2):
-        new = np.minimum(dist, (dist[:, None] + w).min(axis=0))
-        if np.array_equal(new, dist):
-            break
-        dist = new
-    return dist[:D] - dist[s]
+    return exchange_potentials(w, q, lo, hi)
 
 
 def exchange_prices(costs: np.ndarray, rows, cand, x_f, plan: ClassPlan, lo, hi) -> np.ndarray:
@@ -358,16 +371,7 @@ def exchange_prices(costs: np.ndarray, rows, cand, x_f, plan: ClassPlan, lo, hi)
             w[d, :D] = np.minimum(w[d, :D], costs[c] - costs[c, d])
     np.fill_diagonal(w, np.inf)
     q = plan.queries()
-    s = D
-    w[s, :D] = np.where(q > lo, 0.0, np.inf)
-    w[:D, s] = np.where(q < hi, 0.0, np.inf)
-    dist = np.zeros(D + 1)
-    for _ in range(D + 2):
-        new = np.minimum(dist, (dist[:, None] + w).min(axis=0))
-        if np.array_equal(new, dist):
-            break
-        dist = new
-    return dist[:D] - dist[s]
+    return exchange_potentials(w, q, lo, hi)
 
 
 def _flow_all(costs, counts, lo, hi):

@@ -341,7 +341,6 @@ def _dual_bound(p: Problem, costs: np.ndarray, x: np.ndarray) -> float:
     costs shows up honestly as a gap.
     """
     C, D = costs.shape
-    s = D
     w = np.full((D + 1, D + 1), np.inf)
     for d in range(D):
         used = x[:, d] > 0
@@ -350,15 +349,7 @@ def _dual_bound(p: Problem, costs: np.ndarray, x: np.ndarray) -> float:
             w[d, :D] = (sub - sub[:, [d]]).min(axis=0)
     np.fill_diagonal(w, np.inf)
     q = x.sum(axis=0)
-    w[s, :D] = np.where(q > p.lo, 0.0, np.inf)
-    w[:D, s] = np.where(q < p.hi, 0.0, np.inf)
-    dist = np.zeros(D + 1)
-    for _ in range(D + 2):
-        new = np.minimum(dist, (dist[:, None] + w).min(axis=0))
-        if np.array_equal(new, dist):
-            break
-        dist = new
-    mu = dist[:D] - dist[s]
+    mu = share_dual.exchange_potentials(w, q, p.lo, p.hi)
     per_class = (costs - mu[None, :]).min(axis=1)
     return float(np.dot(p.class_count, per_class) + np.minimum(mu * p.lo, mu * p.hi).sum())
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from scheduling.planner import objective_registry
 from scheduling.planner.objectives import Problem, unit_costs
+from scheduling.planner.share_dual import exchange_potentials
 
 from .buckets import bucket_edges
 from .predictors import Points
@@ -28,7 +29,6 @@ def dual_prices(p: Problem, costs: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Prices mu of the per-deployment count rows at an optimal x (as solver._dual_bound computes them),
     with the paper's one-query bounds taken as slack."""
     C, D = costs.shape
-    s = D
     w = np.full((D + 1, D + 1), np.inf)
     for d in range(D):
         used = x[:, d] > 0
@@ -41,15 +41,7 @@ def dual_prices(p: Problem, costs: np.ndarray, x: np.ndarray) -> np.ndarray:
     # stream meets them with its first queries, so they must not steer every capped query.
     lo = np.where(p.lo <= 1, 0, p.lo)
     hi = np.where(p.hi >= p.n - 1, p.n, p.hi)
-    w[s, :D] = np.where(q > lo, 0.0, np.inf)
-    w[:D, s] = np.where(q < hi, 0.0, np.inf)
-    dist = np.zeros(D + 1)
-    for _ in range(D + 2):
-        new = np.minimum(dist, (dist[:, None] + w).min(axis=0))
-        if np.array_equal(new, dist):
-            break
-        dist = new
-    return dist[:D] - dist[s]
+    return exchange_potentials(w, q, lo, hi)
 
 
 def cap_table(bp: Problem, x: np.ndarray, pts: Points, seen: np.ndarray, n_buckets: int, factor: np.ndarray,
