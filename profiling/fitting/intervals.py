@@ -99,18 +99,19 @@ def beyond_support(support_json: dict | None, tin, tout) -> tuple[np.ndarray, np
     return np.maximum(d - support.radius, 0.0), d > support.radius + 1e-12
 
 
-def quadratic_form(cov_terms, cov: np.ndarray, tin, tout) -> np.ndarray:
+def quadratic_form(cov_terms, cov: np.ndarray, tin, tout, columns: dict | None = None) -> np.ndarray:
     """x' cov x per query, x = the terms of (tin, tout): the variance of the fitted mean.
 
     Expanded over the term columns (sum_a cov_aa x_a^2 + 2 sum_a<b cov_ab x_a x_b) instead of
     ``np.sum((x @ cov) * x, axis=1)``: a (n, 3) @ (3, 3) product takes numpy's slow small-matrix
     path, ~0.1 s per million rows against ~0.01 s for these few vector operations. Equal within
-    float rounding (tests/fitting compare the two on random inputs).
+    float rounding (tests/fitting compare the two on random inputs). ``columns``: the term cache
+    of ``terms.column`` for these same arrays.
     """
     tin = np.atleast_1d(np.asarray(tin, dtype=np.float64))
     tout = np.atleast_1d(np.asarray(tout, dtype=np.float64))
     cov = np.asarray(cov, dtype=np.float64).reshape(len(cov_terms), len(cov_terms))
-    cols = [terms.TERMS[t](tin, tout) for t in terms.check_terms(cov_terms)]
+    cols = [terms.column(t, tin, tout, columns) for t in terms.check_terms(cov_terms)]
     out = np.zeros(np.broadcast_shapes(tin.shape, tout.shape))
     for a, xa in enumerate(cols):
         # The row a of the (symmetrised) form: cov_aa x_a + sum_b>a (cov_ab + cov_ba) x_b.
@@ -121,21 +122,24 @@ def quadratic_form(cov_terms, cov: np.ndarray, tin, tout) -> np.ndarray:
     return out
 
 
-def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.95, reach=None):
+def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.95, reach=None, yhat=None,
+                        columns: dict | None = None):
     """(yhat, lower, upper) arrays; lower/upper None when the fit carries no covariance.
 
     The band widens with the distance of each query from the fit's measured cells
     (metrics["support"], metrics["kappa"]): the module docstring says how and why.
-    ``reach``: ``beyond_support``'s answer for these queries when the caller has it already.
+    ``reach``: ``beyond_support``'s answer for these queries when the caller has it already;
+    ``yhat``: ``terms.predict(coefs, tin, tout)`` likewise; ``columns``: the term cache of
+    ``terms.column`` for these same (float64) arrays.
     """
     tin = np.asarray(tin, dtype=np.float64)
     tout = np.asarray(tout, dtype=np.float64)
-    yhat = terms.predict(coefs, tin, tout)
+    yhat = terms.predict(coefs, tin, tout, columns) if yhat is None else yhat
     cov, cov_terms = metrics.get("cov"), metrics.get("cov_terms") or []
     sigma2, df = metrics.get("sigma2"), metrics.get("df_resid") or 0
     if not cov or sigma2 is None or df <= 0:
         return yhat, None, None
-    coef_var = np.maximum(quadratic_form(cov_terms, np.asarray(cov, dtype=np.float64), tin, tout), 0.0)
+    coef_var = np.maximum(quadratic_form(cov_terms, np.asarray(cov, dtype=np.float64), tin, tout, columns), 0.0)
     # Student t quantile (scipy.stats.t.ppf) from scipy.special: importing scipy.stats cost
     # ~0.5 s of every `schedule` run and worker start, for this one number.
     t = float(stdtrit(df, 0.5 + level / 2))

@@ -44,8 +44,25 @@ def design_matrix(terms, tin, tout) -> np.ndarray:
     return np.column_stack([TERMS[t](tin, tout) for t in terms])
 
 
-def predict(coefficients: dict[str, float], tin, tout) -> np.ndarray:
-    """Evaluate ``sum(coef * term)`` for arrays of token counts."""
+def column(name: str, tin, tout, columns: dict | None = None) -> np.ndarray:
+    """The term ``name`` of (tin, tout); kept in ``columns`` (a dict) when given, so that the
+    callers evaluating several models on the same arrays compute each term once (the planner
+    evaluates ~20 models and bands on 2M classes: ``decode_sq`` alone is five array passes).
+    The arrays returned are shared: callers must not write into them."""
+    if columns is None:
+        return TERMS[name](tin, tout)
+    col = columns.get(name)
+    if col is None:
+        col = columns[name] = TERMS[name](tin, tout)
+    return col
+
+
+def predict(coefficients: dict[str, float], tin, tout, columns: dict | None = None) -> np.ndarray:
+    """Evaluate ``sum(coef * term)`` for arrays of token counts.
+
+    ``columns``: a dict caching the terms of these same (tin, tout) arrays across calls
+    (see ``column``); the result is bit-identical with or without it.
+    """
     names = check_terms(list(coefficients))
     tin = np.atleast_1d(np.asarray(tin, dtype=np.float64))
     tout = np.atleast_1d(np.asarray(tout, dtype=np.float64))
@@ -56,6 +73,6 @@ def predict(coefficients: dict[str, float], tin, tout) -> np.ndarray:
     # @ coefs`` within float rounding (tests/fitting/test_interval_shifts.py compares them).
     out = None
     for name in names:
-        term = TERMS[name](tin, tout) * float(coefficients[name])
+        term = column(name, tin, tout, columns) * float(coefficients[name])
         out = term if out is None else np.add(out, term, out=out)
     return out

@@ -312,11 +312,14 @@ def _beyond(support: dict, fin, fout, cache: dict):
     return cache[key]
 
 
-def _energy_bands(deployments, ctin, ctout, energy, cache=None) -> tuple[np.ndarray, np.ndarray] | None:
+def _energy_bands(deployments, ctin, ctout, energy, cache=None, predicted=None,
+                  columns: dict | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """(C, D) lower and upper 95% bounds of each class's energy, or None when a model has no interval.
 
     The plan's total sums the bounds (errors of one model are systematic, not independent
     across queries: a form that is 15% high at 2,048 tokens is 15% high for every such query).
+    ``predicted``: the (C, D) energy predictions before clamping, when the caller has them;
+    ``columns``: the term cache (``terms.column``) of the float64 class token counts.
     """
     if not deployments or any(d.energy_interval is None for d in deployments):
         return None
@@ -326,7 +329,9 @@ def _energy_bands(deployments, ctin, ctout, energy, cache=None) -> tuple[np.ndar
     for j, d in enumerate(deployments):
         sup = d.energy_interval.get("support")
         reach = _beyond(sup, fin, fout, cache) if sup and sup.get("cells") else None
-        _, low, high = intervals.prediction_interval(d.energy_coefs, d.energy_interval, fin, fout, reach=reach)
+        yhat = None if predicted is None else predicted[:, j]
+        _, low, high = intervals.prediction_interval(d.energy_coefs, d.energy_interval, fin, fout, reach=reach,
+                                                     yhat=yhat, columns=columns)
         if low is None:
             return None
         # The planner may have clamped a prediction (allow_clamping): keep the band around it.
@@ -358,13 +363,16 @@ def build_problem(
     n = int(counts.sum())
     warnings: list[str] = [f"{d.key}: {note}" for d in deployments for note in d.model_notes]
     fin, fout = ctin.astype(np.float64), ctout.astype(np.float64)
-    energy = np.column_stack([terms.predict(d.energy_coefs, fin, fout) for d in deployments])
-    runtime = np.column_stack([terms.predict(d.runtime_coefs, fin, fout) for d in deployments])
-    energy = _clamped(energy, deployments, "energy", counts, warnings, allow_clamping)
+    # Every model and band is a sum over the same few terms of the classes: each term once.
+    columns: dict = {}
+    predicted = np.column_stack([terms.predict(d.energy_coefs, fin, fout, columns) for d in deployments])
+    runtime = np.column_stack([terms.predict(d.runtime_coefs, fin, fout, columns) for d in deployments])
+    energy = _clamped(predicted, deployments, "energy", counts, warnings, allow_clamping)
     runtime = _clamped(runtime, deployments, "runtime", counts, warnings, allow_clamping)
     distances: dict = {}  # nearest-cell distances per support, shared by the two calls below
     outside = _outside_range(deployments, ctin, ctout, counts, warnings, distances)
-    bands = _energy_bands(deployments, ctin, ctout, energy, distances)
+    bands = _energy_bands(deployments, ctin, ctout, energy, distances, predicted, columns)
+    del predicted, columns, distances
     lo, hi = share_bounds(deployments, n, paper_default_shares, warnings)
 
     if deadline_s is not None and not (deadline_s > 0):
