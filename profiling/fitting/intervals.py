@@ -29,10 +29,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import numpy as np
-from scipy.special import stdtrit
 
 from profiling.fitting import terms
 from profiling.fitting.support import Support, cell_index
+from profiling.fitting.t_quantiles import T975
 
 # Quantile of the per-cell excess-per-distance ratios taken as κ (a 95% interval).
 KAPPA_QUANTILE = 0.95
@@ -99,6 +99,20 @@ def beyond_support(support_json: dict | None, tin, tout) -> tuple[np.ndarray, np
     return np.maximum(d - support.radius, 0.0), d > support.radius + 1e-12
 
 
+def t_quantile(df, p: float) -> float:
+    """Student t quantile (scipy.stats.t.ppf), bit-equal to ``float(scipy.special.stdtrit(df, p))``.
+
+    The 95% bands' quantile for whole df up to 1,024 comes from a table of stdtrit's own values
+    (t_quantiles.py): importing scipy.special (or scipy.stats) cost ~0.5 s of every `schedule`
+    run and worker start, for this one number. Anything else calls stdtrit.
+    """
+    if p == 0.975 and float(df).is_integer() and 1 <= df <= len(T975):
+        return T975[int(df) - 1]
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, p))
+
+
 def quadratic_form(cov_terms, cov: np.ndarray, tin, tout, columns: dict | None = None) -> np.ndarray:
     """x' cov x per query, x = the terms of (tin, tout): the variance of the fitted mean.
 
@@ -140,9 +154,7 @@ def prediction_interval(coefs: dict, metrics: dict, tin, tout, level: float = 0.
     if not cov or sigma2 is None or df <= 0:
         return yhat, None, None
     coef_var = np.maximum(quadratic_form(cov_terms, np.asarray(cov, dtype=np.float64), tin, tout, columns), 0.0)
-    # Student t quantile (scipy.stats.t.ppf) from scipy.special: importing scipy.stats cost
-    # ~0.5 s of every `schedule` run and worker start, for this one number.
-    t = float(stdtrit(df, 0.5 + level / 2))
+    t = t_quantile(df, 0.5 + level / 2)
     q = metrics.get("interval_q95")
     if q is not None and level == 0.95:
         # Jackknife half-width, calibrated by cross-validation (profiling.fitting.regression._held_out_covered).
