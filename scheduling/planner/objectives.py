@@ -131,6 +131,9 @@ def validate_deployments(deployments) -> list[DeploymentSpec]:
 # sort of the pair keys is cheaper than the grid.
 _GRID_CELLS_PER_QUERY = 4
 _GRID_CELLS_FIXED = 1 << 22
+# Beyond the dense grid, a bitmap of the cells (one byte per cell while it is built, then one
+# bit) while it has at most this many cells per query; beyond that the radix sort.
+_BITMAP_CELLS_PER_QUERY = 16
 
 
 def aggregate(tin, tout) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -153,9 +156,16 @@ def aggregate(tin, tout) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     if in_rank is None or out_rank is None or cells > 1 << 32:
         return _aggregate_sorted(tin, tout)
     if cells > _GRID_CELLS_PER_QUERY * tin.size + _GRID_CELLS_FIXED:
-        # Too many cells for a dense grid (10M generated queries: 21k x 3k distinct values),
-        # but the pair of ranks fits 32 bits: a two-pass radix sort keeps it O(n).
-        return _aggregate_radix(in_rank * width + out_rank, in_values, out_values, width, cells)
+        # Too many cells for a dense grid of counts (10M generated queries: 21k x 3k distinct
+        # values), but few enough for a bitmap of the cells seen; else the pair of ranks fits
+        # 32 bits and a two-pass radix sort keeps it O(n).
+        key = in_rank
+        key *= width
+        key += out_rank
+        del out_rank
+        if cells <= _BITMAP_CELLS_PER_QUERY * tin.size + _GRID_CELLS_FIXED:
+            return _aggregate_bitmap(key, in_values, out_values, width, cells)
+        return _aggregate_radix(key, in_values, out_values, width, cells)
     # Row-major over (rank of tin, rank of tout): the same order as sorting the pairs.
     # In place, to spare two temporaries the size of the workload.
     key = in_rank
@@ -182,6 +192,36 @@ def _ranks(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     distinct = np.flatnonzero(seen)
     rank_of = np.cumsum(seen, dtype=np.int64) - 1
     return rank_of[values], distinct
+
+
+# Bits of a byte below bit b (b = 0..7), for the bitmap's within-byte rank.
+_BELOW = np.array([(1 << b) - 1 for b in range(8)], dtype=np.uint8)
+
+
+def _aggregate_bitmap(key: np.ndarray, in_values, out_values, width: int, cells: int):
+    """Classes of the row-major rank pairs ``key`` by a bitmap of the cells seen.
+
+    The class of a key is the number of cells seen below it: the set bits of the bytes
+    before its byte (a prefix sum over the packed bitmap) plus those below its bit in its
+    own byte. Cells come out in key order, as a sort gives them; about three times
+    faster than the radix sort at 10M queries (no argsort, no 10M-long permutation).
+    """
+    seen = np.zeros(cells + (-cells) % 8, dtype=bool)
+    seen[key] = True
+    cls = np.flatnonzero(seen)
+    packed = np.packbits(seen, bitorder="little")
+    del seen
+    before = np.empty(packed.size, dtype=np.int64)
+    before[0] = 0
+    np.cumsum(np.bitwise_count(packed[:-1]), out=before[1:])
+    byte = key >> 3
+    below = _BELOW[key & 7]
+    below &= packed[byte]
+    inverse = before[byte]
+    del byte
+    inverse += np.bitwise_count(below)
+    counts = np.bincount(inverse, minlength=cls.size)
+    return in_values[cls // width], out_values[cls % width], counts, inverse
 
 
 def _aggregate_radix(key: np.ndarray, in_values, out_values, width: int, cells: int):

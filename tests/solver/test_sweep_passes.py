@@ -102,3 +102,28 @@ def test_plan_histograms_equal_np_histogram():
             want = np.histogram(values, bins=np.array(h[f"{name}_edges"]), weights=col)[0]
             assert h["by_deployment"][key][name] == np.rint(want).astype(int).tolist()
     assert sum(sum(v["tin"]) for v in h["by_deployment"].values()) == tin.size
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bitmap_aggregation_equals_np_unique_and_the_radix_sort(seed, monkeypatch):
+    rng = np.random.default_rng(500 + seed)
+    n = int(rng.integers(380_000, 420_000))
+    # Too many cells for the dense grid (> 4n + 4M), few enough for the bitmap (<= 16n + 4M).
+    tin = rng.integers(1, 3_500, n)
+    tout = rng.integers(1, 2_500, n)
+    tin[: n // 5] = tin[0]  # ties, and a heavy class
+    tout[: n // 5] = tout[0]
+    cells = np.unique(tin).size * np.unique(tout).size
+    assert 4 * n + (1 << 22) < cells <= 16 * n + (1 << 22)
+
+    def refuse(*a):
+        raise AssertionError("the bitmap path should have handled these cells")
+
+    monkeypatch.setattr(objectives, "_aggregate_radix", refuse)
+    got = objectives.aggregate(tin, tout)
+    monkeypatch.undo()
+    monkeypatch.setattr(objectives, "_BITMAP_CELLS_PER_QUERY", 0)  # the radix sort instead
+    radix = objectives.aggregate(tin, tout)
+    for a, b, c in zip(got, old_aggregate(tin, tout), radix, strict=True):
+        assert_identical(a, b)
+        assert_identical(a, c)
