@@ -89,3 +89,27 @@ def test_a_complete_grid_takes_the_per_axis_path_and_a_holed_one_the_rows():
     holed = Support(_grid([8, 16, 32], [8, 16], missing={(32, 16)}))
     assert holed._grid is None and holed._rows is not None
     assert holed.distance([32], [16])[0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.4, 1.0])
+def test_pruned_row_search_equals_every_row_bit_for_bit(share, monkeypatch):
+    """Stopping at the first row farther than the best distance loses nothing: the same bits as
+    taking the minimum over every row, whether the search goes on over a subset or whole passes."""
+    from profiling.fitting import support as support_module
+
+    monkeypatch.setattr(support_module, "PRUNE_SHARE", share)
+    rng = np.random.default_rng(7)
+    checked = 0
+    for trial in range(40):
+        s = _random_support(rng, 1 if trial % 2 else 0)
+        if s._rows is None:
+            s = Support(_grid([8, 16, 32, 64, 128], [8, 16, 32, 64], missing={(128, 64), (8, 8)}))
+        axis = s._rows[0]
+        tin = rng.integers(0, 40000, 4000).astype(np.float64)
+        tout = rng.integers(0, 9000, 4000).astype(np.float64)
+        along, other = (tin, tout)[axis], (tin, tout)[1 - axis]
+        got = s._row_distance_pruned(along, other)
+        np.testing.assert_array_equal(got, s._row_distance_full(along, other))
+        np.testing.assert_array_equal(s.distance(tin, tout), s.tree_distance(tin, tout))
+        checked += 1
+    assert checked == 40
