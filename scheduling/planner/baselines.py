@@ -85,8 +85,9 @@ def class_policies(p: Problem, seed: int = 0) -> dict[str, tuple[np.ndarray, Cal
     def counted(assignment: np.ndarray | None) -> np.ndarray:
         key = p.inverse * D
         if assignment is None:  # round-robin: query i on i mod D, without an n-long arange
-            for d in range(1, D):
-                key[d::D] += d
+            whole = n - n % D  # rows of D consecutive queries: one broadcast pass, not D strided ones
+            key[:whole].reshape(-1, D)[:] += np.arange(D, dtype=np.int64)
+            key[whole:] += np.arange(n - whole, dtype=np.int64)
         else:
             key += assignment
         return ClassPlan.from_dense(np.bincount(key, minlength=C * D).reshape(C, D))
