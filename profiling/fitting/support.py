@@ -28,6 +28,8 @@ MAX_TABLE = 1 << 22
 # The row search goes on over the queries whose next row may still be nearer, as a subset,
 # once they are at most this share of them (a subset's gathers cost about twice a full pass).
 PRUNE_SHARE = 0.4
+# Queries per block of that search (its arrays stay in the CPU cache).
+BLOCK = 1 << 16
 
 
 def _log2(values) -> np.ndarray:
@@ -76,6 +78,37 @@ def _axis_distance(values: np.ndarray, x: np.ndarray) -> np.ndarray:
     below = values[np.maximum(i - 1, 0)]
     above = values[np.minimum(i, len(values) - 1)]
     return np.minimum(np.abs(x - below), np.abs(x - above))
+
+
+def _nearest_rows(gap, start, along_row, ia, io) -> np.ndarray:
+    """The pruned row search of ``Support._row_distance_pruned`` for the queries (ia, io)."""
+    cell = start[0][ia]
+    cell += io
+    best = np.maximum(gap[0][ia], along_row[cell])
+    active = None  # every query, until the rows left matter to few enough of them
+    for k in range(1, len(gap)):
+        if active is None:
+            a = gap[k][ia]
+            near = a < best
+            if np.count_nonzero(near) > PRUNE_SHARE * ia.size:
+                # Most queries still need this row (a support whose rows reach few of
+                # the queries): a whole pass costs less than gathering the subset.
+                cell = start[k][ia]
+                cell += io
+                np.minimum(best, np.maximum(a, along_row[cell]), out=best)
+                continue
+            active = np.flatnonzero(near)
+        else:
+            a = gap[k][ia]
+            near = a < best[active]
+            active = active[near]
+        if active.size == 0:
+            break
+        ia, a = ia[near], a[near]
+        cell = start[k][ia]
+        cell += io[active]
+        best[active] = np.minimum(best[active], np.maximum(a, along_row[cell]))
+    return best
 
 
 class Support:
@@ -156,7 +189,7 @@ class Support:
 
         Whole token counts only (both axes looked up in tables over 0..max).
         """
-        rows = self._rows[1]
+        rows, shape = self._rows[1], along.shape
         r_values = np.array([r for r, _ in rows])
         width = int(other.max()) + 1
         # |y - r| per value y of the row axis and row r, each y's rows sorted nearest first;
@@ -167,34 +200,14 @@ class Support:
         start = np.ascontiguousarray(order.T) * width
         # Distance along row r to each value of the other axis: row r's table at r * width.
         along_row = np.concatenate([_axis_distance(values, _log2(np.arange(width))) for _, values in rows])
-        ia, io = along.astype(np.intp), other.astype(np.intp)
-        cell = start[0][ia]
-        cell += io
-        best = np.maximum(gap[0][ia], along_row[cell])
-        active = None  # every query, until the rows left matter to few enough of them
-        for k in range(1, len(rows)):
-            if active is None:
-                a = gap[k][ia]
-                near = a < best
-                if np.count_nonzero(near) > PRUNE_SHARE * ia.size:
-                    # Most queries still need this row (a support whose rows reach few of
-                    # the queries): a whole pass costs less than gathering the subset.
-                    cell = start[k][ia]
-                    cell += io
-                    np.minimum(best, np.maximum(a, along_row[cell]), out=best)
-                    continue
-                active = np.flatnonzero(near)
-            else:
-                a = gap[k][ia]
-                near = a < best[active]
-                active = active[near]
-            if active.size == 0:
-                break
-            ia, a = ia[near], a[near]
-            cell = start[k][ia]
-            cell += io[active]
-            best[active] = np.minimum(best[active], np.maximum(a, along_row[cell]))
-        return best
+        out = np.empty(along.size)
+        along, other = along.ravel(), other.ravel()
+        # By blocks that keep the search's arrays in cache (the tables are small).
+        for first in range(0, along.size, BLOCK):
+            b = slice(first, first + BLOCK)
+            out[b] = _nearest_rows(gap, start, along_row, along[b].astype(np.intp), other[b].astype(np.intp))
+        return out.reshape(shape)
+
 
     def tree_distance(self, tin, tout) -> np.ndarray:
         """``distance`` by the k-d tree, whatever the cells' shape (the plain path, and the tests' oracle)."""

@@ -98,6 +98,7 @@ def test_pruned_row_search_equals_every_row_bit_for_bit(share, monkeypatch):
     from profiling.fitting import support as support_module
 
     monkeypatch.setattr(support_module, "PRUNE_SHARE", share)
+    monkeypatch.setattr(support_module, "BLOCK", 1500)  # blocks, and a ragged last one
     rng = np.random.default_rng(7)
     checked = 0
     for trial in range(40):
@@ -111,5 +112,7 @@ def test_pruned_row_search_equals_every_row_bit_for_bit(share, monkeypatch):
         got = s._row_distance_pruned(along, other)
         np.testing.assert_array_equal(got, s._row_distance_full(along, other))
         np.testing.assert_array_equal(s.distance(tin, tout), s.tree_distance(tin, tout))
+        square = (tin[:3600].reshape(60, 60), tout[:3600].reshape(60, 60))
+        np.testing.assert_array_equal(s.distance(*square), s.tree_distance(*square))
         checked += 1
     assert checked == 40
