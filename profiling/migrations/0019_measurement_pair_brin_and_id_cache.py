@@ -1,8 +1,8 @@
 """Issue 18 (t3): the measurement import's server cost (docs/BENCHMARKS.md, "Issue 18 (t3)").
 
-- The (hardware, llm, is_warmup) b-tree becomes a BRIN index on (hardware, llm) with the
-  minmax-multi operator class on PostgreSQL (a b-tree of (hardware, llm) elsewhere): the b-tree
-  cost 1.1-1.3 s of server CPU per million COPYed rows, the BRIN index 0.2-0.4 s.
+- The (hardware, llm, is_warmup) b-tree becomes a BRIN index on (hardware, llm) on PostgreSQL (a
+  b-tree of (hardware, llm) elsewhere): the b-tree cost 1.1-1.3 s of server CPU per million
+  COPYed rows, the BRIN index 0.1-0.4 s.
 - The id sequence hands out ids from a per-session cache of 1,000 on PostgreSQL: a COPY of a
   million rows called nextval() a million times, each locking the sequence's page and logging it
   every 32 values (+0.3-0.4 s of server CPU); with the cache, once per 1,000 rows. Ids stay unique
@@ -39,8 +39,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='measurement',
-            index=profiling.models.indexes.BrinMultiOnPostgresIndex(fields=['hardware', 'llm'],
-                                                                    name='measurement_hw_llm_brin'),
+            index=profiling.models.indexes.BrinOnPostgresIndex(fields=['hardware', 'llm'], name='measurement_hw_llm_brin'),
         ),
         migrations.RunPython(_id_cache(ID_CACHE), _id_cache(1)),
     ]

@@ -10,8 +10,6 @@ method depends on the database, so migrations stay the same everywhere.
 
 from __future__ import annotations
 
-import copy
-
 from django.db import models
 
 
@@ -28,20 +26,3 @@ class BrinOnPostgresIndex(models.Index):
         statement.parts["extra"] = " WITH (autosummarize = on)" + statement.parts["extra"]
         return statement
 
-
-class BrinMultiOnPostgresIndex(BrinOnPostgresIndex):
-    """A BRIN index of bigint columns with the ``minmax-multi`` operator class on PostgreSQL.
-
-    Plain minmax keeps one interval per column and block range: rows of hardware 3 and 7 written
-    in the same range (two profiling runs at once) make it match hardware 5 too. minmax-multi keeps
-    up to 32 values or intervals per range, so a range holding a few interleaved pairs still
-    matches only those (PostgreSQL 14+). Elsewhere a plain b-tree of the same columns."""
-
-    OPCLASS = "int8_minmax_multi_ops"
-
-    def create_sql(self, model, schema_editor, using="", **kwargs):
-        if schema_editor.connection.vendor != "postgresql":
-            return super().create_sql(model, schema_editor, using=using, **kwargs)
-        index = copy.copy(self)
-        index.opclasses = (self.OPCLASS,) * len(self.fields)
-        return BrinOnPostgresIndex.create_sql(index, model, schema_editor, using=using, **kwargs)

@@ -7,7 +7,7 @@ from django.db import models
 from energyweb.jobs.metered import MeteredJob
 from profiling.choices import Dtype, EnergySource, InferenceBackend, SweepDesign
 from profiling.meters.base import ENERGY_FIELDS, SOURCE_FIELDS
-from profiling.models.indexes import BrinMultiOnPostgresIndex, BrinOnPostgresIndex
+from profiling.models.indexes import BrinOnPostgresIndex
 from profiling.models.inventory import LLM, Hardware
 
 
@@ -168,8 +168,8 @@ class Measurement(models.Model):
         ordering = ["llm_id", "hardware_id", "input_tokens", "output_tokens", "iteration", "id"]
         indexes = [
             # BRIN, not a b-tree: a b-tree of (hardware, llm, is_warmup) cost the import 1.1-1.3 s of
-            # server CPU per million rows, this 0.2-0.4 s (docs/BENCHMARKS.md, issue 18, t3).
-            BrinMultiOnPostgresIndex(fields=["hardware", "llm"], name="measurement_hw_llm_brin"),
+            # server CPU per million rows, this 0.1-0.4 s (docs/BENCHMARKS.md, issue 18, t3).
+            BrinOnPostgresIndex(fields=["hardware", "llm"], name="measurement_hw_llm_brin"),
             BrinOnPostgresIndex(fields=["import_batch"], name="measurement_import_batch"),
         ]
         constraints = [
