@@ -124,7 +124,7 @@ class Measurement(models.Model):
     # nullable two also held a NULL entry per imported row). docs/BENCHMARKS.md, issues 10 and 18.
     # llm and hardware are both served by the BRIN index on (hardware, llm) (Meta.indexes; BRIN
     # answers each column alone): the fits' pair filter, the PROTECT checks and holders() counts.
-    # The id comes from a sequence with a cache (migration 0019): docs/BENCHMARKS.md, issue 18 (t3).
+    # The id comes from a sequence with a cache (migration 0020): docs/BENCHMARKS.md, issue 18 (t3).
     llm = models.ForeignKey(LLM, on_delete=models.PROTECT, related_name="measurements", db_index=False)
     hardware = models.ForeignKey(Hardware, on_delete=models.PROTECT, related_name="measurements", db_index=False)
     profiling_run = models.ForeignKey(
