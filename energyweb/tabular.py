@@ -68,9 +68,14 @@ class Chunk:
     index: int
 
 
-def count_lines(text: str) -> int:
-    """Physical lines as the csv module counts them (\\n, \\r\\n and a bare \\r each end one)."""
-    return text.count("\n") + text.count("\r") - text.count("\r\n")
+def count_lines(text: str, breaks: int | None = None) -> int:
+    """Physical lines as the csv module counts them (\\n, \\r\\n and a bare \\r each end one).
+    ``breaks``: ``text.count("\\n")`` when the caller has it."""
+    if breaks is None:
+        breaks = text.count("\n")
+    if "\r" not in text:  # the usual file: two scans fewer
+        return breaks
+    return breaks + text.count("\r") - text.count("\r\n")
 
 
 def _split_header(line: str, delimiter: str) -> list[str]:
@@ -300,6 +305,8 @@ class Reader:
         """Whole-record text chunks of at most about ``chunk_chars`` characters and
         ``chunk_lines`` lines each."""
         buf = ""
+        buf_breaks = 0  # buf.count("\n"), kept as blocks come and chunks go: counting the growing
+        # buffer again after every 1 MB block read it ~5 times per 8 MB chunk
         line = 1
         index = 0
         field_run = None
@@ -310,9 +317,10 @@ class Reader:
         header_done = self.max_columns is None
         for text in self._text():
             buf = buf + text if buf else text
+            buf_breaks += text.count("\n")
             if not header_done:
                 header_done = self._check_header(buf)
-            while len(buf) >= self.chunk_chars or buf.count("\n") > self.chunk_lines:
+            while len(buf) >= self.chunk_chars or buf_breaks > self.chunk_lines:
                 cut = self._cut(self._lines_prefix(buf))
                 if cut is None:
                     cut = self._cut(buf)
@@ -327,9 +335,11 @@ class Reader:
                         raise TableError(f"a record longer than {len(buf):,} characters", "record",
                                          line=line)
                 chunk, buf = buf[:cut], buf[cut:]
+                breaks = chunk.count("\n")
+                buf_breaks -= breaks
                 yield from self._checked(Chunk(chunk, line, index), field_run)
                 index += 1
-                line += count_lines(chunk)
+                line += count_lines(chunk, breaks)
         if not header_done:
             self._check_header(buf, final=True)
         if buf or index == 0:

@@ -1,7 +1,8 @@
 """An index that is BRIN on PostgreSQL and a plain b-tree elsewhere (SQLite has no BRIN).
 
-For a column whose values arrive in long runs in insertion order, such as
-``Measurement.import_batch``: the importer COPYs a batch's rows contiguously, so a block-range
+For columns whose values arrive in long runs in insertion order, such as
+``Measurement.import_batch`` and ``(hardware, llm)``: the importer COPYs a batch's rows
+contiguously (and a profiling run writes one pair), so a block-range
 summary (min/max of the column per 128 pages) finds a batch's pages nearly exactly, at a fraction
 of a b-tree's cost to maintain (issue 18: 0.1 s against 0.7 s of server CPU per million imported
 rows; docs/BENCHMARKS.md). The model state holds one index on every backend; only its access
@@ -25,3 +26,4 @@ class BrinOnPostgresIndex(models.Index):
         statement = super().create_sql(model, schema_editor, using=" USING brin", **kwargs)
         statement.parts["extra"] = " WITH (autosummarize = on)" + statement.parts["extra"]
         return statement
+

@@ -122,9 +122,9 @@ class Measurement(models.Model):
     # another index (Meta.indexes; the partial unique constraint, which serves "= id" and the
     # cascades since "= id" implies NOT NULL), so a second copy only slowed every import (the
     # nullable two also held a NULL entry per imported row). docs/BENCHMARKS.md, issues 10 and 18.
-    # llm has none either: the PROTECT check on an LLM without rows scans the (hardware, llm,
-    # is_warmup) index (few distinct keys, deduplicated: small); counting an LLM's rows for the
-    # "can't delete" message is a table scan (124 ms per 1M rows). docs/BENCHMARKS.md, issue 18.
+    # llm and hardware are both served by the BRIN index on (hardware, llm) (Meta.indexes; BRIN
+    # answers each column alone): the fits' pair filter, the PROTECT checks and holders() counts.
+    # The id comes from a sequence with a cache (migration 0020): docs/BENCHMARKS.md, issue 18 (t3).
     llm = models.ForeignKey(LLM, on_delete=models.PROTECT, related_name="measurements", db_index=False)
     hardware = models.ForeignKey(Hardware, on_delete=models.PROTECT, related_name="measurements", db_index=False)
     profiling_run = models.ForeignKey(
@@ -167,7 +167,9 @@ class Measurement(models.Model):
     class Meta:
         ordering = ["llm_id", "hardware_id", "input_tokens", "output_tokens", "iteration", "id"]
         indexes = [
-            models.Index(fields=["hardware", "llm", "is_warmup"], name="measurement_hw_llm_warmup"),
+            # BRIN, not a b-tree: a b-tree of (hardware, llm, is_warmup) cost the import 1.1-1.3 s of
+            # server CPU per million rows, this 0.1-0.4 s (docs/BENCHMARKS.md, issue 18, t3).
+            BrinOnPostgresIndex(fields=["hardware", "llm"], name="measurement_hw_llm_brin"),
             BrinOnPostgresIndex(fields=["import_batch"], name="measurement_import_batch"),
         ]
         constraints = [

@@ -98,3 +98,31 @@ def test_the_raw_size_cap():
     with pytest.raises(TableError) as err:
         read(io.BytesIO(b"a,b\n" + b"1,2\n" * 1000), max_bytes=1000)
     assert err.value.kind == "too_big"
+
+
+@pytest.mark.parametrize("block", [5, 64, 1000, 1 << 20])
+def test_chunk_lines_are_counted_across_read_blocks(monkeypatch, block):
+    # The reader keeps a running count of the line breaks it holds as blocks arrive and chunks
+    # leave; chunks and their line numbers must be what the text says, however it was read.
+    from energyweb import tabular
+
+    monkeypatch.setattr(tabular, "READ_BLOCK", block)
+    text = "h,i\n" + "".join(f'{i},"a\r\nb"\r\n' if i % 5 == 0 else f"{i},{'x' * (i % 13)}\n" for i in range(2000))
+    _, chunks = read(text.encode(), chunk_lines=37, chunk_chars=10**6)
+    assert "".join(c.text for c in chunks) == text
+    # "About" chunk_lines: a block that arrives past the count is cut at the prefix's last whole
+    # record, as before the running count.
+    breaks = [c.text.count("\n") for c in chunks]
+    assert len(chunks) > 2000 // 37 and max(breaks) <= 2 * 37
+    assert min(breaks[:-1]) >= 37 // 2  # and not cut at every block (a count that never drops)
+    line = 1
+    for c in chunks:
+        assert c.first_line == line
+        line += len(io.StringIO(c.text, newline=None).readlines())  # universal newlines, counted apart
+
+
+@pytest.mark.parametrize("text", ["", "a", "a\n", "a\r\nb\r\n", "a\rb\r", "a\r\n\rb\n\n", "\r\r\n\n\r"])
+def test_count_lines_with_a_known_break_count(text):
+    expected = len(io.StringIO(text, newline=None).readlines()) - (0 if text.endswith(("\n", "\r")) or not text
+                                                                   else 1)
+    assert count_lines(text) == count_lines(text, text.count("\n")) == expected

@@ -1,10 +1,11 @@
 """profiling_measurement's indexes after issue 18: each query that needs one has one, and uses it.
 
 The import pays for every index on each row it COPYs (docs/BENCHMARKS.md, issue 18), so the table
-keeps only: the primary key; (hardware, llm, is_warmup), which serves the fits' pair filter,
-hardware filters and both PROTECT checks (llm as its second column); a BRIN index on import_batch
-on PostgreSQL (a b-tree elsewhere) for batch listings and the batch-delete cascade; and the partial
-unique (run, cell, trial) key. The plans are checked with sequential scans disabled, which proves
+keeps only: the primary key (its ids drawn from a sequence cache of 1,000 on PostgreSQL); a BRIN
+index on (hardware, llm) on PostgreSQL (a b-tree elsewhere),
+which serves the fits' pair filter, hardware and LLM filters and both PROTECT checks; a BRIN index
+on import_batch on PostgreSQL (a b-tree elsewhere) for batch listings and the batch-delete cascade;
+and the partial unique (run, cell, trial) key. The plans are checked with sequential scans disabled, which proves
 that the index can answer the predicate (a table this small would be scanned otherwise).
 """
 
@@ -27,12 +28,13 @@ def _indexes() -> dict[str, str]:
 def test_the_measurement_table_has_only_the_indexes_its_queries_need():
     indexes = _indexes()
     columns = {tuple(c["columns"]): name for name, c in indexes.items()}
-    assert columns[("hardware_id", "llm_id", "is_warmup")] == "measurement_hw_llm_warmup"
+    assert columns[("hardware_id", "llm_id")] == "measurement_hw_llm_brin"
     assert columns[("import_batch_id",)] == "measurement_import_batch"
     assert ("profiling_run_id", "cell_index", "trial_index") in columns
-    # Gone: the hardware_id b-tree (the composite's first column) and the old (llm, hardware, warmup).
+    # Gone: the hardware_id b-tree, the old (llm, hardware, warmup) and (hardware, llm, warmup) b-trees.
     assert ("hardware_id",) not in columns
     assert ("llm_id", "hardware_id", "is_warmup") not in columns
+    assert ("hardware_id", "llm_id", "is_warmup") not in columns
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT c.relname, am.amname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
@@ -40,9 +42,24 @@ def test_the_measurement_table_has_only_the_indexes_its_queries_need():
                            [Measurement._meta.db_table])
             kinds = dict(cursor.fetchall())
             assert kinds["measurement_import_batch"] == "brin"
-            assert kinds["measurement_hw_llm_warmup"] == "btree"
-            cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'measurement_import_batch'")
-            assert cursor.fetchone()[0] == ["autosummarize=on"]
+            assert kinds["measurement_hw_llm_brin"] == "brin"
+            for name in ("measurement_import_batch", "measurement_hw_llm_brin"):
+                cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [name])
+                assert cursor.fetchone()[0] == ["autosummarize=on"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL sequences")
+def test_measurement_ids_come_from_a_cached_sequence_and_follow_the_insert_order():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT s.seqcache FROM pg_sequence s WHERE s.seqrelid = "
+                       "pg_get_serial_sequence(%s, 'id')::regclass", [Measurement._meta.db_table])
+        assert cursor.fetchone()[0] == 1000
+    llm = LLM.objects.create(name="seq-llm", parameters_b=1, weights="w")
+    hw = Hardware.objects.create(name="seq-hw")
+    made = [Measurement.objects.create(llm=llm, hardware=hw, input_tokens=8, output_tokens=8, runtime_s=1.0,
+                                       gpu_energy_j=1.0, total_energy_j=1.0, gpu_energy_source="measured",
+                                       iteration=i).pk for i in range(5)]
+    assert made == sorted(made) and len(set(made)) == 5
 
 
 @pytest.fixture
@@ -65,11 +82,11 @@ def test_each_query_that_needs_an_index_uses_it(rows):
     M = Measurement.objects.order_by()
     expected = [
         # Fits and coverage: one pair's rows.
-        (M.filter(llm=llm, hardware=hw, is_warmup=False), "measurement_hw_llm_warmup"),
+        (M.filter(llm=llm, hardware=hw, is_warmup=False), "measurement_hw_llm_brin"),
         # The list filtered by hardware; a Hardware delete's PROTECT check and holders() count.
-        (M.filter(hardware=hw), "measurement_hw_llm_warmup"),
-        # An LLM's: its column is the composite's second (a scan of the small index, no skip scan).
-        (M.filter(llm=llm), "measurement_hw_llm_warmup"),
+        (M.filter(hardware=hw), "measurement_hw_llm_brin"),
+        # An LLM's: BRIN answers each of its columns alone.
+        (M.filter(llm=llm), "measurement_hw_llm_brin"),
         # Batch listing, the delete signal's pairs and the cascade's collection.
         (M.filter(import_batch=batch), "measurement_import_batch"),
         (M.filter(import_batch__in=[batch.pk]).values_list("llm_id", "hardware_id").distinct(),
