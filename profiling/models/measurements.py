@@ -124,7 +124,8 @@ class Measurement(models.Model):
     # nullable two also held a NULL entry per imported row). docs/BENCHMARKS.md, issues 10 and 18.
     # llm and hardware are both served by the BRIN index on (hardware, llm) (Meta.indexes; BRIN
     # answers each column alone): the fits' pair filter, the PROTECT checks and holders() counts.
-    # The id comes from a sequence with a cache (migration 0020): docs/BENCHMARKS.md, issue 18 (t3).
+    # Ids come one at a time from the sequence: a per-session cache (tried in issue 18, t3) would
+    # break coverage.share_after's reading of id order as storage order across sessions.
     llm = models.ForeignKey(LLM, on_delete=models.PROTECT, related_name="measurements", db_index=False)
     hardware = models.ForeignKey(Hardware, on_delete=models.PROTECT, related_name="measurements", db_index=False)
     profiling_run = models.ForeignKey(
