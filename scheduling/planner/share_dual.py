@@ -50,7 +50,12 @@ def lagrangian(costs: np.ndarray, counts: np.ndarray, lo: np.ndarray, hi: np.nda
 
 def gap_floor(costs: np.ndarray, counts: np.ndarray) -> float:
     """A tiny fraction of the cost scale: an objective near zero must not turn float noise into a gap."""
-    return float(np.dot(counts, _column_min(costs, lambda d, col: -np.abs(col)))) * -1e-12
+    # -min_d(-|c|) is max_d |c| exactly: one reused buffer instead of two temporaries a column.
+    buf = np.empty(costs.shape[0])
+    out = np.abs(costs[:, 0])
+    for d in range(1, costs.shape[1]):
+        np.maximum(out, np.abs(costs[:, d], out=buf), out=out)
+    return float(np.dot(counts, -out)) * -1e-12
 
 
 def _column_min(costs: np.ndarray, f) -> np.ndarray:
@@ -113,24 +118,30 @@ def _reduced(costs, mu):
     """(column, best, gap): the best deployment at prices mu, the gap to the second best, and
     column(d) = c_cd - mu_d minus each class's best (a fresh (C,) array, made when asked).
 
-    Column by column on a column-major matrix (the planner's layout): every step is a
-    contiguous pass over C values and no (C, D) temporary is made.
+    One pass over the columns of the planner's column-major costs, each a contiguous run
+    of C values, into one reused buffer: the smallest value ``m`` so far, the second
+    smallest ``m2`` (a tie with the smallest counts: gap 0) and the first deployment that
+    reaches ``m`` (strictly smaller values replace it, so ties keep the lowest index).
+    ``gap`` = m2 - m is the same float as min over d != best of ((c_cd - mu_d) - m).
     """
-    D = costs.shape[1]
+    C, D = costs.shape
 
-    def shifted(d):
-        return costs[:, d] - mu[d]  # the same floats at every call
+    def shifted(d, out=None):
+        return np.subtract(costs[:, d], mu[d], out=out)  # the same floats at every call
 
-    m = _column_min(costs, lambda d, col: col - mu[d])
-    best = np.full(costs.shape[0], D - 1, dtype=np.int16)
-    for d in range(D - 2, -1, -1):
-        best[shifted(d) == m] = d
-    gap = np.full(costs.shape[0], np.inf)
-    for d in range(D):
-        col = shifted(d)
-        col -= m
-        col[best == d] = np.inf
-        np.minimum(gap, col, out=gap)
+    m = shifted(0)
+    m2 = np.full(C, np.inf)
+    best = np.zeros(C, dtype=np.int16)
+    col = np.empty(C)
+    lower = np.empty(C, dtype=bool)
+    for d in range(1, D):
+        shifted(d, col)
+        np.less(col, m, out=lower)
+        # m2 takes max(m, col): col when col is not a new minimum, else the old minimum.
+        np.minimum(m2, np.maximum(m, col), out=m2)
+        best[lower] = d
+        np.minimum(m, col, out=m)
+    gap = np.subtract(m2, m, out=m2)
 
     def column(d):
         col = shifted(d)
