@@ -205,11 +205,12 @@ def _rounds(costs, counts, lo, hi, mu, target, tol, max_rounds, stats, ref):
                 best_bound, best_mu = bound, mu_new
             if relative_gap(obj, best_bound, ref) <= tol:
                 return plan, best_bound, best_mu, stats
-        # Not proven: a wider band of near-ties at the first prices joins the flow, with
-        # the classes that the new prices say are misplaced (the free set only grows).
-        _, best2, _ = _reduced(costs, mu_new)
-        free[plan.choice != best2] = True
-        target *= 4
+        # Not proven: the near-ties at the best prices so far (those of a near-optimal plan,
+        # far closer to optimal than the first ones) join the flow, with the classes those
+        # prices say are misplaced; the free set only grows, and its band widens each round.
+        column, best, gap = _reduced(costs, best_mu)
+        free[plan.choice != best] = True
+        target *= 4 if stats["dual_rounds"] > 1 else 1
     return None
 
 
@@ -244,12 +245,16 @@ def _cover_bounds(column, best, gap, counts, lo, hi, free, passes: int = 4) -> N
     """
     D = lo.size
     total_q = np.bincount(best, weights=counts, minlength=D)
+    # Queries freed for a short deployment from classes whose cheapest is elsewhere: they may
+    # now go to it, though ``best`` still counts them where they were (without this a short
+    # deployment looked short at every pass and freed another batch each time).
+    joined = np.zeros(D)
     for _ in range(passes):
         rows = np.flatnonzero(free)
         free_q = np.bincount(best[rows], weights=counts[rows], minlength=D)
         fixed_q = total_q - free_q
         over = np.flatnonzero(fixed_q > hi)
-        short = np.flatnonzero(fixed_q + free_q < lo)
+        short = np.flatnonzero(fixed_q + free_q + joined < lo)
         if over.size == 0 and short.size == 0:
             return
         for d in over:
@@ -258,7 +263,9 @@ def _cover_bounds(column, best, gap, counts, lo, hi, free, passes: int = 4) -> N
         for d in short:
             values = column(d)
             values[free | (best == d)] = np.inf
-            free[_smallest_until(values, counts, lo[d] - fixed_q[d] - free_q[d])] = True
+            got = _smallest_until(values, counts, lo[d] - fixed_q[d] - free_q[d] - joined[d])
+            free[got] = True
+            joined[d] += counts[got].sum()
 
 
 def _smallest_until(values, weights, need) -> np.ndarray:
