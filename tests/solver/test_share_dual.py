@@ -97,6 +97,22 @@ def test_sweep_points_are_each_proven_and_match_the_oracle():
         assert f.objective_value == pytest.approx(o.objective_value, rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_sweep_over_neighbouring_zetas_matches_the_oracle(seed):
+    """Many neighbouring zetas (step 0.01) on the dual path, each proven and equal to the flow."""
+    rng = np.random.default_rng(70 + seed)
+    deps = _bounded(rng, 6)
+    tin, tout = random_workload(rng, 60_000, top=600)
+    zetas = [round(0.3 + 0.01 * i, 2) for i in range(16)]
+    fast = solver.sweep(tin, tout, deps, zetas=zetas)
+    oracle = solver.sweep(tin, tout, deps, zetas=zetas, method="flow")
+    for f, o in zip(fast, oracle, strict=True):
+        assert f.method == solver.DUAL_LABEL
+        assert f.status == "optimal" and f.gap <= 1e-9
+        assert f.objective_value == pytest.approx(o.objective_value, rel=1e-9, abs=1e-12)
+        assert sum(f.counts.values()) == len(tin)
+
+
 def test_capacity_rows_keep_the_lp_path_and_say_so():
     rng = np.random.default_rng(11)
     deps = [type(d)(**{**d.__dict__, "capacity_gpu_s": 200.0}) for d in random_deployments(rng, 3)]
