@@ -34,6 +34,8 @@ from .types import ClassPlan
 # Classes left to the flow in the first round: C / FREE_DIVISOR, at least MIN_FREE.
 MIN_FREE = 4096
 FREE_DIVISOR = 64
+# Rows per block of the per-class passes: a block's few (BLOCK,) arrays fit in a core's L2.
+BLOCK = 65536
 MAX_ROUNDS = 8
 BALANCE_STEPS = 3
 
@@ -50,7 +52,16 @@ def lagrangian(costs: np.ndarray, counts: np.ndarray, lo: np.ndarray, hi: np.nda
 
 def gap_floor(costs: np.ndarray, counts: np.ndarray) -> float:
     """A tiny fraction of the cost scale: an objective near zero must not turn float noise into a gap."""
-    return float(np.dot(counts, _column_min(costs, lambda d, col: -np.abs(col)))) * -1e-12
+    # -min_d(-|c|) is max_d |c| exactly: the same float as the min of -|c| it replaced, negated.
+    C, D = costs.shape
+    out = np.empty(C)
+    buf = np.empty(min(C, BLOCK))
+    for s in range(0, C, BLOCK):
+        blk, o = costs[s:s + BLOCK], out[s:s + BLOCK]
+        np.abs(blk[:, 0], out=o)
+        for d in range(1, D):
+            np.maximum(o, np.abs(blk[:, d], out=buf[:o.size]), out=o)
+    return float(np.dot(counts, -out)) * -1e-12
 
 
 def _column_min(costs: np.ndarray, f) -> np.ndarray:
@@ -58,11 +69,17 @@ def _column_min(costs: np.ndarray, f) -> np.ndarray:
 
     On the planner's column-major costs each column is a contiguous pass and the
     temporaries are one column, not a (C, D) matrix: ~15x faster than numpy's
-    reduction across 7-wide rows, and the same values.
+    reduction across 7-wide rows, and the same values. The rows go in blocks of
+    BLOCK, so the running minimum and the temporaries stay in cache across the D
+    columns (elementwise, so the same floats as whole columns).
     """
-    out = np.array(f(0, costs[:, 0]), dtype=np.float64)
-    for d in range(1, costs.shape[1]):
-        np.minimum(out, f(d, costs[:, d]), out=out)
+    C, D = costs.shape
+    out = np.empty(C)
+    for s in range(0, C, BLOCK):
+        blk, o = costs[s:s + BLOCK], out[s:s + BLOCK]
+        o[...] = f(0, blk[:, 0])
+        for d in range(1, D):
+            np.minimum(o, f(d, blk[:, d]), out=o)
     return out
 
 
@@ -113,24 +130,37 @@ def _reduced(costs, mu):
     """(column, best, gap): the best deployment at prices mu, the gap to the second best, and
     column(d) = c_cd - mu_d minus each class's best (a fresh (C,) array, made when asked).
 
-    Column by column on a column-major matrix (the planner's layout): every step is a
-    contiguous pass over C values and no (C, D) temporary is made.
+    One pass over the columns of the planner's column-major costs (in blocks of rows,
+    see _column_min), keeping the smallest value ``m`` so far, the second
+    smallest ``m2`` (a tie with the smallest counts: gap 0) and the first deployment that
+    reaches ``m`` (strictly smaller values replace it, so ties keep the lowest index).
+    ``gap`` = m2 - m is the same float as min over d != best of ((c_cd - mu_d) - m).
     """
-    D = costs.shape[1]
+    C, D = costs.shape
 
     def shifted(d):
         return costs[:, d] - mu[d]  # the same floats at every call
 
-    m = _column_min(costs, lambda d, col: col - mu[d])
-    best = np.full(costs.shape[0], D - 1, dtype=np.int16)
-    for d in range(D - 2, -1, -1):
-        best[shifted(d) == m] = d
-    gap = np.full(costs.shape[0], np.inf)
-    for d in range(D):
-        col = shifted(d)
-        col -= m
-        col[best == d] = np.inf
-        np.minimum(gap, col, out=gap)
+    m = np.empty(C)
+    m2 = np.empty(C)
+    best = np.zeros(C, dtype=np.int16)
+    n = min(C, BLOCK)
+    col, lower, tmp = np.empty(n), np.empty(n, dtype=bool), np.empty(n)
+    # Blocks of rows (see _column_min): the running m, m2 and best stay in cache over the columns.
+    for s in range(0, C, BLOCK):
+        e = min(s + BLOCK, C)
+        blk, mb, m2b, bb = costs[s:e], m[s:e], m2[s:e], best[s:e]
+        cb, lb, tb = col[:e - s], lower[:e - s], tmp[:e - s]
+        np.subtract(blk[:, 0], mu[0], out=mb)
+        m2b.fill(np.inf)
+        for d in range(1, D):
+            np.subtract(blk[:, d], mu[d], out=cb)
+            np.less(cb, mb, out=lb)
+            # m2 takes max(m, col): col when col is not a new minimum, else the old minimum.
+            np.minimum(m2b, np.maximum(mb, cb, out=tb), out=m2b)
+            bb[lb] = d
+            np.minimum(mb, cb, out=mb)
+    gap = np.subtract(m2, m, out=m2)
 
     def column(d):
         col = shifted(d)
@@ -194,11 +224,12 @@ def _rounds(costs, counts, lo, hi, mu, target, tol, max_rounds, stats, ref):
                 best_bound, best_mu = bound, mu_new
             if relative_gap(obj, best_bound, ref) <= tol:
                 return plan, best_bound, best_mu, stats
-        # Not proven: a wider band of near-ties at the first prices joins the flow, with
-        # the classes that the new prices say are misplaced (the free set only grows).
-        _, best2, _ = _reduced(costs, mu_new)
-        free[plan.choice != best2] = True
-        target *= 4
+        # Not proven: the near-ties at the best prices so far (those of a near-optimal plan,
+        # far closer to optimal than the first ones) join the flow, with the classes those
+        # prices say are misplaced; the free set only grows, and its band widens each round.
+        column, best, gap = _reduced(costs, best_mu)
+        free[plan.choice != best] = True
+        target *= 4 if stats["dual_rounds"] > 1 else 1
     return None
 
 
@@ -233,12 +264,16 @@ def _cover_bounds(column, best, gap, counts, lo, hi, free, passes: int = 4) -> N
     """
     D = lo.size
     total_q = np.bincount(best, weights=counts, minlength=D)
+    # Queries freed for a short deployment from classes whose cheapest is elsewhere: they may
+    # now go to it, though ``best`` still counts them where they were (without this a short
+    # deployment looked short at every pass and freed another batch each time).
+    joined = np.zeros(D)
     for _ in range(passes):
         rows = np.flatnonzero(free)
         free_q = np.bincount(best[rows], weights=counts[rows], minlength=D)
         fixed_q = total_q - free_q
         over = np.flatnonzero(fixed_q > hi)
-        short = np.flatnonzero(fixed_q + free_q < lo)
+        short = np.flatnonzero(fixed_q + free_q + joined < lo)
         if over.size == 0 and short.size == 0:
             return
         for d in over:
@@ -247,7 +282,9 @@ def _cover_bounds(column, best, gap, counts, lo, hi, free, passes: int = 4) -> N
         for d in short:
             values = column(d)
             values[free | (best == d)] = np.inf
-            free[_smallest_until(values, counts, lo[d] - fixed_q[d] - free_q[d])] = True
+            got = _smallest_until(values, counts, lo[d] - fixed_q[d] - free_q[d] - joined[d])
+            free[got] = True
+            joined[d] += counts[got].sum()
 
 
 def _smallest_until(values, weights, need) -> np.ndarray:
