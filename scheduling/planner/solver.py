@@ -591,15 +591,29 @@ def expand(p: Problem, x: np.ndarray, in_caller_order: bool = False) -> np.ndarr
     label = p.caller_index if in_caller_order and p.caller_index is not None else np.arange(D)
     label = label.astype(np.int64)
     assignment = label[plan.choice][p.inverse]
-    split = plan.split
-    if split.size == 0:
+    if plan.split.size == 0:
         return assignment
+    members, deployment = split_queries(p, plan)
+    assignment[members] = label[deployment]
+    return assignment
+
+
+def split_queries(p: Problem, plan: ClassPlan, candidates: np.ndarray | None = None):
+    """The queries of ``plan``'s split classes (ascending) and the deployment ``expand`` gives
+    each (canonical numbering). ``candidates``: ascending queries known to include them all
+    (the assignment file passes the queries of every plan's split classes, found once)."""
+    split = plan.split
     number = np.full(plan.choice.size, -1, dtype=np.int64)
     number[split] = np.arange(split.size)
-    of_query = number[p.inverse]
-    members = np.flatnonzero(of_query >= 0)
-    sub = of_query[members]
-    del of_query
+    if candidates is None:
+        of_query = number[p.inverse]
+        members = np.flatnonzero(of_query >= 0)
+        sub = of_query[members]
+        del of_query
+    else:
+        sub = number[p.inverse[candidates]]
+        keep = sub >= 0
+        members, sub = candidates[keep], sub[keep]
     order = _stable_argsort_bounded(sub, split.size)
     starts = np.concatenate(([0], np.cumsum(p.class_count[split])[:-1]))
     rank = np.empty(members.size, dtype=np.int64)
@@ -610,8 +624,7 @@ def expand(p: Problem, x: np.ndarray, in_caller_order: bool = False) -> np.ndarr
     deployment = np.zeros(members.size, dtype=np.int64)
     for d in range(plan.split_x.shape[1] - 1):
         deployment += rank >= filled[sub, d]
-    assignment[members] = label[deployment]
-    return assignment
+    return members, deployment
 
 
 def _stable_argsort_bounded(keys: np.ndarray, bound: int) -> np.ndarray:
