@@ -34,6 +34,7 @@ from . import objective_registry, share_dual
 from .objective_registry import SideConstraint
 from .objectives import (
     Problem,
+    RunningSums,
     build_problem,
     metrics,
     reported_value,
@@ -189,10 +190,13 @@ def plan_problem(
             f"method {method!r} solves count constraints only; this problem has "
             f"{'an ' + side.label + ' row' if side else 'capacity rows'}: use method 'mip' or 'auto'"
         )
+    internal = None  # the plan's total at ``costs``, where it is known (then _result reuses it)
     if counts_only and method in ("auto", "dual"):
         x, bound, label = _solve_dual(p, costs, objective, warm, stats, zeta)
         status = None
-        internal = (x if isinstance(x, ClassPlan) else ClassPlan.from_dense(x)).total(costs)
+        if not isinstance(x, ClassPlan):
+            x = ClassPlan.from_dense(x)
+        internal = x.total(costs)
         if method == "auto" and _gap(internal, min(bound, internal), costs, p.class_count,
                                      stats["_gap_floor"]) > OPTIMAL_GAP:
             # The dual rounds stopped without a proof (seen on small problems with zero-count
@@ -201,6 +205,7 @@ def plan_problem(
                                                     stats["_gap_floor"]))
             x, label = _solve_flow(p, costs), FLOW_LABEL + " (dual unproven)"
             bound = _dual_bound(p, costs, x)
+            internal = None
     elif counts_only and method == "flow":
         x, label = _solve_flow(p, costs), FLOW_LABEL
         bound = _dual_bound(p, costs, x)
@@ -217,7 +222,8 @@ def plan_problem(
         x, bound, label, status, extra = _solve_mip(p, costs, side, deadline, mip_gap)
         stats.update(extra)
     stats["variables"] = int(costs.size)
-    return _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats, side, started)
+    return _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats, side, started,
+                   warm=warm, internal=internal)
 
 
 # --- count constraints: dual prices (share_dual), or one min-cost flow ---------------
@@ -591,15 +597,29 @@ def expand(p: Problem, x: np.ndarray, in_caller_order: bool = False) -> np.ndarr
     label = p.caller_index if in_caller_order and p.caller_index is not None else np.arange(D)
     label = label.astype(np.int64)
     assignment = label[plan.choice][p.inverse]
-    split = plan.split
-    if split.size == 0:
+    if plan.split.size == 0:
         return assignment
+    members, deployment = split_queries(p, plan)
+    assignment[members] = label[deployment]
+    return assignment
+
+
+def split_queries(p: Problem, plan: ClassPlan, candidates: np.ndarray | None = None):
+    """The queries of ``plan``'s split classes (ascending) and the deployment ``expand`` gives
+    each (canonical numbering). ``candidates``: ascending queries known to include them all
+    (the assignment file passes the queries of every plan's split classes, found once)."""
+    split = plan.split
     number = np.full(plan.choice.size, -1, dtype=np.int64)
     number[split] = np.arange(split.size)
-    of_query = number[p.inverse]
-    members = np.flatnonzero(of_query >= 0)
-    sub = of_query[members]
-    del of_query
+    if candidates is None:
+        of_query = number[p.inverse]
+        members = np.flatnonzero(of_query >= 0)
+        sub = of_query[members]
+        del of_query
+    else:
+        sub = number[p.inverse[candidates]]
+        keep = sub >= 0
+        members, sub = candidates[keep], sub[keep]
     order = _stable_argsort_bounded(sub, split.size)
     starts = np.concatenate(([0], np.cumsum(p.class_count[split])[:-1]))
     rank = np.empty(members.size, dtype=np.int64)
@@ -610,8 +630,7 @@ def expand(p: Problem, x: np.ndarray, in_caller_order: bool = False) -> np.ndarr
     deployment = np.zeros(members.size, dtype=np.int64)
     for d in range(plan.split_x.shape[1] - 1):
         deployment += rank >= filled[sub, d]
-    assignment[members] = label[deployment]
-    return assignment
+    return members, deployment
 
 
 def _stable_argsort_bounded(keys: np.ndarray, bound: int) -> np.ndarray:
@@ -629,7 +648,10 @@ def _stable_argsort_bounded(keys: np.ndarray, bound: int) -> np.ndarray:
     return low[high]
 
 
-def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats, side, started) -> PlanResult:
+def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats, side, started, *,
+            warm: dict | None = None, internal: float | None = None) -> PlanResult:
+    """``warm``: a sweep's shared dict (its plans' metrics are kept running there, see
+    objectives.RunningSums); ``internal``: x.total(costs) when plan_problem computed it."""
     ref = stats.pop("_gap_floor", None)
     if x is None:
         return PlanResult(
@@ -653,7 +675,8 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
         )
     if not isinstance(x, ClassPlan):
         x = ClassPlan.from_dense(x)
-    internal = x.total(costs)
+    if internal is None:
+        internal = x.total(costs)
     if bound is not None and bound > internal:
         # Float noise between the solver's tolerances and our recomputation: a
         # bound cannot exceed a feasible value, so report them equal.
@@ -665,7 +688,13 @@ def _result(p, x, costs, bound, objective, zeta, label, status, warnings, stats,
     if bad:  # a solver returned something that breaks a row: never report it as a plan silently
         warnings.append("solution violates: " + "; ".join(bad))
         status = "error"
-    m = metrics(p, x)
+    sums = None
+    if warm is not None:
+        running = warm.get("metric sums")
+        if running is None or running.p is not p:
+            running = warm["metric sums"] = RunningSums(p)
+        sums = running(x)
+    m = metrics(p, x, sums)
     x.drop_cache()
     if p.energy_estimated:
         est = [d.key for d in p.deployments if d.energy_estimated]

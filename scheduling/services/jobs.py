@@ -26,6 +26,7 @@ from energyweb.validation import INT64_MAX, FieldError, boolean_field, number_fi
 from scheduling.models.deployment_specs import spec_for_deployment, spec_from_json, spec_to_json
 from scheduling.planner import objective_registry
 from scheduling.planner import solver as solver_service
+from scheduling.planner.assignment_file import open_rows, read_row, write_class_rows
 from scheduling.planner.baselines import baselines_for_problem
 from scheduling.planner.npzstream import NpzArray, write_rows
 from scheduling.planner.objectives import build_problem, unit_costs
@@ -123,6 +124,8 @@ class Execution:
     results: dict
     plan_results: list = field(default_factory=list, repr=False)  # solver PlanResults, one per zeta
     solver_stats: dict = field(default_factory=dict)
+    # The aggregated problem the plans were solved on: the assignment file is written per class.
+    problem: object = field(default=None, repr=False)
 
     @property
     def assignments(self) -> np.ndarray:
@@ -133,11 +136,40 @@ class Execution:
         return self._assignments
 
     def write_assignments(self, fileobj) -> None:
-        """The assignment file, (plans, queries) int16, one plan expanded at a time (never all held)."""
-        n = int(self.results["n_queries"])
-        rows = (r.expanded_assignment() for r in self.plan_results)
-        write_rows(fileobj, "assignment", (len(self.plan_results), n), np.int16, rows,
-                   {"zetas": np.array(self.results["parameters"]["zetas"])})
+        """The assignment file: each plan's deployment per class, the class of each query once, and
+        the queries of split classes (scheduling/planner/assignment_file.py; ``load_assignment`` and
+        the download expand a row to queries). Without the problem, the per-query rows."""
+        zetas = np.array(self.results["parameters"]["zetas"])
+        if self.problem is None:
+            n = int(self.results["n_queries"])
+            rows = (r.expanded_assignment() for r in self.plan_results)
+            write_rows(fileobj, "assignment", (len(self.plan_results), n), np.int16, rows, {"zetas": zetas})
+            return
+        p = self.problem
+        plans = [r.class_plan for r in self.plan_results]
+        D = len(p.deployments)
+        label = (np.arange(D) if p.caller_index is None else p.caller_index).astype(np.int16)
+        # The queries of every plan's split classes, found in one pass over the queries.
+        split = [x.split for x in plans if x is not None and x.split.size]
+        candidates = None
+        if split:
+            mark = np.zeros(len(p.class_count), dtype=bool)
+            mark[np.concatenate(split)] = True
+            candidates = np.flatnonzero(mark[p.inverse])
+
+        def class_rows():
+            for x in plans:  # no solution (status "error"): no query is placed, as the -1 row says
+                yield np.full(len(p.class_count), -1, dtype=np.int16) if x is None else label[x.choice]
+
+        def split_rows():
+            for x in plans:
+                if x is None or not x.split.size:
+                    yield np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int16)
+                else:
+                    members, deployment = solver_service.split_queries(p, x, candidates)
+                    yield members, label[deployment]
+
+        write_class_rows(fileobj, class_rows(), len(plans), p.inverse, split_rows(), zetas)
 
 
 def _metrics(d: dict) -> dict:
@@ -272,7 +304,8 @@ def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict
         "gaps": [p["gap"] for p in plans],
         "plan_stats": [p.get("stats", {}) for p in plans],
     }
-    return Execution(results=_finite(results), plan_results=plan_results, solver_stats=_finite(stats))
+    return Execution(results=_finite(results), plan_results=plan_results, solver_stats=_finite(stats),
+                     problem=problem)
 
 
 def _class_counts(result, problem) -> ClassPlan:
@@ -432,12 +465,10 @@ def run_job(job, handle: job_service.JobHandle) -> None:
 
 
 def load_assignment(job, plan_index: int | None = None) -> np.ndarray:
-    with default_storage.open(job.assignment_file.name, "rb") as fh, np.load(fh) as data:
-        a = data["assignment"]
+    """One plan's per-query deployment index (int16), from an assignment file of either form."""
     index = job.results.get("primary_index", 0) if plan_index is None else plan_index
-    if not 0 <= index < a.shape[0]:
-        raise IndexError(f"No plan {index}; this job has {a.shape[0]}.")
-    return a[index]
+    with default_storage.open(job.assignment_file.name, "rb") as fh:
+        return read_row(fh, index)
 
 
 def assignment_csv_lines(job, plan_index: int | None = None, chunk: int = 100_000):
@@ -453,7 +484,8 @@ def assignment_csv_lines(job, plan_index: int | None = None, chunk: int = 100_00
     keys = job.results.get("deployments") or [s["key"] for s in job.deployment_specs]
     names = [_csv(k) for k in keys] + [""]  # index -1: a plan without a solution places no query
     with ExitStack() as stack:
-        assignment = _open_array(stack, job.assignment_file.name, "assignment")
+        fh = stack.enter_context(default_storage.open(job.assignment_file.name, "rb"))
+        assignment = stack.enter_context(open_rows(fh))
         if len(assignment.shape) != 2 or not 0 <= index < assignment.shape[0]:
             raise IndexError(f"No plan {index}; this job has {assignment.shape[0]}.")
         workload = job.workload.data_file.name
