@@ -14,6 +14,7 @@ import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from django.conf import settings
@@ -24,7 +25,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from energyweb.jobs import service as job_service
 from energyweb.validation import INT64_MAX, FieldError, boolean_field, number_field, whole_field
 from scheduling.models.deployment_specs import spec_for_deployment, spec_from_json, spec_to_json
-from scheduling.planner import objective_registry
+from scheduling.planner import forked, objective_registry
 from scheduling.planner import solver as solver_service
 from scheduling.planner.assignment_file import open_rows, read_row, write_class_rows
 from scheduling.planner.baselines import baselines_for_problem
@@ -257,20 +258,36 @@ def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict
     shared = None
     if list(params["zetas"]) == [params["zeta"]]:
         shared = np.asfortranarray(unit_costs(problem, objective, params["zeta"]))
-    for done, zeta in enumerate(params["zetas"], start=1):
-        result = solver_service.plan_problem(
-            problem, objective=objective, zeta=zeta, accuracy_target=params["accuracy_target"],
-            energy_budget_j=params["energy_budget_j"], time_limit_s=params["time_limit_s"], warm=warm,
-            costs=shared)
-        d = result.to_dict()
-        d["zeta"] = zeta
+
+    def solve_zetas(zetas, tick):
+        # A forked part has its own ``warm`` (price bins, affine costs, running sums): the
+        # running metrics restart at the part's first zeta (last-bit differences, <= 1e-14).
+        part_warm = warm if not forking else {}
+        out = []
+        for zeta in zetas:
+            result = solver_service.plan_problem(
+                problem, objective=objective, zeta=zeta, accuracy_target=params["accuracy_target"],
+                energy_budget_j=params["energy_budget_j"], time_limit_s=params["time_limit_s"], warm=part_warm,
+                costs=shared)
+            d = result.to_dict()
+            d["zeta"] = zeta
+            out.append((d, _portable(result, problem)))
+            tick()
+        return out
+
+    zetas = list(params["zetas"])
+    # A sweep on a large problem uses both cores: contiguous runs of zetas in forked processes
+    # (scheduling/planner/forked.py); the answers do not depend on it, only the wall time.
+    forking = len(zetas) > 1 and len(problem.class_count) * len(zetas) >= FORK_MIN_WORK
+    solved, fork_stats = forked.map_chunks(
+        solve_zetas, zetas, processes=None if forking else 1,
+        progress=(lambda done: progress(done, total)) if progress else None)
+    for d, result in solved:
         plans.append(d)
-        plan_results.append(result)
-        if progress:
-            progress(done, total)
+        plan_results.append(_attach(result, problem))
     base = baselines_for_problem(problem, seed=params["seed"], objective=objective, zeta=params["zeta"],
                                  costs=shared)
-    del shared
+    shared = None  # the cost matrix goes before the results are built
     baselines = {name: r.to_dict() for name, r in base.items()}
     if progress:
         progress(total, total)
@@ -303,9 +320,38 @@ def execute(tin, tout, specs: list[DeploymentSpec], objective: str, params: dict
         "statuses": [p["status"] for p in plans],
         "gaps": [p["gap"] for p in plans],
         "plan_stats": [p.get("stats", {}) for p in plans],
+        "processes": fork_stats["processes"],
     }
     return Execution(results=_finite(results), plan_results=plan_results, solver_stats=_finite(stats),
                      problem=problem)
+
+
+# Class-zetas (classes x zetas) from which a sweep is split over forked processes: below it
+# (~0.5 s of solves on this project's 2-core box) a fork and the results' pickling cost more
+# than they save, and small jobs stay in one process.
+FORK_MIN_WORK = 2_000_000
+
+
+def _portable(result, problem):
+    """The result without what cannot or need not cross a pipe from a forked part: the lazy
+    per-query expansion (a closure over the problem) and the class counts (the problem's own
+    array); ``_attach`` puts them back in the parent."""
+    if callable(result._assignment):
+        result._assignment = None
+    x = result.class_plan
+    if x is not None and x.count is problem.class_count:
+        x.count = None
+    return result
+
+
+def _attach(result, problem):
+    x = result.class_plan
+    if x is not None:
+        if x.count is None:
+            x.count = problem.class_count
+        if result._assignment is None:
+            result._assignment = partial(solver_service.expand, problem, x, in_caller_order=True)
+    return result
 
 
 def _class_counts(result, problem) -> ClassPlan:
