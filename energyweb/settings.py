@@ -313,7 +313,7 @@ MAX_ACTIVE_JOBS_PER_USER = env_int("ENERGYWEB_MAX_ACTIVE_JOBS_PER_USER", 5, mini
 # the rest wait in pending and start as the user's running ones end, so one user cannot hold every worker.
 JOB_USER_RUNNING_CAP = env_int("ENERGYWEB_JOB_USER_RUNNING_CAP", 1, minimum=0)
 # Zeta values one plan may sweep: each solves the whole workload again (101 took 5.5 min at 1M queries).
-PLAN_MAX_ZETAS = env_int("ENERGYWEB_PLAN_MAX_ZETAS", 51, minimum=1)
+PLAN_MAX_ZETAS = env_int("ENERGYWEB_PLAN_MAX_ZETAS", 101, minimum=1)
 # An executed plan flags a deployment whose energy or runtime MAPE (%) exceeds this (drift).
 EXECUTION_DRIFT_PCT = env_int("ENERGYWEB_EXECUTION_DRIFT_PCT", 25, minimum=1)
 HEARTBEAT_INTERVAL_S = env_int("ENERGYWEB_HEARTBEAT_INTERVAL_S", 60, minimum=5)
