@@ -20,6 +20,11 @@ Rules that keep it safe:
 
 ``processes`` comes from ``ENERGYWEB_PLAN_PROCESSES`` (default: the CPUs this process may use,
 at most 2; 1 turns forking off). Results are returned in input order.
+
+BLAS runs on one thread meanwhile (threadpoolctl; the children inherit it): the planner's
+BLAS calls are memory-bound dot products, and OpenBLAS's idle threads spin. With the default
+(a thread per core) two processes each kept two spinning threads on two cores, and a 1M
+101-point sweep took 18.3 s wall against 8.8 s with one BLAS thread each (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ import select
 import signal
 import struct
 from collections.abc import Callable, Sequence
+
+from threadpoolctl import threadpool_limits
 
 MAX_PROCESSES = 2
 _HEADER = struct.Struct("<Q")
@@ -75,6 +82,11 @@ def map_chunks(fn: Callable[[Sequence, Callable[[], None]], list], items: Sequen
     stats: {"processes": used, "fallbacks": chunks the parent had to redo}.
     """
     processes = default_processes() if processes is None else max(1, int(processes))
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _map_chunks(fn, items, processes, progress)
+
+
+def _map_chunks(fn, items, processes, progress):
     parts = chunks(len(items), processes)
     stats = {"processes": 1, "fallbacks": 0}
     done = [0]
