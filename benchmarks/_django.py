@@ -15,6 +15,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def backend_cpu(cursor) -> float | None:
+    """CPU seconds (user+sys) of the cursor's PostgreSQL backend, when it runs on this machine
+    (read from /proc; None where it cannot be read, e.g. a server on another host)."""
+    cursor.execute("SELECT pg_backend_pid()")
+    pid = cursor.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def setup(migrate: bool = True) -> str:
     sys.path.insert(0, str(ROOT))
     if not os.environ.get("DATABASE_URL"):

@@ -127,15 +127,10 @@ def _cpu() -> float:
 
 def _backend_cpu(connection) -> float | None:
     """CPU seconds (user+sys) of this connection's PostgreSQL backend, when it runs on this machine."""
+    from benchmarks._django import backend_cpu
+
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return backend_cpu(cursor)
 
 
 def plain_copy(connection, mi, batch_id: int) -> dict:

@@ -51,15 +51,7 @@ SETS = {
 }
 
 
-def _backend_cpu(cursor) -> float | None:
-    cursor.execute("SELECT pg_backend_pid()")
-    pid = cursor.fetchone()[0]
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from benchmarks._django import backend_cpu as _backend_cpu  # noqa: E402
 
 
 def main() -> None:
