@@ -9,9 +9,10 @@ whole time and its phases, and deletes the batch afterwards (so the database is
 left as it was). Phases: ``parse`` (decode, parse and validate), ``write``
 (the batch row and the COPY, index maintenance included), ``commit`` (from the
 end of the write to the return of the call: the deferred foreign-key checks at
-COMMIT, and a couple of small queries after it). With ``--read-ahead`` the importer reads
-and parses the next chunk on a thread while it writes this one, and ``parse`` is then only
-what the writing side waited for it (the first chunk, mostly).
+COMMIT, and a couple of small queries after it). By default (as the importer ships) it reads,
+parses, hashes and encodes the next chunk on a thread while it writes this one, and ``parse`` is
+then only what the writing side waited for it (the first, small chunk mostly); ``--no-read-ahead``
+does each chunk in turn.
 
 On PostgreSQL it also times the floor the import is measured against (issue 18): a plain
 ``COPY`` of the same rows (the imported batch's 18 written columns, as COPY text) into a new
@@ -54,9 +55,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the imported rows (of the last run)")
     parser.add_argument("--repeat", type=int, default=1, help="import this many times; report the best")
-    parser.add_argument("--read-ahead", action="store_true",
-                        help="parse the next chunk on a thread while this one is written "
-                             "(ENERGYWEB_IMPORT_READ_AHEAD; off by default)")
+    parser.add_argument("--no-read-ahead", dest="read_ahead", action="store_false",
+                        help="parse each chunk in turn instead of on a thread ahead of the COPY "
+                             "(ENERGYWEB_IMPORT_READ_AHEAD=false; on by default)")
     args = parser.parse_args()
 
     import django

@@ -222,10 +222,11 @@ MEDIA_SWEEP_INTERVAL_S = env_int("ENERGYWEB_MEDIA_SWEEP_INTERVAL_S", 3600, minim
 IMPORT_MAX_COLUMNS = env_int("ENERGYWEB_IMPORT_MAX_COLUMNS", 256, minimum=8)
 IMPORT_CHUNK_KB = env_int("ENERGYWEB_IMPORT_CHUNK_KB", 8192, minimum=1)
 IMPORT_CHUNK_ROWS = env_int("ENERGYWEB_IMPORT_CHUNK_ROWS", 100_000, minimum=1)
-# Read and parse the next chunk of a measurement import on a thread while this one is written.
-# Off by default: on the 2-core box that also runs PostgreSQL it gained nothing (the thread and the
-# server compete for the same cores) and cost ~120 MB; for a database on another host (docs/BENCHMARKS.md).
-IMPORT_READ_AHEAD = env_bool("ENERGYWEB_IMPORT_READ_AHEAD", False)
+# Read, parse, hash and encode the next chunk of a measurement import on a thread while this one is
+# written, so PostgreSQL's COPY never waits for the parse (the first chunks are smaller, so it starts
+# at once): a 1M-row import 3.3-4.3 s instead of 5.5-6.7 s on the 2-core box (docs/BENCHMARKS.md,
+# issue 18); it holds one more chunk in memory (~130 MB at 100,000 rows). false: one chunk at a time.
+IMPORT_READ_AHEAD = env_bool("ENERGYWEB_IMPORT_READ_AHEAD", True)
 # Uploads up to this size are imported within the request (about 80,000 measurement rows,
 # well under a second to parse); larger ones are stored and imported by a background job
 # so that no web worker is held for the length of an import (0: every upload in the background).

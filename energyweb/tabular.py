@@ -183,7 +183,8 @@ class Reader:
     def __init__(self, source, *, max_bytes: int | None = None, max_decompressed: int | None = None,
                  max_ratio: float | None = None, max_field: int | None = None,
                  chunk_chars: int = DEFAULT_CHUNK, chunk_lines: int = DEFAULT_CHUNK_LINES,
-                 delimiters: str = DELIMITERS, max_columns: int | None = DEFAULT_MAX_COLUMNS):
+                 delimiters: str = DELIMITERS, max_columns: int | None = DEFAULT_MAX_COLUMNS,
+                 first_chunk_lines: int | None = None):
         self.source = source
         self.max_columns = max_columns
         self.name = source_name(source)
@@ -193,6 +194,11 @@ class Reader:
         self.max_field = max_field
         self.chunk_chars = max(1, int(chunk_chars))
         self.chunk_lines = max(1, int(chunk_lines))
+        # A smaller first chunk, and each next one twice the one before up to chunk_lines: a
+        # consumer that overlaps its work on a chunk with the next chunk's parse (the measurement
+        # importer's read-ahead) waits only for the first to start, and never long for the next.
+        self.first_chunk_lines = self.chunk_lines if first_chunk_lines is None else max(
+            1, min(int(first_chunk_lines), self.chunk_lines))
         self.delimiters = delimiters
         self.raw_bytes = 0
         self.consumed_bytes = 0  # compressed bytes the decompressor has used so far
@@ -303,7 +309,7 @@ class Reader:
 
     def chunks(self) -> Iterator[Chunk]:
         """Whole-record text chunks of at most about ``chunk_chars`` characters and
-        ``chunk_lines`` lines each."""
+        ``chunk_lines`` lines each (from ``first_chunk_lines``, doubling: ``_chunk_limit``)."""
         buf = ""
         buf_breaks = 0  # buf.count("\n"), kept as blocks come and chunks go: counting the growing
         # buffer again after every 1 MB block read it ~5 times per 8 MB chunk
@@ -320,8 +326,8 @@ class Reader:
             buf_breaks += text.count("\n")
             if not header_done:
                 header_done = self._check_header(buf)
-            while len(buf) >= self.chunk_chars or buf_breaks > self.chunk_lines:
-                cut = self._cut(self._lines_prefix(buf))
+            while len(buf) >= self.chunk_chars or buf_breaks > self._chunk_limit(index):
+                cut = self._cut(self._lines_prefix(buf, self._chunk_limit(index)))
                 if cut is None:
                     cut = self._cut(buf)
                 if cut is None:
@@ -374,17 +380,29 @@ class Reader:
             seen[key] = i
         return True
 
-    def _lines_prefix(self, buf: str) -> str:
-        """A prefix of buf of about chunk_lines lines (at most chunk_chars characters)."""
+    def _chunk_limit(self, index: int) -> int:
+        """Lines in chunk ``index``: first_chunk_lines doubled ``index`` times, at most chunk_lines."""
+        if self.first_chunk_lines >= self.chunk_lines or index >= self.chunk_lines.bit_length():
+            return self.chunk_lines
+        return min(self.chunk_lines, self.first_chunk_lines << index)
+
+    def _lines_prefix(self, buf: str, limit: int | None = None) -> str:
+        """A prefix of buf of about ``limit`` (chunk_lines) lines (at most chunk_chars characters)."""
+        limit = self.chunk_lines if limit is None else limit
         part = buf[:self.chunk_chars] if len(buf) > self.chunk_chars else buf
         lines = part.count("\n")
-        while lines > self.chunk_lines:
+        while lines > limit:
             # Scaled by the mean line length: a few passes, no per-line loop in Python.
-            end = part.find("\n", max(0, len(part) * self.chunk_lines // lines - 1))
+            end = part.find("\n", max(0, len(part) * limit // lines - 1))
             shorter = part[:end + 1]
             fewer = shorter.count("\n")
             if fewer >= lines:
-                break
+                # The estimate fell on the last line (lengths vary): drop that line instead.
+                end = part.rfind("\n", 0, len(part) - 1)
+                if end < 0:
+                    break
+                shorter = part[:end + 1]
+                fewer = shorter.count("\n")
             part, lines = shorter, fewer
         return part if "\n" in part or "\r" in part else buf
 

@@ -16,6 +16,7 @@ import io
 import re
 import warnings
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -174,7 +175,8 @@ def frame_rows(frame) -> list[list]:
     return objects.where(frame.notna(), None).values.tolist()
 
 
-def copy_frame(cursor, table: str, cols: str, frame, batch_id: int, chunk: int = 100_000) -> None:
+def copy_frame(cursor, table: str, cols: str, frame, batch_id: int, chunk: int = 100_000, *,
+               encoded: Encoded | None = None) -> None:
     """PostgreSQL COPY of the frame's rows, ``batch_id`` written as the third column.
 
     Safe to call several times in one transaction (a streaming reader calls it once per chunk):
@@ -185,20 +187,56 @@ def copy_frame(cursor, table: str, cols: str, frame, batch_id: int, chunk: int =
       out of int4 range, a column of another type) takes the row writer as before;
     - the foreign keys are checked once per distinct key instead of once per row, where the role
       may (copy_keys.keys_checked_once).
+
+    ``encoded``: the frame already encoded by ``encode_frame`` (on the importer's read-ahead thread,
+    while the chunk before was being written); then this call only checks keys and sends bytes.
     """
     columns = [c.strip() for c in cols.split(",")]
-    values = _column_values(columns, frame, batch_id)
-    with keys_checked_once(cursor, table, columns, lambda j: _distinct(values[j])):
-        types = _column_types(cursor, table, columns)
-        plan = _binary_plan(columns, values, types)
-        if plan is None:
+    if encoded is None:
+        encoded = encode_frame(frame, batch_id, columns, column_types(cursor, table, columns))
+    if encoded is None:
+        values = _column_values(columns, frame, batch_id)
+        with keys_checked_once(cursor, table, columns, lambda j: _distinct(values[j])):
             copy_frame_rows(cursor, table, cols, frame, batch_id, chunk)
-            return
+        return
+    with keys_checked_once(cursor, table, columns, encoded.distinct):
         with cursor.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)", writer=_writer(cursor)) as copy:
             copy.write(_BINARY_SIGNATURE)
-            for start in range(0, len(frame), _BINARY_BLOCK):
-                copy.write(_binary_rows(plan, start, min(start + _BINARY_BLOCK, len(frame))))
+            for block in encoded.blocks:
+                copy.write(block)
             copy.write(_BINARY_TRAILER)
+
+
+@dataclass
+class Encoded:
+    """A frame as binary COPY data (``blocks``), with its columns' values for the key checks."""
+
+    blocks: list[bytes]
+    values: list
+    keys: dict = field(default_factory=dict)  # column index -> distinct non-null values, made once
+
+    def distinct(self, j: int) -> list:
+        if j not in self.keys:
+            self.keys[j] = _distinct(self.values[j])
+        return self.keys[j]
+
+
+def encode_frame(frame, batch_id: int, columns: list[str], types: list[str],
+                 key_columns: tuple[int, ...] = ()) -> Encoded | None:
+    """The frame in PostgreSQL's binary COPY format (None: a frame only the row writer takes).
+    Touches no database (``types``: ``column_types`` of the table, read once by the caller), so
+    the importer's read-ahead thread can run it; ``key_columns``: columns whose distinct values
+    (the key checks') are found here too."""
+    values = _column_values(columns, frame, batch_id)
+    plan = _binary_plan(columns, values, types)
+    if plan is None:
+        return None
+    n = len(frame)
+    encoded = Encoded([_binary_rows(plan, start, min(start + _BINARY_BLOCK, n))
+                       for start in range(0, n, _BINARY_BLOCK)], values)
+    for j in key_columns:
+        encoded.distinct(j)
+    return encoded
 
 
 def _writer(cursor):
@@ -256,7 +294,7 @@ def _distinct(array) -> list:
     return [v.item() if hasattr(v, "item") else v for v in pd.unique(array) if not pd.isna(v)]
 
 
-def _column_types(cursor, table: str, columns: list[str]) -> list[str]:
+def column_types(cursor, table: str, columns: list[str]) -> list[str]:
     cursor.execute(
         "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
         "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", [table])

@@ -56,7 +56,7 @@ from profiling.choices import EnergySource
 from profiling.meters.base import COMPONENTS, ENERGY_FIELDS, SOURCE_FIELDS
 from profiling.models import LLM, Hardware, HardwareAlias, ImportBatch, LLMAlias, Measurement, RefitJob
 from profiling.services.copy_keys import keys_checked_once
-from profiling.services.measurement_fast import copy_frame, frame_rows, parse_fast
+from profiling.services.measurement_fast import column_types, copy_frame, encode_frame, frame_rows, parse_fast
 from profiling.services.row_hashes import RowDigest, overlap, pack, row_hashes
 
 MAX_REPORTED_ERRORS = 50
@@ -189,10 +189,16 @@ class ImportSummary:
 # --- reading --------------------------------------------------------------------
 
 
+# With the read-ahead thread the first chunk is this fraction of the others: the server's COPY
+# starts once it is parsed, and the thread parses the next (full) chunk meanwhile.
+FIRST_CHUNK_SHARE = 16
+
+
 def _reader(source) -> Reader:
+    first = max(1, settings.IMPORT_CHUNK_ROWS // FIRST_CHUNK_SHARE) if settings.IMPORT_READ_AHEAD else None
     return reader_from_settings(
         source, max_bytes=None,
-        max_decompressed=settings.MAX_IMPORT_UNCOMPRESSED_MB * 1024 * 1024)
+        max_decompressed=settings.MAX_IMPORT_UNCOMPRESSED_MB * 1024 * 1024, first_chunk_lines=first)
 
 
 def _reader_error(exc: TableError, rows_done: int, shown: dict[int, str]) -> ImportFailed:
@@ -414,6 +420,10 @@ class _Writer:
         self.pairs: Counter = Counter()
         self.warmups = self.estimated = self.rows = 0
         self.collected: list = []  # collect mode: DataFrames and row lists, in file order
+        # The binary COPY's column types, read with the first vectorised chunk; with the batch, what
+        # the read-ahead thread needs to encode the next chunks while this one is sent (encode()).
+        self.postgres = connection.vendor == "postgresql"
+        self.types: list[str] | None = None
 
     def _batch(self) -> ImportBatch:
         if self.batch is None:
@@ -423,9 +433,19 @@ class _Writer:
                 row_count=0, skipped_rows=0, created_by=self.user)
         return self.batch
 
-    def frame(self, frame, hashes=None) -> None:
+    def encode(self, frame):
+        """The frame as binary COPY data, or None where it cannot be made yet (before the first
+        vectorised chunk is written, off PostgreSQL, in collect mode) or at all: then ``frame()``
+        does what it always did. No database: the read-ahead thread calls it."""
+        batch, types = self.batch, self.types
+        if self.filename is None or not self.postgres or batch is None or types is None:
+            return None
+        return encode_frame(frame, batch.pk, _db_column_list(), types, key_columns=(0, 1, 2))
+
+    def frame(self, frame, hashes=None, encoded=None) -> None:
         """The vectorised path's rows (all names known): COPY on PostgreSQL, one call per chunk.
-        ``hashes``: the frame's row hashes, when the read-ahead thread has computed them."""
+        ``hashes`` and ``encoded``: the frame's row hashes and binary COPY data, when the read-ahead
+        thread has made them."""
         self.rows += len(frame)
         if self.filename is None:
             if self.keep:
@@ -437,9 +457,12 @@ class _Writer:
         self.pairs.update({(int(a), int(b)): int(n) for (a, b), n in counts.items()})
         self.warmups += int(frame["is_warmup"].sum())
         self.estimated += int(frame["is_estimated"].sum())
-        if connection.vendor == "postgresql":
+        if self.postgres:
+            table = Measurement._meta.db_table
             with connection.cursor() as cursor:
-                copy_frame(cursor, Measurement._meta.db_table, _db_columns(), frame, batch.pk)
+                if self.types is None:
+                    self.types = column_types(cursor, table, _db_column_list())
+                copy_frame(cursor, table, _db_columns(), frame, batch.pk, encoded=encoded)
         else:
             self._insert(frame_rows(frame))
 
@@ -529,7 +552,7 @@ def _parse(source, *, llm, hardware, create_missing, negative_energy, writer: _W
     state = _RowState(llm=llm, hardware=hardware, create_missing=create_missing,
                       negative_energy=negative_energy, filename=writer.filename)
     try:
-        with _Ahead(reader, state) as ahead:
+        with _Ahead(reader, state, writer) as ahead:
             for chunk, fast in ahead:
                 state.feed(chunk, writer, fast)
                 del chunk, fast  # before the next one is taken: at most two chunks are held
@@ -556,23 +579,27 @@ _END = object()
 class _Ahead:
     """The file's chunks, each with its vectorised parse, made by a thread a chunk ahead.
 
-    Reading (decode, hash, chunking) and ``parse_fast`` touch no database and spend much of
-    their time in C code that releases the GIL (pandas' tokenizer and number parsers), as does
-    psycopg while it waits for the server: so the next chunk is read and parsed while this one
-    is written (the COPY of a chunk keeps PostgreSQL busy for about as long as its parse). The
-    thread only reads ``state``: the header, once the first chunk has set it, and the name maps;
-    everything with the database (names created, rows written, the row path) stays on the
-    caller's thread, in its transaction. Order is kept (one queue), the reader's errors arrive
-    in their place, and the thread starts a chunk only once the caller is done with the one before
-    the chunk it is writing: at most two chunks are held at a time (memory stays bounded).
+    Reading (decode, hash, chunking), ``parse_fast``, the row hashes and the binary COPY encoding
+    touch no database and much of their time is in C code that releases the GIL (pandas' tokenizer
+    and number parsers, numpy), as does psycopg while it waits for the server: so the next chunk is
+    made ready while PostgreSQL takes this one, and the caller's thread only checks keys and sends
+    bytes. The server's COPY is the slower side (index maintenance: ~0.3 s of server CPU per
+    100,000 rows against ~0.15 s of parsing), so with the chunks ready it never waits; the reader's
+    first chunk is 1/FIRST_CHUNK_SHARE of the others and each next one doubles, so the COPY starts
+    after a small parse and the thread keeps ahead from there. The thread only reads ``state`` (the
+    header, once the first chunk has set it, and the name maps) and ``writer`` (the batch and the
+    column types, once the first chunk is written: ``_Writer.encode``); everything with the
+    database (names created, rows written, the row path) stays on the caller's thread, in its
+    transaction. Order is kept (one queue), the reader's errors arrive in their place, and the
+    thread starts a chunk only once the caller is done with the one before the chunk it is writing:
+    at most two chunks are held at a time (memory stays bounded).
 
-    Only with ``IMPORT_READ_AHEAD`` (ENERGYWEB_IMPORT_READ_AHEAD; off by default): on a 2-core
-    machine that also runs PostgreSQL the thread took CPU from the server's COPY and the import
-    was no faster (docs/BENCHMARKS.md, issue 18); without it, chunks are read and parsed in turn
-    on the caller's thread."""
+    On by default (``IMPORT_READ_AHEAD``, ENERGYWEB_IMPORT_READ_AHEAD): a 1M-row import on the
+    2-core box 3.3-4.3 s against 5.5-6.7 s one chunk at a time (docs/BENCHMARKS.md, issue 18).
+    Off, chunks are read and parsed in turn on the caller's thread."""
 
-    def __init__(self, reader: Reader, state):
-        self.reader, self.state = reader, state
+    def __init__(self, reader: Reader, state, writer: _Writer):
+        self.reader, self.state, self.writer = reader, state, writer
         self.enabled = bool(settings.IMPORT_READ_AHEAD)
         self.queue: queue.Queue = queue.Queue()
         self.slots = threading.Semaphore(2)  # chunks held: the one being written, the next
@@ -634,8 +661,10 @@ class _Ahead:
                     if self.state.fast_ready:
                         fast = self.state.fast(chunk)
                         if fast is not None:
-                            # Content hashes here too: the writer's thread then only encodes and sends.
+                            # Content hashes and the COPY data here too: the writer's thread then
+                            # only checks keys and sends, and the server is kept busy.
                             fast["hashes"] = row_hashes(fast["frame"])
+                            fast["encoded"] = self.writer.encode(fast["frame"])
                 if not self._put((chunk, fast)):
                     return
             self._put(_END)
@@ -780,7 +809,7 @@ class _RowState:
             self.skipped += fast["skipped"]
             self.count += fast["count"]
             if not self.failed:
-                writer.frame(fast["frame"], fast.get("hashes"))
+                writer.frame(fast["frame"], fast.get("hashes"), fast.get("encoded"))
             return
         rows = self._rows(reader, line_offset, writer)
         if not self.failed:
@@ -1086,6 +1115,10 @@ class _RowState:
         return {"count": self.count, "skipped": self.skipped, "warnings": self.warnings,
                 "warning_count": self.warning_count, "created_llms": self.created_llms,
                 "created_hw": self.created_hw}
+
+
+def _db_column_list() -> list[str]:
+    return [c.strip() for c in _db_columns().split(",")]
 
 
 def _db_columns() -> str:

@@ -126,3 +126,21 @@ def test_count_lines_with_a_known_break_count(text):
     expected = len(io.StringIO(text, newline=None).readlines()) - (0 if text.endswith(("\n", "\r")) or not text
                                                                    else 1)
     assert count_lines(text) == count_lines(text, text.count("\n")) == expected
+
+
+@pytest.mark.parametrize("form", ["bytes", "gzip", "stream"])
+def test_a_small_first_chunk_then_each_twice_the_one_before_up_to_chunk_lines(form):
+    """``first_chunk_lines`` (the measurement importer's read-ahead): 4, 8, 16, 32 lines, then 40
+    each; whole records with their line numbers as with equal chunks."""
+    text = "a,b,c\n" + "".join(f"{i},x,{i * 2}\n" for i in range(300))
+    data = text.encode()
+    source = {"bytes": data, "gzip": gzip.compress(data), "stream": io.BytesIO(data)}[form]
+    reader, chunks = read(source, chunk_lines=40, first_chunk_lines=4)
+    assert [c.text.count("\n") for c in chunks] == [4, 8, 16, 32, 40, 40, 40, 40, 40, 40, 1]
+    assert "".join(c.text for c in chunks) == text
+    assert [c.first_line for c in chunks] == [1, 5, 13, 29, 61, 101, 141, 181, 221, 261, 301]
+    assert reader.sha256 == sha256_of(source if form != "stream" else data)
+    # Without it (and with one not smaller than chunk_lines) every chunk is chunk_lines.
+    for first in (None, 40, 1000):
+        _, equal = read(data, chunk_lines=40, first_chunk_lines=first)
+        assert [c.text.count("\n") for c in equal] == [40] * 7 + [21]

@@ -107,11 +107,11 @@ def test_an_error_on_the_importing_side_stops_the_thread(pair, settings, monkeyp
     calls = []
     original = mi._Writer.frame
 
-    def failing_frame(self, frame, hashes=None):
+    def failing_frame(self, frame, hashes=None, encoded=None):
         calls.append(len(frame))
         if len(calls) == 3:
             raise RuntimeError("disk on fire")
-        return original(self, frame, hashes)
+        return original(self, frame, hashes, encoded)
 
     monkeypatch.setattr(mi._Writer, "frame", failing_frame)
     with pytest.raises(RuntimeError, match="disk on fire"):
@@ -142,3 +142,36 @@ def test_the_long_line_prefilter_agrees_with_splitting_into_lines():
         text = "".join(rng.choice(list("ab\n\r"), size=int(rng.integers(0, 40))))
         limit = int(rng.integers(0, 10))
         assert _lines_within(text, limit) == all(len(line) <= limit for line in text.split("\n")), (text, limit)
+
+
+def test_the_thread_hands_over_later_chunks_ready_to_send_on_postgresql(pair, settings, monkeypatch):
+    """On PostgreSQL the thread also encodes each later vectorised chunk as binary COPY data (the
+    caller's thread then only checks keys and sends); the first chunk, written before the batch and
+    the column types exist, is encoded by the caller, and so is the second where the thread parsed
+    it before the first was written (it may: it starts once the header is read). From the third
+    (the thread takes it only once the first is written) every one. Elsewhere nothing is encoded. The reader's
+    first chunk is 1/FIRST_CHUNK_SHARE of the others, and they double from there."""
+    from django.db import connection
+
+    settings.IMPORT_READ_AHEAD = True
+    settings.IMPORT_CHUNK_ROWS = 64
+    handed = []
+    original = mi._Writer.frame
+
+    def frame(self, frame, hashes=None, encoded=None):
+        handed.append((len(frame), encoded is not None, hashes is not None))
+        return original(self, frame, hashes, encoded)
+
+    monkeypatch.setattr(mi._Writer, "frame", frame)
+    summary = mi.import_measurements(own_csv(*rows(400)), enqueue_refits=False)
+    assert summary.rows == 400 and Measurement.objects.count() == 400
+    # About 4 lines (the header and 3 rows; the reader cuts by mean line length), then about 8, 16,
+    # 32 and 64-line chunks.
+    sizes = [n for n, *_ in handed]
+    assert sum(sizes) == 400 and 1 <= sizes[0] <= 3
+    assert all(limit // 2 < n <= limit for n, limit in zip(sizes[1:-1], [8, 16, 32] + [64] * 10, strict=False))
+    postgres = connection.vendor == "postgresql"
+    assert handed[0][1:] == (False, False)
+    assert all(hashed for *_, hashed in handed[1:])
+    assert all(enc == postgres for _, enc, _ in handed[2:]) and (postgres or not handed[1][1])
+    assert not read_ahead_threads()
