@@ -1,11 +1,11 @@
 """profiling_measurement's indexes after issue 18: each query that needs one has one, and uses it.
 
 The import pays for every index on each row it COPYs (docs/BENCHMARKS.md, issue 18), so the table
-keeps only: the primary key (ids one at a time from its sequence: no cache, see below); a BRIN
-index on (hardware, llm) on PostgreSQL (a b-tree elsewhere),
-which serves the fits' pair filter, hardware and LLM filters and both PROTECT checks; a BRIN index
-on import_batch on PostgreSQL (a b-tree elsewhere) for batch listings and the batch-delete cascade;
-and the partial unique (run, cell, trial) key. The plans are checked with sequential scans disabled, which proves
+keeps only: the primary key (ids one at a time from its sequence: no cache, see below); one BRIN
+index on (hardware, llm, import_batch) on PostgreSQL, which serves the fits' pair filter, hardware
+and LLM filters, both PROTECT checks, batch listings and the batch-delete cascade (a BRIN index
+answers each of its columns alone, and the import pays per BRIN index, not per column); elsewhere a
+b-tree of those three and one of import_batch; and the partial unique (run, cell, trial) key. The plans are checked with sequential scans disabled, which proves
 that the index can answer the predicate (a table this small would be scanned otherwise).
 """
 
@@ -28,9 +28,16 @@ def _indexes() -> dict[str, str]:
 def test_the_measurement_table_has_only_the_indexes_its_queries_need():
     indexes = _indexes()
     columns = {tuple(c["columns"]): name for name, c in indexes.items()}
-    assert columns[("hardware_id", "llm_id")] == "measurement_hw_llm_brin"
-    assert columns[("import_batch_id",)] == "measurement_import_batch"
+    assert columns[("hardware_id", "llm_id", "import_batch_id")] == "measurement_brin"
+    postgres = connection.vendor == "postgresql"
+    # The import batch's own b-tree only off PostgreSQL (models/indexes.py, OffPostgresIndex).
+    assert (columns.get(("import_batch_id",)) == "measurement_import_batch") != postgres
     assert ("profiling_run_id", "cell_index", "trial_index") in columns
+    others = {cols for name, c in indexes.items() if not c["primary_key"] for cols in [tuple(c["columns"])]}
+    assert others == {("hardware_id", "llm_id", "import_batch_id"), ("profiling_run_id", "cell_index", "trial_index"),
+                      *([] if postgres else [("import_batch_id",)])}
+    # Gone: the (hardware, llm) BRIN index (issue 18, t3), now part of the three-column one.
+    assert ("hardware_id", "llm_id") not in columns
     # Gone: the hardware_id b-tree, the old (llm, hardware, warmup) and (hardware, llm, warmup) b-trees.
     assert ("hardware_id",) not in columns
     assert ("llm_id", "hardware_id", "is_warmup") not in columns
@@ -41,11 +48,9 @@ def test_the_measurement_table_has_only_the_indexes_its_queries_need():
                            "JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = %s::regclass",
                            [Measurement._meta.db_table])
             kinds = dict(cursor.fetchall())
-            assert kinds["measurement_import_batch"] == "brin"
-            assert kinds["measurement_hw_llm_brin"] == "brin"
-            for name in ("measurement_import_batch", "measurement_hw_llm_brin"):
-                cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [name])
-                assert cursor.fetchone()[0] == ["autosummarize=on"]
+            assert kinds["measurement_brin"] == "brin" and list(kinds.values()).count("brin") == 1
+            cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", ["measurement_brin"])
+            assert cursor.fetchone()[0] == ["autosummarize=on"]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL sequences")
@@ -85,15 +90,15 @@ def test_each_query_that_needs_an_index_uses_it(rows):
     M = Measurement.objects.order_by()
     expected = [
         # Fits and coverage: one pair's rows.
-        (M.filter(llm=llm, hardware=hw, is_warmup=False), "measurement_hw_llm_brin"),
+        (M.filter(llm=llm, hardware=hw, is_warmup=False), "measurement_brin"),
         # The list filtered by hardware; a Hardware delete's PROTECT check and holders() count.
-        (M.filter(hardware=hw), "measurement_hw_llm_brin"),
-        # An LLM's: BRIN answers each of its columns alone.
-        (M.filter(llm=llm), "measurement_hw_llm_brin"),
+        (M.filter(hardware=hw), "measurement_brin"),
+        # An LLM's, and a batch's: BRIN answers each of its columns alone.
+        (M.filter(llm=llm), "measurement_brin"),
         # Batch listing, the delete signal's pairs and the cascade's collection.
-        (M.filter(import_batch=batch), "measurement_import_batch"),
+        (M.filter(import_batch=batch), "measurement_brin"),
         (M.filter(import_batch__in=[batch.pk]).values_list("llm_id", "hardware_id").distinct(),
-         "measurement_import_batch"),
+         "measurement_brin"),
     ]
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE profiling_measurement")
