@@ -44,6 +44,11 @@ SETS = {
         "ALTER TABLE {t} ADD PRIMARY KEY (id)", "CREATE INDEX ON {t} USING brin (hardware_id, llm_id)",
         "CREATE INDEX ON {t} USING brin (import_batch_id)",
         "CREATE UNIQUE INDEX ON {t} (profiling_run_id, cell_index, trial_index) WHERE profiling_run_id IS NOT NULL"],
+    "(hardware_id, llm_id, import_batch_id) BRIN": [
+        "CREATE INDEX ON {t} USING brin (hardware_id, llm_id, import_batch_id)"],
+    "now: pkey, BRIN (hw, llm, batch), partial": [
+        "ALTER TABLE {t} ADD PRIMARY KEY (id)", "CREATE INDEX ON {t} USING brin (hardware_id, llm_id, import_batch_id)",
+        "CREATE UNIQUE INDEX ON {t} (profiling_run_id, cell_index, trial_index) WHERE profiling_run_id IS NOT NULL"],
     "after: pkey, (hw, llm, warmup), BRIN batch, partial": [
         "ALTER TABLE {t} ADD PRIMARY KEY (id)", "CREATE INDEX ON {t} (hardware_id, llm_id, is_warmup)",
         "CREATE INDEX ON {t} USING brin (import_batch_id)",

@@ -224,8 +224,9 @@ IMPORT_CHUNK_KB = env_int("ENERGYWEB_IMPORT_CHUNK_KB", 8192, minimum=1)
 IMPORT_CHUNK_ROWS = env_int("ENERGYWEB_IMPORT_CHUNK_ROWS", 100_000, minimum=1)
 # Read, parse, hash and encode the next chunk of a measurement import on a thread while this one is
 # written, so PostgreSQL's COPY never waits for the parse (the first chunks are smaller, so it starts
-# at once): a 1M-row import 3.3-4.3 s instead of 5.5-6.7 s on the 2-core box (docs/BENCHMARKS.md,
-# issue 18); it holds one more chunk in memory (~130 MB at 100,000 rows). false: one chunk at a time.
+# at once): a 1M-row import 3.0-4.2 s instead of 4.2-4.6 s on the 2-core box (docs/BENCHMARKS.md,
+# issue 18); it holds one more chunk (peak 400 MB instead of 260 MB at 100,000 rows a chunk). false:
+# one chunk at a time.
 IMPORT_READ_AHEAD = env_bool("ENERGYWEB_IMPORT_READ_AHEAD", True)
 # Uploads up to this size are imported within the request (about 80,000 measurement rows,
 # well under a second to parse); larger ones are stored and imported by a background job

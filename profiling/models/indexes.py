@@ -5,8 +5,9 @@ For columns whose values arrive in long runs in insertion order, such as
 ``Measurement.import_batch`` and ``(hardware, llm)``: the importer COPYs a batch's rows
 contiguously (and a profiling run writes one pair), so a block-range
 summary (min/max of the column per 128 pages) finds a batch's pages nearly exactly, at a fraction
-of a b-tree's cost to maintain (issue 18: 0.1 s against 0.7 s of server CPU per million imported
-rows; docs/BENCHMARKS.md). The model state holds one index on every backend; only its access
+of a b-tree's cost to maintain (issue 18: 0.1 s against 0.7 s of server CPU per million rows
+appended to new pages; into pages a deleted batch freed, whose ranges are summarised, a BRIN
+index checks and may widen the summary for every row, 0.3-0.4 s; docs/BENCHMARKS.md). The model state holds one index on every backend; only its access
 method depends on the database, so migrations stay the same everywhere.
 
 A multi-column BRIN index serves a condition on any one of its columns (each is summarised on

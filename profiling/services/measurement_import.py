@@ -595,8 +595,8 @@ class _Ahead:
     at most two chunks are held at a time (memory stays bounded).
 
     On by default (``IMPORT_READ_AHEAD``, ENERGYWEB_IMPORT_READ_AHEAD): a 1M-row import on the
-    2-core box 3.3-4.3 s against 5.5-6.7 s one chunk at a time (docs/BENCHMARKS.md, issue 18).
-    Off, chunks are read and parsed in turn on the caller's thread."""
+    2-core box 3.0-4.2 s against 4.2-4.6 s one chunk at a time, for ~140 MB more at its peak
+    (docs/BENCHMARKS.md, issue 18). Off, chunks are read and parsed in turn on the caller's thread."""
 
     def __init__(self, reader: Reader, state, writer: _Writer):
         self.reader, self.state, self.writer = reader, state, writer
