@@ -189,8 +189,9 @@ class ImportSummary:
 # --- reading --------------------------------------------------------------------
 
 
-# With the read-ahead thread the first chunk is this fraction of the others: the server's COPY
-# starts once it is parsed, and the thread parses the next (full) chunk meanwhile.
+# With the read-ahead thread the first chunk is this fraction of the others and each next one
+# doubles (tabular.Reader's first_chunk_lines): the server's COPY starts once the small first chunk
+# is parsed, and the thread parses the next, twice as large, while the server takes this one.
 FIRST_CHUNK_SHARE = 16
 
 
